@@ -1,0 +1,66 @@
+"""Timing of one reply: time to first token, total time and tokens per second.
+
+Plain logic with an injectable clock, so the numbers are testable without sleeping.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyMetrics:
+    first_token: float | None  # seconds from send to first text, None if none arrived
+    total: float  # seconds from send to the end
+    tokens: int  # output tokens: reported by the server, else counted deltas
+    tokens_estimated: bool  # True when `tokens` counts deltas, not server usage
+    chunks: int
+
+    @property
+    def tokens_per_second(self) -> float | None:
+        """Rate over the generation phase (after the first token), as users perceive it."""
+        if self.first_token is None or self.tokens <= 1:
+            return None
+        span = self.total - self.first_token
+        return (self.tokens - 1) / span if span > 0 else None
+
+    def summary(self) -> str:
+        parts = []
+        if self.first_token is not None:
+            parts.append(f"first token {self.first_token:.2f}s")
+        parts.append(f"total {self.total:.2f}s")
+        rate = self.tokens_per_second
+        approx = "~" if self.tokens_estimated else ""
+        if rate is not None:
+            parts.append(f"{approx}{rate:.1f} tok/s")
+        parts.append(f"{approx}{self.tokens} tokens")
+        return " · ".join(parts)
+
+
+class ReplyTimer:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self.started = clock()
+        self.first_at: float | None = None
+        self.chunks = 0
+
+    def elapsed(self) -> float:
+        return self._clock() - self.started
+
+    def on_text(self) -> None:
+        if self.first_at is None:
+            self.first_at = self._clock()
+        self.chunks += 1
+
+    def finish(self, output_tokens: int | None = None) -> ReplyMetrics:
+        end = self._clock()
+        first = None if self.first_at is None else self.first_at - self.started
+        return ReplyMetrics(
+            first_token=first,
+            total=end - self.started,
+            tokens=output_tokens if output_tokens is not None else self.chunks,
+            tokens_estimated=output_tokens is None,
+            chunks=self.chunks,
+        )

@@ -1,0 +1,129 @@
+"""The one event stream every provider speaks.
+
+Providers turn a wire protocol into `TextDelta`s followed by one `Done`, or raise
+`ProviderError`. They import nothing from Textual, so the TUI, `ask` and `serve`
+share them unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+Role = Literal["user", "assistant", "system"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRequest:
+    """One reply to produce: the conversation so far ends with the new user prompt."""
+
+    messages: tuple[ChatMessage, ...]
+    model: str
+    system: str | None = None
+    stream: bool = True
+    temperature: float | None = None
+    max_tokens: int | None = None
+
+    @property
+    def prompt(self) -> str:
+        return self.messages[-1].content if self.messages else ""
+
+    @property
+    def history(self) -> tuple[ChatMessage, ...]:
+        """Turns before the prompt."""
+        return self.messages[:-1]
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """Last event of a successful reply; usage and id only where the protocol reports them."""
+
+    usage: Usage | None = None
+    response_id: str | None = None
+
+
+Event = TextDelta | Done
+
+ErrorKind = Literal[
+    "auth",  # bad or missing key
+    "connection",  # server unreachable / connection dropped
+    "rate_limit",
+    "server",  # 5xx or a server-reported failure
+    "bad_request",  # 4xx other than auth / rate limit (e.g. unknown model)
+    "timeout",
+    "protocol",  # malformed stream
+    "model",  # the local model cannot be loaded
+]
+
+
+class ProviderError(Exception):
+    """The single error type providers raise; `message` is for a person and says what to do."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: ErrorKind = "server",
+        status: int | None = None,
+        partial: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.kind: ErrorKind = kind
+        self.status = status
+        #: Text received before the failure (kept on screen and in history).
+        self.partial = partial
+
+
+class Provider(Protocol):
+    """A wire protocol behind one method.
+
+    `stream()` yields `TextDelta`s then exactly one `Done`. With `request.stream`
+    false it makes one non-streaming call and yields the whole text as a single
+    delta. Cancelling the iteration (the app's Escape) must close the connection.
+    """
+
+    #: Short protocol name shown in the UI: "responses", "chat", "backend", "local".
+    name: str
+
+    def stream(self, request: ChatRequest) -> AsyncIterator[Event]: ...
+
+    async def aclose(self) -> None: ...
+
+
+@dataclass(slots=True)
+class Collected:
+    """A whole reply gathered from a stream (used by `ask --no-stream` and `serve`)."""
+
+    text: str = ""
+    done: Done | None = None
+    deltas: list[str] = field(default_factory=list)
+
+
+async def collect(provider: Provider, request: ChatRequest) -> Collected:
+    out = Collected()
+    async for event in provider.stream(request):
+        if isinstance(event, TextDelta):
+            out.deltas.append(event.text)
+        else:
+            out.done = event
+    out.text = "".join(out.deltas)
+    return out

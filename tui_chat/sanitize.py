@@ -1,0 +1,19 @@
+"""Strip terminal control sequences from untrusted text (model output, server errors).
+
+Model and server text must never reach a terminal as raw escape sequences: an
+ESC byte could move the cursor, retitle the window or write to the clipboard.
+Newlines and tabs survive; every other C0/C1 control character is dropped.
+"""
+
+from __future__ import annotations
+
+_KEEP = {"\n", "\t"}
+_TABLE = {
+    code: None for code in (*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)) if chr(code) not in _KEEP
+}
+# A carriage return becomes nothing rather than a jump back to the start of the line.
+
+
+def clean(text: str) -> str:
+    """Return `text` without control characters (cheap: one `str.translate`)."""
+    return text.translate(_TABLE)

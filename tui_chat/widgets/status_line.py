@@ -1,0 +1,27 @@
+"""One line naming provider, model and streaming mode, driven by reactives."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+
+class StatusLine(Widget):
+    DEFAULT_CSS = """
+    StatusLine { height: 1; }
+    """
+
+    provider: reactive[str] = reactive("")
+    model: reactive[str] = reactive("")
+    streaming: reactive[bool] = reactive(True)
+    busy: reactive[bool] = reactive(False)
+
+    def render(self) -> Text:
+        mode = "streaming on" if self.streaming else "streaming off"
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(" tui-chat ", style="bold")
+        text.append(f"│ {self.provider} · {self.model} │ {mode}")
+        if self.busy:
+            text.append(" │ replying…")
+        return text
