@@ -1,0 +1,99 @@
+"""Providers: one wire protocol each, all speaking the event stream of `base`.
+
+`make_provider` picks one from the settings. Provider modules are imported only when
+chosen, so the backend and the local model never pay for importing the openai SDK.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tui_chat.providers.base import (
+    ChatMessage,
+    ChatRequest,
+    Collected,
+    Done,
+    ErrorKind,
+    Event,
+    Provider,
+    ProviderError,
+    Role,
+    TextDelta,
+    Usage,
+    collect,
+)
+
+if TYPE_CHECKING:
+    from tui_chat.config import Settings
+    from tui_chat.providers.backend import BackendProvider
+    from tui_chat.providers.chat_completions import ChatCompletionsProvider
+    from tui_chat.providers.responses import ResponsesProvider
+
+__all__ = [
+    "BackendProvider",
+    "ChatCompletionsProvider",
+    "ChatMessage",
+    "ChatRequest",
+    "Collected",
+    "Done",
+    "ErrorKind",
+    "Event",
+    "Provider",
+    "ProviderError",
+    "ResponsesProvider",
+    "Role",
+    "TextDelta",
+    "Usage",
+    "collect",
+    "make_provider",
+]
+
+_LAZY = {
+    "ResponsesProvider": "tui_chat.providers.responses",
+    "ChatCompletionsProvider": "tui_chat.providers.chat_completions",
+    "BackendProvider": "tui_chat.providers.backend",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """`from tui_chat.providers import ResponsesProvider` works, importing it on first use."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def make_provider(settings: Settings, *, timeout: float = 60.0, max_retries: int = 2) -> Provider:
+    """The provider for `settings.api`; `timeout` is the read timeout in seconds."""
+    api = settings.api
+    if api == "responses":
+        from tui_chat.providers.responses import ResponsesProvider
+
+        return ResponsesProvider(
+            api_key=settings.api_key,
+            base_url=settings.base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+    if api == "chat":
+        from tui_chat.providers.chat_completions import ChatCompletionsProvider
+
+        return ChatCompletionsProvider(
+            api_key=settings.api_key,
+            base_url=settings.base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+    if api == "backend":
+        from tui_chat.providers.backend import BackendProvider
+
+        return BackendProvider(settings.base_url, timeout=timeout, max_retries=max_retries)
+    if api == "local":
+        # The embedded model (another module, no network): imported only when chosen.
+        from tui_chat.providers.local import LocalProvider  # type: ignore[import-not-found]
+
+        return LocalProvider(settings)
+    from tui_chat.config import APIS
+
+    raise ValueError(f"Unknown API {api!r}: choose one of {', '.join(APIS)}.")

@@ -1,0 +1,150 @@
+"""The tui-chat backend protocol (`POST /api/chat`, `POST /api/chat/stream`).
+
+The stream is raw text. Errors before it starts come as a 400/500 JSON `{"error": ...}`;
+once it has begun, the only way left for the server to fail is to append a marker such as
+``"\\n[Error occurred]"`` and end the body. Markers are stripped and turned into a
+ProviderError whose `partial` keeps the text already shown. A marker may arrive split
+across chunks, so the few trailing characters that could begin one are held back, and
+nothing else: ordinary text is never delayed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from tui_chat.config import DEFAULT_BACKEND_URL
+from tui_chat.providers.base import ChatRequest, Done, Event, ProviderError, TextDelta
+from tui_chat.providers.errors import (
+    ErrorContext,
+    clean_detail,
+    connect_timeout,
+    error_detail,
+    guarded,
+    status_error,
+)
+
+ERROR_MARKERS: tuple[str, ...] = ("\n[Error occurred]", "\n[Error during generation]")
+
+
+class MarkerFilter:
+    """Splits streamed text into what is safe to show now and a trailing error marker.
+
+    A marker also counts at the very start of the reply without its newline: the stream
+    is treated as if it began with "\\n" (a virtual character that is never emitted).
+    """
+
+    def __init__(self, markers: tuple[str, ...] = ERROR_MARKERS) -> None:
+        self._markers = markers
+        self._buffer = "\n"
+        self._virtual = True  # the buffer still starts with the virtual "\n"
+
+    def feed(self, text: str) -> tuple[str, str | None]:
+        """Returns (text to show, marker found or None); after a marker, stop feeding."""
+        self._buffer += text
+        hits = [(i, m) for m in self._markers if (i := self._buffer.find(m)) >= 0]
+        if hits:
+            index, marker = min(hits)
+            return self._take(index), marker
+        keep = self._longest_marker_prefix_suffix()
+        return self._take(len(self._buffer) - keep), None
+
+    def flush(self) -> str:
+        """End of stream: whatever was held back was not a marker after all."""
+        return self._take(len(self._buffer))
+
+    def _take(self, end: int) -> str:
+        out, self._buffer = self._buffer[:end], self._buffer[end:]
+        if self._virtual and end > 0:
+            out = out[1:]
+            self._virtual = False
+        return out
+
+    def _longest_marker_prefix_suffix(self) -> int:
+        buffer = self._buffer
+        best = 0
+        for marker in self._markers:
+            for size in range(min(len(marker) - 1, len(buffer)), best, -1):
+                if buffer.endswith(marker[:size]):
+                    best = size
+                    break
+        return best
+
+
+class BackendProvider:
+    name = "backend"
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        timeout: float = 60.0,
+        max_retries: int = 2,
+    ) -> None:
+        self.base_url = (base_url or DEFAULT_BACKEND_URL).rstrip("/")
+        self._client = httpx.AsyncClient(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(timeout, connect=connect_timeout(timeout)),
+            # httpx retries only failed connection attempts, which are always safe to repeat.
+            transport=httpx.AsyncHTTPTransport(retries=max_retries),
+        )
+        self._errors = ErrorContext(url=self.base_url, timeout=timeout, uses_api_key=False)
+
+    def stream(self, request: ChatRequest) -> AsyncIterator[Event]:
+        return guarded(self._events(request), self._errors)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    @staticmethod
+    def _payload(request: ChatRequest) -> dict[str, Any]:
+        history = [{"role": "system", "content": request.system}] if request.system else []
+        history += [{"role": m.role, "content": m.content} for m in request.history]
+        return {"message": request.prompt, "history": history}
+
+    def _status_error(self, response: httpx.Response) -> ProviderError:
+        return status_error(
+            response.status_code,
+            error_detail(response.content),
+            self._errors,
+            retry_after=response.headers.get("retry-after"),
+        )
+
+    async def _events(self, request: ChatRequest) -> AsyncIterator[Event]:
+        payload = self._payload(request)
+        if not request.stream:
+            response = await self._client.post("/api/chat", json=payload)
+            if response.status_code != 200:
+                raise self._status_error(response)
+            data = response.json()
+            text = data.get("response") if isinstance(data, dict) else None
+            if not isinstance(text, str) or (
+                isinstance(data, dict) and data.get("success") is False
+            ):
+                why = error_detail(data) if isinstance(data, dict) else ""
+                detail = clean_detail(why or "no response in its answer", None)
+                raise ProviderError(f"The backend could not answer: {detail}", kind="server")
+            if text:
+                yield TextDelta(text)
+            yield Done()
+            return
+
+        async with self._client.stream("POST", "/api/chat/stream", json=payload) as response:
+            if response.status_code != 200:
+                await response.aread()
+                raise self._status_error(response)
+            markers = MarkerFilter()
+            async for chunk in response.aiter_text():
+                text, marker = markers.feed(chunk)
+                if text:
+                    yield TextDelta(text)
+                if marker is not None:
+                    raise ProviderError(
+                        f"The backend failed mid-reply ({marker.strip()}). Try again.",
+                        kind="server",
+                    )
+            if rest := markers.flush():
+                yield TextDelta(rest)
+        yield Done()

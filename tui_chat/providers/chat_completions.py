@@ -1,0 +1,68 @@
+"""OpenAI Chat Completions (`POST /v1/chat/completions`): the protocol every local server speaks.
+
+Ollama, vLLM, llama.cpp and LM Studio all serve it, so this provider assumes nothing
+beyond the common core: a leading system message for the system prompt, `max_tokens`
+(not the newer `max_completion_tokens`, which local servers often reject), text in
+`choices[0].delta.content`, and usage in a final chunk without choices when asked for
+with `stream_options.include_usage`. A server that never sends usage simply gets
+`Done(usage=None)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from tui_chat.providers.base import ChatRequest, Done, Event, TextDelta, Usage
+from tui_chat.providers.openai_base import OpenAIProviderBase, make_usage
+
+
+class ChatCompletionsProvider(OpenAIProviderBase):
+    name = "chat"
+
+    def _params(self, request: ChatRequest) -> dict[str, Any]:
+        messages = [{"role": "system", "content": request.system}] if request.system else []
+        messages += [{"role": m.role, "content": m.content} for m in request.messages]
+        params: dict[str, Any] = {"model": request.model, "messages": messages}
+        if request.temperature is not None:
+            params["temperature"] = request.temperature
+        if request.max_tokens is not None:
+            params["max_tokens"] = request.max_tokens
+        return params
+
+    async def _events(self, request: ChatRequest) -> AsyncIterator[Event]:
+        self._require_key()
+        params = self._params(request)
+        if not request.stream:
+            completion = await self._client.chat.completions.create(**params)
+            choices = completion.choices or []
+            text = (choices[0].message.content or "") if choices else ""
+            if text:
+                yield TextDelta(text)
+            yield Done(_usage(completion.usage), completion.id or None)
+            return
+
+        usage: Usage | None = None
+        response_id: str | None = None
+        async with await self._client.chat.completions.create(
+            **params, stream=True, stream_options={"include_usage": True}
+        ) as chunks:
+            async for chunk in chunks:
+                response_id = response_id or getattr(chunk, "id", None) or None
+                if getattr(chunk, "usage", None) is not None:
+                    usage = _usage(chunk.usage)
+                if not chunk.choices:
+                    continue  # the usage-only chunk
+                delta = chunk.choices[0].delta
+                content = getattr(delta, "content", None) if delta is not None else None
+                if content:
+                    yield TextDelta(content)
+        yield Done(usage, response_id)
+
+
+def _usage(usage: Any) -> Usage | None:
+    if usage is None:
+        return None
+    return make_usage(
+        getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None)
+    )

@@ -1,0 +1,257 @@
+"""One mapping from transport and SDK exceptions to `ProviderError`s a person can act on.
+
+Every network provider shares it, so a refused connection or a rejected key reads the
+same whichever protocol is in use. The openai SDK runs on `httpx2` and the backend
+provider on `httpx`; both are recognised. Neither the SDK nor httpx is imported here: an
+exception of a library that was never imported cannot occur, so `sys.modules` is enough
+and the backend provider does not pay for importing the SDK.
+
+No message ever contains the API key: servers echo rejected keys in their error bodies,
+so server text is redacted and a 401 gets a fixed message.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from tui_chat.providers.base import ErrorKind, Event, ProviderError, TextDelta
+
+#: Longest piece of server text quoted in a message (error pages can be whole HTML files).
+MAX_DETAIL = 300
+#: Cap on the connect phase: an unreachable host should fail fast even with a long read timeout.
+MAX_CONNECT_TIMEOUT = 10.0
+
+
+def connect_timeout(timeout: float) -> float:
+    return min(MAX_CONNECT_TIMEOUT, timeout)
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorContext:
+    """What a message needs to say where and how long; `secret` is redacted from all text."""
+
+    url: str
+    timeout: float
+    secret: str | None = None
+    #: 401 says to set OPENAI_API_KEY; the backend protocol has no key, so it says otherwise.
+    uses_api_key: bool = True
+
+
+def display_url(url: str) -> str:
+    """The URL without user:password, which must not end up on screen."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url.rstrip("/")
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=netloc)).rstrip("/")
+
+
+def redact(text: str, secret: str | None) -> str:
+    if secret:
+        text = text.replace(secret, "***")
+    return text
+
+
+def clean_detail(text: str, secret: str | None) -> str:
+    """Server-supplied text, one line, redacted and short enough for a status line."""
+    text = " ".join(redact(text, secret).split())
+    if len(text) > MAX_DETAIL:
+        text = text[: MAX_DETAIL - 1] + "…"
+    return text
+
+
+def status_error(
+    status: int,
+    detail: str,
+    ctx: ErrorContext,
+    *,
+    retry_after: str | None = None,
+) -> ProviderError:
+    """A ProviderError for an HTTP error status; `detail` is the server's own message."""
+    detail = clean_detail(detail, ctx.secret)
+    said = f": {detail.rstrip('.')}" if detail else ""
+    kind: ErrorKind
+    if status == 401:
+        kind = "auth"
+        if ctx.uses_api_key:
+            message = "The server rejected the API key (401). Set OPENAI_API_KEY (or .env) to a valid key."
+        else:
+            message = f"The server at {display_url(ctx.url)} refused the request (401){said}."
+    elif status == 403:
+        kind = "auth"
+        message = f"Access denied (403){said}. Check that your key may use this model."
+    elif status == 404:
+        kind = "bad_request"
+        message = f"Not found (404){said}. Check --model and --base-url ({display_url(ctx.url)})."
+    elif status == 429:
+        kind = "rate_limit"
+        wait = f"wait {retry_after} s" if retry_after and retry_after.isdigit() else "wait a moment"
+        message = f"Rate limited by the server (429){said}. {wait.capitalize()} and try again."
+    elif status >= 500:
+        kind = "server"
+        message = f"The server failed ({status}){said}. Try again in a moment."
+    else:
+        kind = "bad_request"
+        message = f"The server refused the request ({status}){said}."
+    return ProviderError(message, kind=kind, status=status)
+
+
+def error_detail(body: Any) -> str:
+    """The human part of an error body: OpenAI-style, backend-style, or plain text."""
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if isinstance(body, str):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            return body
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict):
+            inner = inner.get("message") or inner.get("detail") or ""
+        if not inner and "detail" in body:
+            inner = body["detail"]
+        return inner if isinstance(inner, str) else json.dumps(inner)
+    return "" if body is None else str(body)
+
+
+def _classes(name: str) -> tuple[type[BaseException], ...]:
+    """`httpx.<name>` and `httpx2.<name>`, for whichever of the two is loaded."""
+    found = []
+    for module_name in ("httpx", "httpx2"):
+        module = sys.modules.get(module_name)
+        cls = getattr(module, name, None) if module is not None else None
+        if isinstance(cls, type):
+            found.append(cls)
+    return tuple(found)
+
+
+def _is(exc: BaseException, *names: str) -> bool:
+    return any(isinstance(exc, _classes(name)) for name in names)
+
+
+def _transport_error(exc: BaseException, ctx: ErrorContext) -> ProviderError | None:
+    url = display_url(ctx.url)
+    if _is(exc, "ConnectError", "ConnectTimeout", "ProxyError"):
+        return ProviderError(
+            f"Cannot reach {url}: is the server running? Check --base-url.", kind="connection"
+        )
+    if _is(exc, "TimeoutException"):
+        return _timeout_error(ctx)
+    if _is(exc, "DecodingError"):
+        return _protocol_error(exc, ctx)
+    if _is(exc, "RemoteProtocolError", "NetworkError"):
+        return ProviderError(
+            f"The connection to {url} dropped before the reply finished. Try again.",
+            kind="connection",
+        )
+    if _is(exc, "HTTPStatusError"):
+        response = exc.response  # type: ignore[attr-defined]
+        return status_error(
+            response.status_code,
+            error_detail(response.text),
+            ctx,
+            retry_after=response.headers.get("retry-after"),
+        )
+    if _is(exc, "TransportError"):
+        return ProviderError(f"Talking to {url} failed: {exc}. Try again.", kind="connection")
+    return None
+
+
+def _timeout_error(ctx: ErrorContext) -> ProviderError:
+    return ProviderError(
+        f"No reply from {display_url(ctx.url)} within {ctx.timeout:g} s."
+        " The server may be busy or stuck; try again.",
+        kind="timeout",
+    )
+
+
+def _protocol_error(exc: BaseException, ctx: ErrorContext) -> ProviderError:
+    reason = clean_detail(f"{type(exc).__name__}: {exc}", ctx.secret)
+    return ProviderError(
+        f"The server at {display_url(ctx.url)} sent a reply tui-chat cannot read ({reason})."
+        " Check that --api matches the server.",
+        kind="protocol",
+    )
+
+
+def _openai_error(exc: BaseException, ctx: ErrorContext) -> ProviderError | None:
+    openai = sys.modules.get("openai")
+    if openai is None or not isinstance(exc, openai.OpenAIError):
+        return None
+    if isinstance(exc, openai.APIStatusError):
+        return status_error(
+            exc.status_code,
+            error_detail(exc.body),
+            ctx,
+            retry_after=exc.response.headers.get("retry-after"),
+        )
+    if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
+        cause = exc.__cause__
+        mapped = _transport_error(cause, ctx) if cause is not None else None
+        if mapped is not None:
+            return mapped
+        if isinstance(exc, openai.APITimeoutError):
+            return _timeout_error(ctx)
+        return ProviderError(
+            f"The connection to {display_url(ctx.url)} failed. Try again.", kind="connection"
+        )
+    if isinstance(exc, openai.APIResponseValidationError):
+        return _protocol_error(exc, ctx)
+    if isinstance(exc, openai.APIError):  # an error object inside a stream
+        detail = clean_detail(exc.message, ctx.secret)
+        return ProviderError(f"The server reported an error: {detail}", kind="server")
+    return ProviderError(clean_detail(str(exc), ctx.secret) or type(exc).__name__, kind="server")
+
+
+def to_provider_error(exc: BaseException, ctx: ErrorContext) -> ProviderError | None:
+    """The ProviderError for `exc`, or None for exceptions that are bugs, not failures."""
+    if isinstance(exc, ProviderError):
+        return exc
+    mapped = _openai_error(exc, ctx) or _transport_error(exc, ctx)
+    if mapped is None and isinstance(exc, ValueError):  # JSON, UTF-8, pydantic validation
+        mapped = _protocol_error(exc, ctx)
+    if mapped is not None:
+        mapped.message = redact(mapped.message, ctx.secret)
+        mapped.args = (mapped.message,)
+    return mapped
+
+
+def _mentions(exc: BaseException, secret: str | None) -> bool:
+    if not secret:
+        return False
+    text = f"{exc} {getattr(exc, 'body', '')}"
+    return secret in text
+
+
+async def guarded(events: AsyncIterator[Event], ctx: ErrorContext) -> AsyncIterator[Event]:
+    """Pass `events` through, turning failures into ProviderError with the partial text.
+
+    `aclosing` matters: when the consumer stops early, the inner generator (and with it
+    the HTTP response) is closed now, not whenever the garbage collector gets to it.
+    """
+    received: list[str] = []
+    try:
+        async with aclosing(events):  # type: ignore[type-var]
+            async for event in events:
+                if isinstance(event, TextDelta):
+                    received.append(event.text)
+                yield event
+    except Exception as exc:
+        mapped = to_provider_error(exc, ctx)
+        if mapped is None:
+            raise
+        if not mapped.partial:
+            mapped.partial = "".join(received)
+        if mapped is exc:
+            raise
+        # A cause that quotes the key would print it in any traceback: drop that one.
+        if _mentions(exc, ctx.secret):
+            raise mapped from None
+        raise mapped from exc

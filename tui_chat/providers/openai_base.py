@@ -1,0 +1,68 @@
+"""What the Responses and Chat Completions providers share: the SDK client and its errors.
+
+Both talk to OpenAI or to any compatible server (Ollama, vLLM, llama.cpp, LM Studio) via
+`base_url`. Local servers need no key, but the SDK refuses to start without one, so they
+get a dummy; only the real OpenAI endpoint without a key is an error, and it is reported
+on the first request rather than at start-up so the app can still open and say why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import openai
+
+from tui_chat.providers.base import ChatRequest, Event, ProviderError, Usage
+from tui_chat.providers.errors import ErrorContext, connect_timeout, guarded
+
+#: Sent to servers that ignore keys (the SDK will not build a client without one).
+DUMMY_API_KEY = "not-needed"
+
+MISSING_KEY_MESSAGE = (
+    "No API key. Set OPENAI_API_KEY (or put it in .env), or use --base-url for a local"
+    " server that needs none."
+)
+
+
+class OpenAIProviderBase:
+    """An `openai.AsyncOpenAI` client plus the stream guard; subclasses write `_events`."""
+
+    name: str = "openai"
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float = 60.0,
+        max_retries: int = 2,
+    ) -> None:
+        self._missing_key = not api_key and not base_url
+        self._client = openai.AsyncOpenAI(
+            api_key=api_key or DUMMY_API_KEY,
+            base_url=base_url,
+            timeout=openai.Timeout(timeout, connect=connect_timeout(timeout)),
+            max_retries=max_retries,
+        )
+        self.base_url = str(self._client.base_url).rstrip("/")
+        self._errors = ErrorContext(url=self.base_url, timeout=timeout, secret=api_key)
+
+    def stream(self, request: ChatRequest) -> AsyncIterator[Event]:
+        return guarded(self._events(request), self._errors)
+
+    def _events(self, request: ChatRequest) -> AsyncIterator[Event]:
+        """The protocol itself, as an async generator; errors are mapped by `guarded`."""
+        raise NotImplementedError
+
+    def _require_key(self) -> None:
+        if self._missing_key:
+            raise ProviderError(MISSING_KEY_MESSAGE, kind="auth")
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+def make_usage(input_tokens: int | None, output_tokens: int | None) -> Usage | None:
+    if input_tokens is None and output_tokens is None:
+        return None
+    return Usage(input_tokens=input_tokens, output_tokens=output_tokens)

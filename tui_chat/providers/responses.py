@@ -1,0 +1,106 @@
+"""The OpenAI Responses API (`POST /v1/responses`).
+
+The whole conversation goes up as input items on every turn (nothing is stored server
+side that a later turn depends on), with the system prompt as `instructions`.
+A stream ends with exactly one terminal event: `response.completed` gives usage and the
+response id; `error`, `response.failed` and `response.incomplete` become ProviderErrors
+that carry the server's words. Event types this client does not know are skipped, so new
+server features (reasoning summaries, annotations...) never break a reply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from tui_chat.providers.base import ChatRequest, Done, ErrorKind, Event, ProviderError, TextDelta
+from tui_chat.providers.errors import clean_detail
+from tui_chat.providers.openai_base import OpenAIProviderBase, make_usage
+
+#: Server error codes that mean "slow down" rather than "broken".
+_RATE_LIMIT_CODES = frozenset({"rate_limit_exceeded", "insufficient_quota"})
+
+_INCOMPLETE_HINTS = {
+    "max_output_tokens": "it hit the output token limit; ask for a shorter answer",
+    "content_filter": "the content filter stopped it",
+}
+
+
+class ResponsesProvider(OpenAIProviderBase):
+    name = "responses"
+
+    def _params(self, request: ChatRequest) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "model": request.model,
+            "input": [{"role": m.role, "content": m.content} for m in request.messages],
+        }
+        if request.system:
+            params["instructions"] = request.system
+        if request.temperature is not None:
+            params["temperature"] = request.temperature
+        if request.max_tokens is not None:
+            params["max_output_tokens"] = request.max_tokens
+        return params
+
+    async def _events(self, request: ChatRequest) -> AsyncIterator[Event]:
+        self._require_key()
+        params = self._params(request)
+        if not request.stream:
+            response = await self._client.responses.create(**params)
+            self._raise_if_unfinished(response, response.output_text)
+            if text := response.output_text:
+                yield TextDelta(text)
+            yield Done(self._usage(response), response.id)
+            return
+
+        done: Done | None = None
+        received: list[str] = []
+        async with await self._client.responses.create(**params, stream=True) as events:
+            async for event in events:
+                kind = getattr(event, "type", None)
+                if kind == "response.output_text.delta":
+                    if event.delta:
+                        received.append(event.delta)
+                        yield TextDelta(event.delta)
+                elif kind == "response.completed":
+                    # Keep reading to the end of the body so the connection can be reused.
+                    done = Done(self._usage(event.response), event.response.id)
+                elif kind == "error":
+                    raise self._server_error(event.message, getattr(event, "code", None))
+                elif kind in ("response.failed", "response.incomplete"):
+                    self._raise_if_unfinished(event.response, "".join(received))
+                    raise self._server_error(f"{kind} without details", None)
+        if done is None:
+            raise ProviderError(
+                "The reply stream ended before the server said it was complete. Try again.",
+                kind="protocol",
+            )
+        yield done
+
+    @staticmethod
+    def _usage(response: Any) -> Any:
+        usage = getattr(response, "usage", None)
+        if usage is None:
+            return None
+        return make_usage(usage.input_tokens, usage.output_tokens)
+
+    def _server_error(self, message: str | None, code: str | None) -> ProviderError:
+        kind: ErrorKind = "rate_limit" if code in _RATE_LIMIT_CODES else "server"
+        detail = clean_detail(message or "no details", self._errors.secret)
+        return ProviderError(f"The server reported an error: {detail}", kind=kind)
+
+    def _raise_if_unfinished(self, response: Any, partial: str) -> None:
+        """Failed and incomplete responses are errors, whether streamed or not."""
+        status = getattr(response, "status", None)
+        if status == "failed":
+            error = getattr(response, "error", None)
+            err = self._server_error(getattr(error, "message", None), getattr(error, "code", None))
+            err.partial = partial
+            raise err
+        if status == "incomplete":
+            details = getattr(response, "incomplete_details", None)
+            reason = getattr(details, "reason", None) or "unknown reason"
+            hint = _INCOMPLETE_HINTS.get(reason, "try again")
+            raise ProviderError(
+                f"The reply is incomplete ({reason}): {hint}.", kind="server", partial=partial
+            )
