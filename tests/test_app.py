@@ -1,0 +1,242 @@
+"""The real app, driven by Pilot, wired to the scripted fake LLM server over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Callable
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Markdown
+
+from tui_chat.app import ChatApp
+from tui_chat.config import Settings
+from tui_chat.providers import make_provider
+from tui_chat.widgets.message import AssistantMessage, ErrorNotice, UserMessage
+from tui_chat.widgets.prompt import PromptInput
+from tui_chat.widgets.typing import TypingIndicator
+
+from fake_server import FakeLLMServer, Script
+
+KEY = "sk-test-key-123"
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """A port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def make_app(server: FakeLLMServer, api: str = "chat", **changes: object) -> ChatApp:
+    base_url = server.url if api == "backend" else server.openai_url
+    settings = Settings(api=api, base_url=base_url, model="fake-model", api_key=KEY).with_(
+        **changes
+    )
+    return ChatApp(settings, provider=make_provider(settings, timeout=5, max_retries=0))
+
+
+async def wait_for(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Let the app run until `condition` holds (the server runs in its own thread)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError("condition not met in time")
+        await pilot.pause(0.02)
+
+
+async def send(pilot: Pilot[None], text: str) -> None:
+    prompt = pilot.app.query_one(PromptInput)
+    prompt.focus()
+    prompt.load_text(text)
+    await pilot.press("enter")
+
+
+def replies(app: ChatApp) -> list[AssistantMessage]:
+    return list(app.query(AssistantMessage))
+
+
+def shown_text(reply: AssistantMessage) -> str:
+    return reply.query_one("#body", Markdown).source
+
+
+@pytest.mark.parametrize("api", ["responses", "chat", "backend"])
+async def test_reply_streams_in_order_and_indicator_goes(
+    fake_server: FakeLLMServer, api: str
+) -> None:
+    chunks = ["The ", "quick ", "brown ", "fox ", "jumps."]
+    fake_server.enqueue(Script(chunks=chunks, hold_after=0))
+    app = make_app(fake_server, api=api)
+    async with app.run_test() as pilot:
+        await send(pilot, "hello")
+        await wait_for(pilot, lambda: len(fake_server.requests) == 1)
+        reply = replies(app)[0]
+        assert reply.query(TypingIndicator), "indicator shows before the first token"
+        fake_server.release()
+        await wait_for(pilot, lambda: reply.status == "complete")
+        assert not reply.query(TypingIndicator)
+        assert reply.text == "".join(chunks)
+        assert shown_text(reply) == "".join(chunks)
+        meta = str(reply.query_one("#meta").render())
+        assert "first token" in meta and "tok/s" in meta
+
+
+async def test_partial_text_on_screen_while_server_holds_the_rest(
+    fake_server: FakeLLMServer,
+) -> None:
+    fake_server.enqueue(Script(chunks=["Alpha ", "beta ", "gamma ", "delta"], hold_after=2))
+    app = make_app(fake_server)
+    async with app.run_test() as pilot:
+        await send(pilot, "count")
+        reply = replies(app)[0]
+        await wait_for(pilot, lambda: shown_text(reply) == "Alpha beta ")
+        await pilot.pause(0.2)
+        assert shown_text(reply) == "Alpha beta ", "nothing past the held point"
+        assert reply.status == "streaming"
+        fake_server.release()
+        await wait_for(pilot, lambda: reply.status == "complete")
+        assert shown_text(reply) == "Alpha beta gamma delta"
+
+
+async def test_escape_stops_keeps_partial_and_closes_the_stream(fake_server: FakeLLMServer) -> None:
+    fake_server.enqueue(Script(chunks=["Partial ", "answer ", "never ", "sent"], hold_after=2))
+    app = make_app(fake_server)
+    async with app.run_test() as pilot:
+        await send(pilot, "tell me")
+        reply = replies(app)[0]
+        await wait_for(pilot, lambda: reply.text == "Partial answer ")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: reply.status == "stopped")
+        assert await asyncio.to_thread(fake_server.disconnected.wait, 5), (
+            "server saw the disconnect"
+        )
+        assert shown_text(reply) == "Partial answer "
+        assert "stopped" in str(reply.query_one("#meta").render())
+        assert reply.has_class("-stopped")
+        # The stopped reply stays in the conversation and is sent as context next time.
+        fake_server.enqueue(Script(chunks=["ok"]))
+        await send(pilot, "go on")
+        await wait_for(pilot, lambda: replies(app)[-1].status == "complete")
+        sent = fake_server.requests[-1].json["messages"]
+        assert [m["content"] for m in sent] == ["tell me", "Partial answer ", "go on"]
+
+
+@pytest.mark.parametrize(
+    ("api", "script", "needle"),
+    [
+        ("chat", Script(status=500, error_message="the GPU caught fire"), "the GPU caught fire"),
+        ("chat", Script(status=401), "API key"),
+        ("responses", Script(fault="failed", error_message="model overloaded"), "model overloaded"),
+        ("backend", Script(status=400, error_message="Message is required"), "Message is required"),
+        ("backend", Script(fault="trailing_error"), "rror"),
+    ],
+)
+async def test_error_shows_message_and_restores_prompt(
+    fake_server: FakeLLMServer, api: str, script: Script, needle: str
+) -> None:
+    fake_server.enqueue(script)
+    app = make_app(fake_server, api=api)
+    async with app.run_test() as pilot:
+        await send(pilot, "my precious prompt")
+        await wait_for(pilot, lambda: bool(app.query(ErrorNotice)))
+        notice = str(app.query_one(ErrorNotice).render())
+        assert needle in notice
+        assert KEY not in notice
+        assert app.query_one(PromptInput).text == "my precious prompt"
+        assert app.conversation.messages == []
+        assert replies(app)[0].status == "error"
+        # The app is still usable: the retry goes through.
+        fake_server.enqueue(Script(chunks=["recovered"]))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: replies(app)[-1].status == "complete")
+        assert replies(app)[-1].text == "recovered"
+        assert [m.content for m in app.conversation.messages] == ["my precious prompt", "recovered"]
+
+
+async def test_unreachable_server_is_a_clear_error(unused_port: int) -> None:
+    settings = Settings(api="chat", base_url=f"http://127.0.0.1:{unused_port}/v1", api_key=KEY)
+    app = ChatApp(settings, provider=make_provider(settings, timeout=2, max_retries=0))
+    async with app.run_test() as pilot:
+        await send(pilot, "anyone there?")
+        await wait_for(pilot, lambda: bool(app.query(ErrorNotice)))
+        assert f"127.0.0.1:{unused_port}" in str(app.query_one(ErrorNotice).render())
+        assert app.query_one(PromptInput).text == "anyone there?"
+
+
+async def test_multi_turn_sends_earlier_turns(fake_server: FakeLLMServer) -> None:
+    fake_server.enqueue(Script(chunks=["First ", "answer."]), Script(chunks=["Second."]))
+    app = make_app(fake_server, system="Be terse.")
+    async with app.run_test() as pilot:
+        await send(pilot, "one")
+        await wait_for(pilot, lambda: replies(app)[0].status == "complete")
+        await send(pilot, "two")
+        await wait_for(
+            pilot, lambda: len(replies(app)) == 2 and replies(app)[1].status == "complete"
+        )
+        sent = fake_server.requests[-1].json["messages"]
+        assert sent == [
+            {"role": "system", "content": "Be terse."},
+            {"role": "user", "content": "one"},
+            {"role": "assistant", "content": "First answer."},
+            {"role": "user", "content": "two"},
+        ]
+
+
+async def test_new_prompt_while_replying_is_refused_not_cancelling(
+    fake_server: FakeLLMServer,
+) -> None:
+    fake_server.enqueue(Script(chunks=["still ", "going"], hold_after=1))
+    app = make_app(fake_server)
+    async with app.run_test() as pilot:
+        await send(pilot, "first")
+        reply = replies(app)[0]
+        await wait_for(pilot, lambda: reply.text == "still ")
+        await send(pilot, "second")
+        await pilot.pause(0.1)
+        assert app.query_one(PromptInput).text == "second", "refused text stays in the box"
+        assert len(fake_server.requests) == 1
+        assert any("still coming" in n.message for n in app._notifications)
+        fake_server.release()
+        await wait_for(pilot, lambda: reply.status == "complete")
+        assert reply.text == "still going"
+        assert len(app.query(UserMessage)) == 1
+
+
+async def test_toggle_streaming_sends_non_streaming_request(fake_server: FakeLLMServer) -> None:
+    fake_server.enqueue(Script(chunks=["whole ", "reply ", "at once"], first_delay=0.3))
+    app = make_app(fake_server)
+    async with app.run_test() as pilot:
+        await pilot.press("ctrl+t")
+        assert app.streaming is False
+        await send(pilot, "no stream please")
+        reply = replies(app)[0]
+        await wait_for(pilot, lambda: len(fake_server.requests) == 1)
+        assert reply.query(TypingIndicator) and reply.text == ""
+        await wait_for(pilot, lambda: reply.status == "complete")
+        assert reply.text == "whole reply at once"
+        assert not fake_server.requests[0].json.get("stream")
+
+
+async def test_no_stream_setting_starts_with_streaming_off(fake_server: FakeLLMServer) -> None:
+    app = make_app(fake_server, api="backend", stream=False)
+    async with app.run_test() as pilot:
+        assert app.streaming is False
+        await send(pilot, "hi")
+        await wait_for(pilot, lambda: replies(app)[0].status == "complete")
+        assert fake_server.requests[0].path == "/api/chat"
+
+
+async def test_control_sequences_from_the_model_never_reach_the_screen(
+    fake_server: FakeLLMServer,
+) -> None:
+    fake_server.enqueue(Script(chunks=["safe ", "\x1b[2J\x1b]52;c;aGk=\x07", "[b]text[/b]"]))
+    app = make_app(fake_server)
+    async with app.run_test() as pilot:
+        await send(pilot, "be evil")
+        reply = replies(app)[0]
+        await wait_for(pilot, lambda: reply.status == "complete")
+        assert "\x1b" not in reply.text and "\x07" not in reply.text
+        assert reply.text == "safe [2J]52;c;aGk=[b]text[/b]"

@@ -1,0 +1,52 @@
+"""Reply timings from an injected clock: no sleeping, exact numbers."""
+
+from __future__ import annotations
+
+from tui_chat.metrics import ReplyTimer
+from tui_chat.sanitize import clean
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_first_token_total_and_rate_from_reported_usage() -> None:
+    clock = FakeClock()
+    timer = ReplyTimer(clock)
+    clock.now = 100.5
+    timer.on_text()
+    clock.now = 102.5
+    timer.on_text()
+    metrics = timer.finish(output_tokens=41)
+    assert metrics.first_token == 0.5
+    assert metrics.total == 2.5
+    assert metrics.tokens == 41 and not metrics.tokens_estimated
+    assert metrics.tokens_per_second == 20.0  # 40 tokens after the first, over 2 s
+    assert metrics.summary() == "first token 0.50s · total 2.50s · 20.0 tok/s · 41 tokens"
+
+
+def test_counts_deltas_and_says_so_without_usage() -> None:
+    clock = FakeClock()
+    timer = ReplyTimer(clock)
+    for step in range(5):
+        clock.now = 101.0 + step
+        timer.on_text()
+    metrics = timer.finish()
+    assert metrics.tokens == 5 and metrics.tokens_estimated
+    assert "~1.0 tok/s" in metrics.summary() and "~5 tokens" in metrics.summary()
+
+
+def test_no_text_has_no_first_token_or_rate() -> None:
+    clock = FakeClock()
+    metrics = ReplyTimer(clock).finish()
+    assert metrics.first_token is None and metrics.tokens_per_second is None
+    assert metrics.summary().startswith("total 0.00s")
+
+
+def test_clean_strips_escape_sequences_but_keeps_layout() -> None:
+    hostile = "ok\x1b]52;c;ZXZpbA==\x07 \x1b[2Jnext\r\nline\ttab\x9b31m\x00"
+    assert clean(hostile) == "ok]52;c;ZXZpbA== [2Jnext\nline\ttab31m"
