@@ -13,6 +13,7 @@ from textual.widgets import Markdown
 from tui_chat.app import ChatApp
 from tui_chat.config import Settings
 from tui_chat.providers import make_provider
+from tui_chat.widgets.chat_log import ChatLog
 from tui_chat.widgets.message import AssistantMessage, ErrorNotice, UserMessage
 from tui_chat.widgets.prompt import PromptInput
 from tui_chat.widgets.typing import TypingIndicator
@@ -240,3 +241,52 @@ async def test_control_sequences_from_the_model_never_reach_the_screen(
         await wait_for(pilot, lambda: reply.status == "complete")
         assert "\x1b" not in reply.text and "\x07" not in reply.text
         assert reply.text == "safe [2J]52;c;aGk=[b]text[/b]"
+
+
+async def test_log_follows_new_text_until_the_user_scrolls_up(fake_server: FakeLLMServer) -> None:
+    lines = [f"line {n}\n\n" for n in range(40)]
+    fake_server.enqueue(Script(chunks=lines, hold_after=20))
+    app = make_app(fake_server)
+    async with app.run_test(size=(80, 24)) as pilot:
+        log = app.query_one(ChatLog)
+        await send(pilot, "a long one")
+        reply = replies(app)[0]
+        await wait_for(pilot, lambda: reply.text.endswith("line 19\n\n"))
+        await pilot.pause(0.1)
+        assert log.max_scroll_y > 0 and log.scroll_y == log.max_scroll_y, "following the bottom"
+        await pilot.press("pageup")
+        await pilot.pause(0.1)
+        reading_at = log.scroll_y
+        assert reading_at < log.max_scroll_y
+        fake_server.release()
+        await wait_for(pilot, lambda: reply.status == "complete")
+        await pilot.pause(0.1)
+        assert log.scroll_y == reading_at, "the log let go while the user reads"
+        for _ in range(30):
+            await pilot.press("pagedown")
+        fake_server.enqueue(Script(chunks=[f"more {n}\n\n" for n in range(20)]))
+        await send(pilot, "and more")
+        await wait_for(pilot, lambda: replies(app)[-1].status == "complete")
+        await pilot.pause(0.1)
+        assert log.scroll_y == log.max_scroll_y, "back at the bottom, it follows again"
+
+
+async def test_ctrl_j_inserts_a_newline_and_enter_sends_all_lines(
+    fake_server: FakeLLMServer,
+) -> None:
+    app = make_app(fake_server)
+    async with app.run_test() as pilot:
+        await pilot.press("f", "i", "r", "s", "t", "ctrl+j", "s", "e", "c", "o", "n", "d")
+        assert app.query_one(PromptInput).text == "first\nsecond"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: bool(replies(app)) and replies(app)[0].status == "complete")
+        assert fake_server.requests[0].json["messages"][-1]["content"] == "first\nsecond"
+        assert app.query_one(PromptInput).text == ""
+
+
+async def test_enter_on_a_blank_prompt_sends_nothing(fake_server: FakeLLMServer) -> None:
+    app = make_app(fake_server)
+    async with app.run_test() as pilot:
+        await pilot.press("space", "enter")
+        await pilot.pause(0.2)
+        assert not fake_server.requests and not replies(app)

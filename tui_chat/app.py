@@ -33,6 +33,10 @@ class ChatApp(App[None]):
         Binding("escape", "stop", "Stop reply"),
         Binding("ctrl+t", "toggle_stream", "Streaming on/off"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
+        # The prompt keeps focus, so the log scrolls from anywhere; scrolling up lets
+        # go of the bottom, scrolling back down to it follows new text again.
+        Binding("pageup", "scroll_log(-1)", "Scroll up", show=False, priority=True),
+        Binding("pagedown", "scroll_log(1)", "Scroll down", show=False, priority=True),
     ]
 
     streaming: reactive[bool] = reactive(True)
@@ -82,6 +86,13 @@ class ChatApp(App[None]):
     def action_stop(self) -> None:
         if self._reply is not None:
             self._reply.cancel()
+
+    def action_scroll_log(self, direction: int) -> None:
+        log = self.query_one(ChatLog)
+        if direction < 0:
+            log.scroll_page_up(animate=False)
+        else:
+            log.scroll_page_down(animate=False)
 
     def action_toggle_stream(self) -> None:
         self.streaming = not self.streaming
