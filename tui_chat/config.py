@@ -7,6 +7,7 @@ can never leak into a log line or a traceback.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -28,8 +29,13 @@ class Settings:
     history: bool = True
     temperature: float | None = None
     api_key: str | None = field(default=None, repr=False)
-    #: True when no --api / TUI_CHAT_API chose the provider (the app may then pick one).
+    #: The variable the key came from, for messages ("set OPENAI_API_KEY").
+    api_key_env: str = "OPENAI_API_KEY"
+    #: True when nothing chose the provider (the app may then pick one).
     api_defaulted: bool = False
+    #: True when nothing chose the model (the provider's own default may apply).
+    model_defaulted: bool = False
+    profile: str | None = None
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -42,13 +48,20 @@ def load_dotenv_file(cwd: Path | None = None) -> None:
         load_dotenv(path, override=False)
 
 
-def settings_from_env(env: os._Environ[str] | dict[str, str] | None = None) -> Settings:
+def env_changes(env: Mapping[str, str]) -> dict[str, object]:
+    """The Settings fields the environment sets (only variables that are set)."""
+    changes: dict[str, object] = {}
+    if api := env.get("TUI_CHAT_API"):
+        changes.update(api=api, api_defaulted=False)
+    if model := env.get("TUI_CHAT_MODEL"):
+        changes.update(model=model, model_defaulted=False)
+    if base_url := env.get("OPENAI_BASE_URL"):
+        changes["base_url"] = base_url
+    if api_key := env.get("OPENAI_API_KEY"):
+        changes["api_key"] = api_key
+    return changes
+
+
+def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
-    api = env.get("TUI_CHAT_API") or None
-    return Settings(
-        api=api or DEFAULT_API,
-        api_defaulted=api is None,
-        model=env.get("TUI_CHAT_MODEL") or DEFAULT_MODEL,
-        base_url=env.get("OPENAI_BASE_URL") or None,
-        api_key=env.get("OPENAI_API_KEY") or None,
-    )
+    return Settings(api_defaulted=True, model_defaulted=True).with_(**env_changes(env))
