@@ -10,7 +10,6 @@ from itertools import cycle
 
 import httpx
 import pytest
-from fake_server import FakeLLMServer, Script
 
 from tui_chat.config import DEFAULT_BACKEND_URL, Settings
 from tui_chat.providers import (
@@ -23,6 +22,8 @@ from tui_chat.providers import (
     make_provider,
 )
 from tui_chat.providers.backend import ERROR_MARKERS, BackendProvider, MarkerFilter
+
+from fake_server import FakeLLMServer, Script
 
 
 def request(*turns: str, system: str | None = None, stream: bool = True) -> ChatRequest:

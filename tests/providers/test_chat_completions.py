@@ -8,8 +8,6 @@ from collections.abc import AsyncIterator
 from itertools import cycle
 
 import pytest
-from conftest import FAKE_API_KEY
-from fake_server import FakeLLMServer, Script
 from openai.types.chat import ChatCompletionChunk
 from pydantic import TypeAdapter
 
@@ -25,6 +23,9 @@ from tui_chat.providers import (
 )
 from tui_chat.providers.chat_completions import ChatCompletionsProvider
 from tui_chat.providers.openai_base import DUMMY_API_KEY
+
+from conftest import FAKE_API_KEY
+from fake_server import FakeLLMServer, Script
 
 
 def request(*turns: str, system: str | None = None, stream: bool = True) -> ChatRequest:

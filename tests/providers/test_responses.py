@@ -8,13 +8,14 @@ from collections.abc import AsyncIterator
 from itertools import cycle
 
 import pytest
-from conftest import FAKE_API_KEY
-from fake_server import FakeLLMServer, Script
 from openai.types.responses import ResponseStreamEvent
 from pydantic import TypeAdapter
 
 from tui_chat.providers import ChatMessage, ChatRequest, Done, ProviderError, TextDelta, collect
 from tui_chat.providers.responses import ResponsesProvider
+
+from conftest import FAKE_API_KEY
+from fake_server import FakeLLMServer, Script
 
 
 def request(*turns: str, system: str | None = None, stream: bool = True) -> ChatRequest:

@@ -1,0 +1,167 @@
+"""`tui-chat ask`: one prompt in, the reply streamed to stdout as plain text.
+
+Made for shells and scripts: stdout carries only the (sanitized) reply, stderr
+only a one-line `tui-chat: ...` error, and the exit status says what happened
+(0 ok, 1 provider error, 2 no prompt, 130 interrupted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from typing import TextIO
+
+from tui_chat.config import Settings
+from tui_chat.providers.base import ChatMessage, ChatRequest, ProviderError, TextDelta, collect
+from tui_chat.sanitize import clean
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl+C
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, e.g. `tui-chat ask ... | head -1`
+
+
+class _Output:
+    """stdout writer that sanitizes, flushes per delta and remembers the last character.
+
+    Remembering the last character lets `finish()` end the output with exactly one
+    newline, whether the reply completed, failed half-way or was interrupted.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._last = ""
+
+    def write(self, text: str) -> None:
+        text = clean(text)
+        if text:
+            self._stream.write(text)
+            self._stream.flush()
+            self._last = text[-1]
+
+    def finish(self) -> None:
+        if self._last and self._last != "\n":
+            self._last = "\n"
+            self._stream.write("\n")
+        self._stream.flush()
+
+
+def read_prompt(prompt: str | None, stdin: TextIO) -> str | None:
+    """Combine PROMPT and piped stdin: PROMPT first, a blank line, then stdin.
+
+    `-` means "stdin only". Stdin is read only when it is not a terminal, so an
+    interactive `tui-chat ask "hi"` never waits for input. Returns None when
+    there is nothing to send.
+    """
+    piped = ""
+    if prompt == "-" or not _isatty(stdin):
+        piped = stdin.read().rstrip("\n")
+    if prompt == "-":
+        prompt = None
+    parts = [part for part in (prompt, piped) if part and part.strip()]
+    return "\n\n".join(parts) if parts else None
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # closed or not a real file
+        return False
+
+
+def _one_line(message: str, secret: str | None) -> str:
+    """An error message safe for stderr: no key, no control characters, one line."""
+    if secret:
+        message = message.replace(secret, "***")
+    return " ".join(clean(message).split()) or "unknown error"
+
+
+async def _ask(settings: Settings, prompt: str, out: _Output) -> None:
+    from tui_chat.providers import make_provider
+
+    request = ChatRequest(
+        messages=(ChatMessage("user", prompt),),
+        model=settings.model,
+        system=settings.system,
+        stream=settings.stream,
+        temperature=settings.temperature,
+    )
+    provider = make_provider(settings)
+    try:
+        if settings.stream:
+            async for event in provider.stream(request):
+                if isinstance(event, TextDelta):
+                    out.write(event.text)
+        else:
+            out.write((await collect(provider, request)).text)
+    finally:
+        # On Ctrl+C the cancellation has already closed the HTTP stream inside
+        # the provider's generator; this releases the client's connection pool.
+        await provider.aclose()
+
+
+def run_ask(
+    settings: Settings,
+    prompt: str | None,
+    *,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Run `tui-chat ask`; returns the process exit status."""
+    stdin = sys.stdin if stdin is None else stdin
+    stdout = sys.stdout if stdout is None else stdout
+    stderr = sys.stderr if stderr is None else stderr
+    out = _Output(stdout)
+
+    def fail(message: str, status: int) -> int:
+        stderr.write(f"tui-chat: {_one_line(message, settings.api_key)}\n")
+        stderr.flush()
+        return status
+
+    try:
+        try:
+            text = read_prompt(prompt, stdin)
+        except UnicodeDecodeError:
+            return fail("stdin is not valid UTF-8 text", EXIT_USAGE)
+        if text is None:
+            return fail(
+                "no prompt: pass one as an argument, or pipe it on stdin "
+                "(e.g. echo hi | tui-chat ask)",
+                EXIT_USAGE,
+            )
+        try:
+            # asyncio.run turns the first Ctrl+C into a cancellation of `_ask`
+            # (so the stream closes cleanly) and then raises KeyboardInterrupt.
+            asyncio.run(_ask(settings, text, out))
+        except ProviderError as exc:
+            out.finish()
+            return fail(exc.message, EXIT_ERROR)
+        except BrokenPipeError:
+            raise
+        except Exception as exc:  # no tracebacks for a command-line tool
+            out.finish()
+            return fail(f"{type(exc).__name__}: {exc}", EXIT_ERROR)
+        out.finish()
+        return EXIT_OK
+    except KeyboardInterrupt:
+        try:
+            out.finish()
+        except BrokenPipeError:
+            pass
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        if stdout is sys.stdout:
+            _silence_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+def _silence_stdout() -> None:
+    """After EPIPE, point stdout at /dev/null so interpreter shutdown's flush stays quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
