@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import time
+from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
 
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.command import SimpleCommand
 from textual.reactive import reactive
+from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import Worker
 
+from tui_chat.clipboard import in_tmux, osc52, too_large
+from tui_chat.code_blocks import code_blocks
 from tui_chat.config import Settings
 from tui_chat.conversation import Conversation
 from tui_chat.metrics import ReplyTimer
-from tui_chat.providers.base import Done, Provider, ProviderError, TextDelta
+from tui_chat.profiles import ConfigFile
+from tui_chat.providers import make_provider
+from tui_chat.providers.base import ChatRequest, Done, Provider, ProviderError, TextDelta
+from tui_chat.screens.ask_text import AskText, Confirm
+from tui_chat.screens.help import HelpScreen
+from tui_chat.ui_state import load_state, save_state
 from tui_chat.widgets.chat_log import ChatLog
 from tui_chat.widgets.message import AssistantMessage, ErrorNotice, UserMessage
 from tui_chat.widgets.prompt import PromptInput
@@ -32,6 +45,9 @@ class ChatApp(App[None]):
     BINDINGS = [
         Binding("escape", "stop", "Stop reply"),
         Binding("ctrl+t", "toggle_stream", "Streaming on/off"),
+        Binding("ctrl+n", "new_chat", "New chat"),
+        Binding("ctrl+o", "copy_reply", "Copy reply"),
+        Binding("f1", "help", "Help"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
         # The prompt keeps focus, so the log scrolls from anywhere; scrolling up lets
         # go of the bottom, scrolling back down to it follows new text again.
@@ -42,17 +58,24 @@ class ChatApp(App[None]):
     streaming: reactive[bool] = reactive(True)
     replying: reactive[bool] = reactive(False)
 
-    def __init__(self, settings: Settings, provider: Provider | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        provider: Provider | None = None,
+        *,
+        config: ConfigFile | None = None,
+        remember_ui: bool = True,
+    ) -> None:
         super().__init__()
         self.settings = settings
-        if provider is None:
-            from tui_chat.providers import make_provider
-
-            provider = make_provider(settings)
-        self.provider = provider
+        self.provider = provider if provider is not None else make_provider(settings)
+        self.config = config or ConfigFile()
         self.conversation = Conversation()
         self.set_reactive(ChatApp.streaming, settings.stream)
         self._reply: Worker[None] | None = None
+        self._remember_ui = remember_ui
+        if remember_ui and (theme := load_state().get("theme")) in self.available_themes:
+            self.theme = theme
 
     def compose(self) -> ComposeResult:
         status = StatusLine(id="status")
@@ -67,6 +90,41 @@ class ChatApp(App[None]):
     async def on_unmount(self) -> None:
         await self.provider.aclose()
 
+    def _watch_theme(self, theme: str) -> None:
+        super()._watch_theme(theme)
+        if self._remember_ui and self.is_running:
+            save_state({**load_state(), "theme": theme})
+
+    def copy_to_clipboard(self, text: str) -> None:
+        """OSC 52, wrapped for tmux passthrough when inside tmux, so it works over SSH."""
+        self._clipboard = text
+        if self._driver is not None:
+            self._driver.write(osc52(text, tmux=in_tmux()))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("New chat", "Start a new conversation", self.action_new_chat)
+        yield SystemCommand(
+            "Toggle streaming", "Streamed replies on/off", self.action_toggle_stream
+        )
+        yield SystemCommand(
+            "Copy last reply", "Copy via OSC 52 (works over SSH)", self.action_copy_reply
+        )
+        yield SystemCommand(
+            "Copy code block…", "Pick a code block from the replies", self.action_copy_code
+        )
+        yield SystemCommand(
+            "Switch model…", "Use another model from now on", self.action_switch_model
+        )
+        if self.config.profiles:
+            yield SystemCommand(
+                "Switch profile…", "Use another config.toml profile", self.action_switch_profile
+            )
+        yield SystemCommand(
+            "Set system prompt…", "Instructions sent with every request", self.action_system_prompt
+        )
+        yield SystemCommand("Keys", "Every key the app answers to (F1)", self.action_help)
+
     # -- state ---------------------------------------------------------------
 
     def watch_streaming(self, streaming: bool) -> None:
@@ -79,7 +137,20 @@ class ChatApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stop":
             return True if self.replying else None
+        if action in ("new_chat", "switch_profile"):
+            return None if self.replying else True
         return True
+
+    def _set_settings(self, settings: Settings, provider: Provider | None = None) -> None:
+        """Apply new settings; requests after this use them (a new provider if given)."""
+        old = self.provider
+        self.settings = settings
+        if provider is not None and provider is not old:
+            self.provider = provider
+            self.run_worker(old.aclose(), group="close", exit_on_error=False)
+        status = self.query_one(StatusLine)
+        status.provider = self.provider.name
+        status.model = settings.model
 
     # -- actions -------------------------------------------------------------
 
@@ -93,6 +164,140 @@ class ChatApp(App[None]):
             log.scroll_page_up(animate=False)
         else:
             log.scroll_page_down(animate=False)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen([*self.BINDINGS]))
+
+    async def action_new_chat(self) -> None:
+        if self.replying:
+            self.notify("Stop the reply first (Esc).", severity="warning")
+            return
+        self.conversation = Conversation()
+        await self.query_one(ChatLog).remove_children()
+        self.query_one(PromptInput).focus()
+
+    def _replies(self) -> list[AssistantMessage]:
+        return [r for r in self.query(AssistantMessage) if r.text]
+
+    def action_copy_reply(self) -> None:
+        replies = self._replies()
+        if not replies:
+            self.notify("No reply to copy yet.", severity="warning")
+            return
+        self.copy_text(replies[-1].text, "the last reply")
+
+    def action_copy_code(self) -> None:
+        blocks = [block for reply in reversed(self._replies()) for block in code_blocks(reply.text)]
+        if not blocks:
+            self.notify("No code blocks in the replies.", severity="warning")
+            return
+        self.search_commands(
+            [
+                SimpleCommand(block.label, partial(self.copy_text, block.code, "the code block"))
+                for block in blocks
+            ],
+            placeholder="Copy which code block?",
+        )
+
+    def copy_text(self, text: str, what: str) -> None:
+        """Copy, or offer a file when the text is too large for a terminal clipboard."""
+        if not too_large(text):
+            self.copy_to_clipboard(text)
+            self.notify(f"Copied {what} ({len(text):,} characters).", timeout=3)
+            return
+
+        def answer(save: bool | None) -> None:
+            if save:
+                path = Path.cwd() / f"tui-chat-copy-{time.strftime('%Y%m%d-%H%M%S')}.md"
+                try:
+                    path.write_text(text, encoding="utf-8")
+                except OSError as error:
+                    self.notify(f"Could not save: {error}", severity="error", markup=False)
+                else:
+                    self.notify(f"Saved to {path}", timeout=6, markup=False)
+
+        size = len(text.encode("utf-8")) // 1024
+        self.push_screen(
+            Confirm(
+                f"That is {size:,} kB, too large for the terminal clipboard. Save it to a file instead?"
+            ),
+            answer,
+        )
+
+    @work(group="models", exclusive=True, exit_on_error=False)
+    async def action_switch_model(self) -> None:
+        list_models = getattr(self.provider, "list_models", None)
+        models: list[str] = []
+        if list_models is not None:
+            try:
+                models = await asyncio.wait_for(list_models(), timeout=10)
+            except (ProviderError, TimeoutError) as error:
+                reason = error.message if isinstance(error, ProviderError) else "timed out"
+                self.notify(f"Could not list models: {reason}", severity="warning", markup=False)
+        commands = [
+            SimpleCommand(
+                model,
+                partial(self.set_model, model),
+                "current" if model == self.settings.model else None,
+            )
+            for model in models
+        ]
+        commands.append(SimpleCommand("Type a model name…", self._ask_model_name))
+        if len(commands) == 1:
+            self._ask_model_name()
+        else:
+            await self.search_commands(commands, placeholder="Switch to which model?")
+
+    def _ask_model_name(self) -> None:
+        def chosen(name: str | None) -> None:
+            if name and name.strip():
+                self.set_model(name.strip())
+
+        self.push_screen(AskText("Model name", self.settings.model), chosen)
+
+    def set_model(self, model: str) -> None:
+        self._set_settings(self.settings.with_(model=model, model_defaulted=False))
+        self.notify(f"Model: {model}", timeout=3, markup=False)
+
+    def action_switch_profile(self) -> None:
+        self.search_commands(
+            [
+                SimpleCommand(
+                    name,
+                    partial(self.use_profile, name),
+                    f"{p.api or ''} {p.model or ''}".strip() or None,
+                )
+                for name, p in sorted(self.config.profiles.items())
+            ],
+            placeholder="Switch to which profile?",
+        )
+
+    def use_profile(self, name: str) -> None:
+        if self.replying:
+            self.notify("Stop the reply first (Esc).", severity="warning")
+            return
+        profile = self.config.profile(name)
+        settings = self.settings.with_(profile=name, **profile.settings_changes(os.environ))
+        self._set_settings(settings, make_provider(settings))
+        self.notify(f"Profile: {name}", timeout=3, markup=False)
+
+    def action_system_prompt(self) -> None:
+        def chosen(text: str | None) -> None:
+            if text is not None:
+                self._set_settings(self.settings.with_(system=text.strip() or None))
+                self.notify(
+                    "System prompt set." if text.strip() else "System prompt cleared.", timeout=3
+                )
+
+        self.push_screen(
+            AskText(
+                "System prompt (empty clears it)",
+                self.settings.system or "",
+                "e.g. Answer briefly.",
+            ),
+            chosen,
+        )
 
     def action_toggle_stream(self) -> None:
         self.streaming = not self.streaming
@@ -126,11 +331,8 @@ class ChatApp(App[None]):
     # -- the reply worker ----------------------------------------------------
 
     @work(exclusive=True, group="reply", exit_on_error=False)
-    async def _run_reply(self, request: object, reply: AssistantMessage) -> None:
+    async def _run_reply(self, request: ChatRequest, reply: AssistantMessage) -> None:
         """Consume provider events into the reply widget; end in one of three states."""
-        from tui_chat.providers.base import ChatRequest
-
-        assert isinstance(request, ChatRequest)
         timer = ReplyTimer()
         done: Done | None = None
         try:

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 import openai
 
 from tui_chat.providers.base import ChatRequest, Event, ProviderError, Usage
-from tui_chat.providers.errors import ErrorContext, connect_timeout, guarded
+from tui_chat.providers.errors import ErrorContext, connect_timeout, guarded, to_provider_error
 
 #: Sent to servers that ignore keys (the SDK will not build a client without one).
 DUMMY_API_KEY = "not-needed"
@@ -57,6 +57,17 @@ class OpenAIProviderBase:
     def _require_key(self) -> None:
         if self._missing_key:
             raise ProviderError(MISSING_KEY_MESSAGE, kind="auth")
+
+    async def list_models(self) -> list[str]:
+        """Model ids from `GET /models`, for the model switcher (not every server has it)."""
+        self._require_key()
+        try:
+            return sorted([model.id async for model in self._client.models.list()])
+        except Exception as exc:
+            mapped = to_provider_error(exc, self._errors)
+            if mapped is None:
+                raise
+            raise mapped from None
 
     async def aclose(self) -> None:
         await self._client.close()

@@ -1,0 +1,1 @@
+"""Modal screens: help, confirmation and one-line questions."""
