@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 from tui_chat import __version__
 from tui_chat.config import APIS, Settings, load_dotenv_file, settings_from_env
 
-SUBCOMMANDS = ("ask", "serve")
+SUBCOMMANDS = ("ask", "serve", "history")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -81,7 +81,14 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     _add_provider_flags(serve)
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    return {"chat": chat, "ask": ask, "serve": serve}
+    from tui_chat.history.cli import add_arguments as add_history_arguments
+
+    history = _Parser(
+        prog="tui-chat history",
+        description="List, show, export, delete and search saved conversations.",
+    )
+    add_history_arguments(history)
+    return {"chat": chat, "ask": ask, "serve": serve, "history": history}
 
 
 def settings_from_args(args: argparse.Namespace, base: Settings) -> Settings:
@@ -105,6 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command != "chat":
         argv = argv[1:]
     args = build_parser()[command].parse_args(argv)
+    if command == "history":  # needs no provider settings or .env
+        from tui_chat.history.cli import run_history
+
+        return run_history(args)
     load_dotenv_file()
     settings = settings_from_args(args, settings_from_env())
 

@@ -1,0 +1,147 @@
+"""What the history store hands back: frozen dataclasses with no database in them.
+
+They are plain values so a widget, the shell commands and the exporters can use them
+without holding a connection or a lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from tui_chat.providers.base import ChatMessage, Role
+from tui_chat.sanitize import clean
+
+MessageStatus = Literal["complete", "stopped", "error", "streaming"]
+STATUSES: tuple[MessageStatus, ...] = ("complete", "stopped", "error", "streaming")
+ROLES: tuple[Role, ...] = ("user", "assistant", "system")
+
+#: Marks around each match in `SearchHit.snippet`. Control characters rather than
+#: brackets because model text is full of `[` `]` (Markdown links, code), and a UI must
+#: be able to tell a highlight from content. Use `SearchHit.parts()` or `.marked()`.
+MATCH_START = "\x02"
+MATCH_END = "\x03"
+
+TITLE_WIDTH = 60
+
+
+def make_title(text: str, width: int = TITLE_WIDTH) -> str | None:
+    """A one-line title from a prompt: its first non-blank line, whitespace collapsed,
+    cut at a word boundary to about `width` characters, control characters dropped (a
+    title is shown in lists and tab bars). None for a blank prompt."""
+    line = next((ln for ln in text.splitlines() if ln.strip()), "")
+    line = " ".join(clean(line).split())
+    if not line:
+        return None
+    if len(line) <= width:
+        return line
+    cut = line[: width - 1]
+    space = cut.rfind(" ")
+    if space >= width // 2:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    id: int
+    conversation_id: int
+    seq: int  # 1, 2, 3… within its conversation
+    role: Role
+    content: str
+    status: MessageStatus
+    error: str | None
+    created_at: datetime
+    metrics: Mapping[str, Any] | None = (
+        None  # e.g. {"first_token": 0.4, "total": 2.1, "tokens": 87}
+    )
+
+    def as_chat_message(self) -> ChatMessage:
+        return ChatMessage(self.role, self.content)
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationSummary:
+    """One row of the conversation list (no message bodies)."""
+
+    id: int
+    title: str | None
+    created_at: datetime
+    updated_at: datetime
+    api: str
+    model: str
+    message_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    id: int
+    title: str | None
+    created_at: datetime
+    updated_at: datetime
+    api: str
+    base_url: str | None
+    model: str
+    system: str | None
+    messages: tuple[StoredMessage, ...] = ()
+
+    def chat_messages(self) -> tuple[ChatMessage, ...]:
+        """The turns to send as context when the conversation is resumed.
+
+        Same rule as the live `tui_chat.conversation.Conversation`: a prompt whose
+        reply failed is left out with its reply, a stopped reply keeps its partial
+        text. A reply still marked `streaming` was cut off by a crash and counts as
+        stopped; a prompt that never got a reply at all is left out.
+        """
+        out: list[ChatMessage] = []
+        msgs = self.messages
+        for i, msg in enumerate(msgs):
+            following = msgs[i + 1] if i + 1 < len(msgs) else None
+            if msg.role == "user" and (
+                following is None or following.role != "assistant" or _dropped(following)
+            ):
+                continue
+            if msg.role == "assistant" and _dropped(msg):
+                continue
+            out.append(msg.as_chat_message())
+        return tuple(out)
+
+
+def _dropped(reply: StoredMessage) -> bool:
+    return reply.status == "error" or (reply.status == "streaming" and not reply.content)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    conversation_id: int
+    title: str | None
+    message_id: int
+    seq: int
+    role: Role
+    #: Text around the match, each match between `MATCH_START` and `MATCH_END`;
+    #: "…" where the snippet cuts the message.
+    snippet: str
+    created_at: datetime
+
+    def parts(self) -> Iterator[tuple[str, bool]]:
+        """The snippet as `(text, is_match)` pieces, markers removed (for styling)."""
+        rest = self.snippet
+        while rest:
+            start = rest.find(MATCH_START)
+            if start < 0:
+                yield rest, False
+                return
+            if start:
+                yield rest[:start], False
+            end = rest.find(MATCH_END, start + 1)
+            if end < 0:
+                end = len(rest)
+            if end > start + 1:
+                yield rest[start + 1 : end], True
+            rest = rest[end + 1 :]
+
+    def marked(self, start: str = "[", end: str = "]") -> str:
+        """The snippet with matches between `start` and `end`, e.g. for plain-text output."""
+        return "".join(f"{start}{text}{end}" if hit else text for text, hit in self.parts())

@@ -1,0 +1,444 @@
+"""The conversation history: one SQLite file, every call one short transaction.
+
+Why it never loses a message: the database is in WAL mode and each call commits
+before it returns, so a process killed mid-reply keeps everything up to the last
+`update_message` (the app calls it every half second). `synchronous=FULL` makes each
+commit durable across a power cut too, at the cost of one fsync per call.
+
+What it never stores: an API key. No method takes a `Settings`; `conversation_settings`
+copies the four fields that may be kept, by name.
+
+The connection is shared by the Textual event loop and any worker thread, so it is
+opened with `check_same_thread=False` and every call holds `self._lock`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from tui_chat.history.models import (
+    MATCH_END,
+    MATCH_START,
+    ROLES,
+    STATUSES,
+    Conversation,
+    ConversationSummary,
+    MessageStatus,
+    SearchHit,
+    StoredMessage,
+    make_title,
+)
+from tui_chat.history.paths import default_db_path
+from tui_chat.history.schema import HistoryError, check_not_too_new, migrate
+from tui_chat.providers.base import Role
+
+if TYPE_CHECKING:
+    from tui_chat.config import Settings
+    from tui_chat.metrics import ReplyMetrics
+
+
+class NotFoundError(HistoryError, KeyError):
+    """No conversation or message with that id (it may have been deleted elsewhere)."""
+
+    def __str__(self) -> str:  # KeyError would add quotes around the message
+        return str(self.args[0]) if self.args else "not found"
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Final = _Unset()
+
+_SNIPPET_TOKENS = 12
+#: How long a call waits for another process's write (the shell deleting while the TUI
+#: streams). Writes are sub-millisecond, so waiting is rare and short.
+_BUSY_TIMEOUT = 5.0
+
+
+def conversation_settings(settings: Settings) -> dict[str, str | None]:
+    """The settings worth keeping with a conversation, copied by name (never `api_key`).
+
+    `store.new_conversation(**conversation_settings(settings))`.
+    """
+    return {
+        "api": settings.api,
+        "base_url": settings.base_url,
+        "model": settings.model,
+        "system": settings.system,
+    }
+
+
+def fts_query(text: str) -> str:
+    """User text as an FTS5 query that cannot be a syntax error: every whitespace-separated
+    term becomes a quoted string (inner quotes doubled), all terms must match. NUL goes:
+    the FTS5 parser would take it for the end of the query, inside an open string."""
+    terms = text.replace("\x00", " ").split()
+    return " ".join('"' + term.replace('"', '""') + '"' for term in terms)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _time(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def _metrics_json(metrics: Mapping[str, Any] | ReplyMetrics) -> str:
+    if isinstance(metrics, Mapping):
+        data = dict(metrics)
+    else:  # a ReplyMetrics: keep its derived rate too, so readers need not recompute it
+        data = asdict(metrics)
+        if metrics.tokens_per_second is not None:
+            data["tokens_per_second"] = metrics.tokens_per_second
+    return json.dumps(data, separators=(",", ":"))
+
+
+def _prepare_file(path: Path) -> None:
+    """Create the directory and an empty 0600 database file: conversations are private,
+    and SQLite gives its -wal and -shm files the database file's permissions."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
+
+
+class HistoryStore:
+    """Saved conversations. Make one with `HistoryStore.open()`; `close()` when done."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        path: Path,
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self._conn = conn
+        self._lock = threading.Lock()
+        self._clock = clock
+        self.path = path
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls, path: Path | None = None, *, clock: Callable[[], datetime] = _utcnow
+    ) -> HistoryStore:
+        """Open (creating and migrating if needed) the database at `path`, by default
+        `$XDG_DATA_HOME/tui-chat/history.sqlite3` or the OS's user data directory.
+
+        Raises `SchemaTooNewError` for a database written by a newer tui-chat, and
+        `HistoryError` if the file cannot be created or is not a database.
+        """
+        path = default_db_path() if path is None else Path(path)
+        with _as_history_error(path):
+            _prepare_file(path)
+            conn = sqlite3.connect(
+                path, timeout=_BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
+            )
+            try:
+                check_not_too_new(conn, path)  # before any write: a newer file stays untouched
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = FULL")
+                conn.execute("PRAGMA foreign_keys = ON")
+                migrate(conn, path)
+            except BaseException:
+                conn.close()
+                raise
+        return cls(conn, path, clock=clock)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _now(self) -> str:
+        """Timestamps are stored as fixed-width UTC ISO 8601 text: readable, and they sort."""
+        return self._clock().astimezone(UTC).isoformat(timespec="microseconds")
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One short write transaction under the lock; committed before the call returns."""
+        with self._lock, _as_history_error(self.path):
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    @contextmanager
+    def _read(self, *, snapshot: bool = False) -> Iterator[sqlite3.Connection]:
+        """Under the lock; `snapshot` makes several SELECTs see one consistent state."""
+        with self._lock, _as_history_error(self.path):
+            if not snapshot:
+                yield self._conn
+                return
+            self._conn.execute("BEGIN")
+            try:
+                yield self._conn
+            finally:
+                self._conn.execute("COMMIT")
+
+    # -- conversations -------------------------------------------------------------
+
+    def new_conversation(
+        self, *, api: str, base_url: str | None, model: str, system: str | None
+    ) -> int:
+        """Start a conversation; the title comes from its first user message."""
+        now = self._now()
+        with self._write() as db:
+            cur = db.execute(
+                "INSERT INTO conversations (created_at, updated_at, api, base_url, model, system)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (now, now, api, base_url, model, system),
+            )
+            return int(cur.lastrowid or 0)
+
+    def update_settings(
+        self,
+        conv_id: int,
+        *,
+        api: str | _Unset = UNSET,
+        base_url: str | None | _Unset = UNSET,
+        model: str | _Unset = UNSET,
+        system: str | None | _Unset = UNSET,
+    ) -> None:
+        """Record a switch of provider, URL, model or system prompt mid-conversation.
+
+        Only the fields passed change (`None` is a value: "no base URL / no system").
+        """
+        changes = {
+            name: value
+            for name, value in (
+                ("api", api),
+                ("base_url", base_url),
+                ("model", model),
+                ("system", system),
+            )
+            if not isinstance(value, _Unset)
+        }
+        sets = "".join(f", {name} = :{name}" for name in changes)  # names are ours, not input
+        with self._write() as db:
+            cur = db.execute(
+                f"UPDATE conversations SET updated_at = :now{sets} WHERE id = :id",
+                {**changes, "now": self._now(), "id": conv_id},
+            )
+            if cur.rowcount == 0:
+                raise NotFoundError(f"no conversation {conv_id}")
+
+    def rename(self, conv_id: int, title: str) -> None:
+        """Set the title (made one line; blank clears it). Not activity: the
+        conversation keeps its place in the newest-first list."""
+        clean = " ".join(title.split()) or None
+        with self._write() as db:
+            cur = db.execute("UPDATE conversations SET title = ? WHERE id = ?", (clean, conv_id))
+            if cur.rowcount == 0:
+                raise NotFoundError(f"no conversation {conv_id}")
+
+    def delete(self, conv_id: int) -> None:
+        """Delete a conversation and its messages (and their search index entries)."""
+        with self._write() as db:
+            cur = db.execute("DELETE FROM conversations WHERE id = ?", (conv_id,))
+            if cur.rowcount == 0:
+                raise NotFoundError(f"no conversation {conv_id}")
+
+    def latest_id(self) -> int | None:
+        """The most recently updated conversation, e.g. for `--continue`."""
+        with self._read() as db:
+            row = db.execute(
+                "SELECT id FROM conversations ORDER BY updated_at DESC, id DESC LIMIT 1"
+            ).fetchone()
+        return None if row is None else int(row[0])
+
+    def list_conversations(self, limit: int | None = None) -> list[ConversationSummary]:
+        """Newest (most recently updated) first, with message counts."""
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT c.id, c.title, c.created_at, c.updated_at, c.api, c.model,"
+                " (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id)"
+                " FROM conversations c ORDER BY c.updated_at DESC, c.id DESC LIMIT ?",
+                (-1 if limit is None else limit,),
+            ).fetchall()
+        return [
+            ConversationSummary(
+                id=row[0],
+                title=row[1],
+                created_at=_time(row[2]),
+                updated_at=_time(row[3]),
+                api=row[4],
+                model=row[5],
+                message_count=row[6],
+            )
+            for row in rows
+        ]
+
+    def get_conversation(self, conv_id: int) -> Conversation | None:
+        """The conversation with all its messages in order, or None if there is none."""
+        with self._read(snapshot=True) as db:  # the messages must match the conversation row
+            row = db.execute(
+                "SELECT id, title, created_at, updated_at, api, base_url, model, system"
+                " FROM conversations WHERE id = ?",
+                (conv_id,),
+            ).fetchone()
+            rows = db.execute(
+                "SELECT id, conversation_id, seq, role, content, status, error, created_at,"
+                " metrics FROM messages WHERE conversation_id = ? ORDER BY seq",
+                (conv_id,),
+            ).fetchall()
+        if row is None:
+            return None
+        return Conversation(
+            id=row[0],
+            title=row[1],
+            created_at=_time(row[2]),
+            updated_at=_time(row[3]),
+            api=row[4],
+            base_url=row[5],
+            model=row[6],
+            system=row[7],
+            messages=tuple(_message(r) for r in rows),
+        )
+
+    # -- messages ------------------------------------------------------------------
+
+    def add_message(
+        self, conv_id: int, role: Role, content: str, status: MessageStatus = "complete"
+    ) -> int:
+        """Append a message and return its id. Save the user's prompt with this *before*
+        sending it; start a reply as `add_message(id, "assistant", "", "streaming")`."""
+        _check(role=role, status=status)
+        now = self._now()
+        title = make_title(content) if role == "user" else None
+        with self._write() as db:
+            cur = db.execute(
+                "UPDATE conversations SET updated_at = ?, title = coalesce(title, ?) WHERE id = ?",
+                (now, title, conv_id),
+            )
+            if cur.rowcount == 0:
+                raise NotFoundError(f"no conversation {conv_id}")
+            cur = db.execute(
+                "INSERT INTO messages (conversation_id, seq, role, content, status, created_at)"
+                " VALUES (?, (SELECT coalesce(max(seq), 0) + 1 FROM messages"
+                " WHERE conversation_id = ?), ?, ?, ?, ?)",
+                (conv_id, conv_id, role, content, status, now),
+            )
+            return int(cur.lastrowid or 0)
+
+    def update_message(
+        self,
+        msg_id: int,
+        content: str,
+        status: MessageStatus | None = None,
+        error: str | None = None,
+        metrics: Mapping[str, Any] | ReplyMetrics | None = None,
+    ) -> None:
+        """Replace a message's text while it streams, and settle it at the end
+        (`status="complete" | "stopped" | "error"`). `None` leaves a field as it is."""
+        if status is not None:
+            _check(status=status)
+        with self._write() as db:
+            cur = db.execute(
+                "UPDATE messages SET content = ?, status = coalesce(?, status),"
+                " error = coalesce(?, error), metrics = coalesce(?, metrics) WHERE id = ?",
+                (
+                    content,
+                    status,
+                    error,
+                    None if metrics is None else _metrics_json(metrics),
+                    msg_id,
+                ),
+            )
+            if cur.rowcount == 0:
+                raise NotFoundError(f"no message {msg_id}")
+            db.execute(
+                "UPDATE conversations SET updated_at = ?"
+                " WHERE id = (SELECT conversation_id FROM messages WHERE id = ?)",
+                (self._now(), msg_id),
+            )
+
+    # -- search --------------------------------------------------------------------
+
+    def search(self, text: str, limit: int = 50) -> list[SearchHit]:
+        """Messages containing every word of `text`, best match first.
+
+        Any input is safe (terms are quoted, so `foo"bar`, `C++` or `NOT` are just
+        words). Matching follows the FTS5 `unicode61` tokenizer: case- and
+        accent-insensitive whole words, punctuation ignored (`C++` finds "c").
+        """
+        query = fts_query(text)
+        if not query:
+            return []
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT m.conversation_id, c.title, m.id, m.seq, m.role,"
+                " snippet(messages_fts, 0, ?, ?, '…', ?), m.created_at"
+                " FROM messages_fts"
+                " JOIN messages m ON m.id = messages_fts.rowid"
+                " JOIN conversations c ON c.id = m.conversation_id"
+                " WHERE messages_fts MATCH ? ORDER BY rank, m.id DESC LIMIT ?",
+                (MATCH_START, MATCH_END, _SNIPPET_TOKENS, query, limit),
+            ).fetchall()
+        return [
+            SearchHit(
+                conversation_id=row[0],
+                title=row[1],
+                message_id=row[2],
+                seq=row[3],
+                role=row[4],
+                snippet=row[5],
+                created_at=_time(row[6]),
+            )
+            for row in rows
+        ]
+
+
+@contextmanager
+def _as_history_error(path: Path) -> Iterator[None]:
+    """SQLite and file-system failures become `HistoryError`, the one type the app catches
+    to say "history not saved" and carry on chatting."""
+    try:
+        yield
+    except (sqlite3.Error, OSError) as exc:
+        raise HistoryError(f"{path}: {exc}") from exc
+
+
+def _check(*, role: str | None = None, status: str | None = None) -> None:
+    if role is not None and role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    if status is not None and status not in STATUSES:
+        raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
+
+
+def _message(row: tuple[Any, ...]) -> StoredMessage:
+    return StoredMessage(
+        id=row[0],
+        conversation_id=row[1],
+        seq=row[2],
+        role=row[3],
+        content=row[4],
+        status=row[5],
+        error=row[6],
+        created_at=_time(row[7]),
+        metrics=None if row[8] is None else json.loads(row[8]),
+    )
