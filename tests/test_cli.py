@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tui_chat.cli import build_parser, settings_from_args
+from tui_chat.cli import build_parser, resolve_settings, settings_from_args
 from tui_chat.config import Settings, load_dotenv_file, settings_from_env
+from tui_chat.profiles import ConfigFile, load_config
 
 
 def run_cli(
@@ -87,3 +88,61 @@ def test_settings_repr_never_shows_the_key() -> None:
     settings = Settings(api_key="sk-secret-123")
     assert "sk-secret-123" not in repr(settings)
     assert "sk-secret-123" not in str(settings)
+
+
+def test_resume_errors_are_one_line(tmp_path: Path) -> None:
+    env = {"XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
+    nothing = run_cli("--resume", cwd=tmp_path, env=env)
+    assert nothing.returncode == 1 and "no saved conversations" in nothing.stderr
+    unknown = run_cli("--resume", "99", cwd=tmp_path, env=env)
+    assert unknown.returncode == 1 and "no conversation 99" in unknown.stderr
+    both = run_cli("--resume", "--no-history", cwd=tmp_path, env=env)
+    assert both.returncode == 2 and "--resume needs history" in both.stderr
+    for result in (nothing, unknown, both):
+        assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_bad_environment_or_config_is_one_line_with_status_2(tmp_path: Path) -> None:
+    bad_api = run_cli(cwd=tmp_path, env={"TUI_CHAT_API": "carrier-pigeon"})
+    assert bad_api.returncode == 2 and "carrier-pigeon" in bad_api.stderr
+    config_home = tmp_path / "cfg"
+    (config_home / "tui-chat").mkdir(parents=True)
+    (config_home / "tui-chat" / "config.toml").write_text("[profiles.x]\napi_key = 'sk-leak'\n")
+    bad_config = run_cli(cwd=tmp_path, env={"XDG_CONFIG_HOME": str(config_home)})
+    assert bad_config.returncode == 2 and "api_key_env" in bad_config.stderr
+    assert "sk-leak" not in bad_config.stderr
+    unknown = run_cli("--profile", "nope", cwd=tmp_path, env={"XDG_CONFIG_HOME": str(tmp_path)})
+    assert unknown.returncode == 2 and "unknown profile 'nope'" in unknown.stderr
+    for result in (bad_api, bad_config, unknown):
+        assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_profiles_layer_between_environment_and_flags(tmp_path: Path) -> None:
+    config = load_config_text(
+        tmp_path,
+        """
+default_profile = "home"
+[profiles.home]
+model = "home-model"
+system = "from home"
+[profiles.work]
+api = "chat"
+model = "work-model"
+api_key_env = "WORK_KEY"
+""",
+    )
+    parse = build_parser()["chat"].parse_args
+    env = {"TUI_CHAT_MODEL": "env-model", "OPENAI_API_KEY": "sk-default", "WORK_KEY": "sk-work"}
+    ambient = resolve_settings(parse([]), env, config)
+    assert (ambient.model, ambient.system, ambient.profile) == ("env-model", "from home", "home")
+    assert ambient.api_key == "sk-default"
+    work = resolve_settings(parse(["--profile", "work"]), env, config)
+    assert (work.api, work.model, work.api_key) == ("chat", "work-model", "sk-work")
+    flagged = resolve_settings(parse(["--profile", "work", "--model", "flag-model"]), env, config)
+    assert flagged.model == "flag-model"
+
+
+def load_config_text(tmp_path: Path, text: str) -> ConfigFile:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    return load_config(path)

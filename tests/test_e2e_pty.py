@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -82,3 +83,57 @@ def test_installed_tui_chat_streams_a_reply_in_a_pty(
         term.child.expect(pexpect.EOF, timeout=10)
     finally:
         term.close()
+
+
+def _data_dir(env: dict[str, str]) -> Path:
+    return Path(env["HOME"]) / ".local" / "share" / "tui-chat"
+
+
+def test_killing_the_app_mid_reply_keeps_the_prompt_and_the_streamed_text(
+    fake_server: FakeLLMServer, tmp_path: Path, terminal_env: dict[str, str]
+) -> None:
+    exe = shutil.which("tui-chat")
+    assert exe
+    fake_server.enqueue(Script(chunks=["Durable ", "partial ", "text ", "lost"], hold_after=3))
+    argv = [exe, "--api", "chat", "--base-url", fake_server.openai_url, "--model", "fake-model"]
+    term = Terminal(argv, tmp_path, terminal_env)
+    try:
+        term.wait_for(lambda s: "Enter sends" in s)
+        term.child.send("do not lose me\r")
+        term.wait_for(lambda s: "Durable partial text" in s)
+        time.sleep(1.2)  # more than two autosave periods
+        term.child.kill(signal.SIGKILL)
+        term.child.wait()
+    finally:
+        term.close()
+    from tui_chat.history import HistoryStore
+
+    with HistoryStore.open(_data_dir(terminal_env) / "history.sqlite3") as store:
+        conversation = store.get_conversation(store.latest_id() or 0)
+    assert conversation is not None
+    assert [(m.role, m.content) for m in conversation.messages] == [
+        ("user", "do not lose me"),
+        ("assistant", "Durable partial text "),
+    ]
+    assert conversation.messages[1].status == "streaming"
+
+
+def test_no_history_writes_nothing(
+    fake_server: FakeLLMServer, tmp_path: Path, terminal_env: dict[str, str]
+) -> None:
+    exe = shutil.which("tui-chat")
+    assert exe
+    home = Path(terminal_env["HOME"])
+    before = sorted(p.relative_to(home) for p in home.rglob("*"))
+    argv = [exe, "--api", "chat", "--base-url", fake_server.openai_url, "--no-history"]
+    term = Terminal(argv, tmp_path, terminal_env)
+    try:
+        term.wait_for(lambda s: "Enter sends" in s)
+        term.child.send("ephemeral\r")
+        term.wait_for(lambda s: "tok/s" in s)
+        term.child.sendcontrol("q")
+        term.child.expect(pexpect.EOF, timeout=10)
+    finally:
+        term.close()
+    assert not _data_dir(terminal_env).exists()
+    assert sorted(p.relative_to(home) for p in home.rglob("*")) == before

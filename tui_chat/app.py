@@ -13,28 +13,42 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.command import SimpleCommand
+from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer
+from textual.widgets import Footer, OptionList
 from textual.worker import Worker
 
 from tui_chat.clipboard import in_tmux, osc52, too_large
 from tui_chat.code_blocks import code_blocks
 from tui_chat.config import Settings
-from tui_chat.conversation import Conversation
+from tui_chat.conversation import Conversation, live_conversation
+from tui_chat.history import HistoryError, HistoryStore, export_json, export_markdown
+from tui_chat.history.models import Conversation as StoredConversation
+from tui_chat.history.models import StoredMessage
 from tui_chat.metrics import ReplyTimer
 from tui_chat.profiles import ConfigFile
 from tui_chat.providers import make_provider
 from tui_chat.providers.base import ChatRequest, Done, Provider, ProviderError, TextDelta
+from tui_chat.recorder import Recorder
 from tui_chat.screens.ask_text import AskText, Confirm
 from tui_chat.screens.help import HelpScreen
 from tui_chat.ui_state import load_state, save_state
 from tui_chat.widgets.chat_log import ChatLog
+from tui_chat.widgets.history_view import EarlierMessages
+from tui_chat.widgets.history_view import history_widgets as _history_widgets
 from tui_chat.widgets.message import AssistantMessage, ErrorNotice, UserMessage
 from tui_chat.widgets.prompt import PromptInput
+from tui_chat.widgets.sidebar import Sidebar
 from tui_chat.widgets.status_line import StatusLine
 
 STYLESHEET = Path(__file__).with_name("styles.tcss")
+#: Below this many columns the conversation list starts hidden (80x24 over SSH).
+WIDE_ENOUGH_FOR_SIDEBAR = 110
+#: How often a streaming reply is written to history.
+AUTOSAVE_SECONDS = 0.5
+#: Replies shown at once when opening a long conversation; older ones on request.
+SHOWN_WHEN_OPENING = 60
 
 
 class ChatApp(App[None]):
@@ -47,6 +61,7 @@ class ChatApp(App[None]):
         Binding("ctrl+t", "toggle_stream", "Streaming on/off"),
         Binding("ctrl+n", "new_chat", "New chat"),
         Binding("ctrl+o", "copy_reply", "Copy reply"),
+        Binding("ctrl+b", "toggle_sidebar", "Chats"),
         Binding("f1", "help", "Help"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
         # The prompt keeps focus, so the log scrolls from anywhere; scrolling up lets
@@ -65,14 +80,19 @@ class ChatApp(App[None]):
         *,
         config: ConfigFile | None = None,
         remember_ui: bool = True,
+        store: HistoryStore | None = None,
+        resume: int | None = None,
     ) -> None:
         super().__init__()
+        self.recorder = Recorder(store, on_error=self._history_fault)
+        self._resume = resume
         self.settings = settings
         self.provider = provider if provider is not None else make_provider(settings)
         self.config = config or ConfigFile()
         self.conversation = Conversation()
         self.set_reactive(ChatApp.streaming, settings.stream)
         self._reply: Worker[None] | None = None
+        self._pending_earlier: tuple[StoredMessage, ...] = ()
         self._remember_ui = remember_ui
         if remember_ui and (theme := load_state().get("theme")) in self.available_themes:
             self.theme = theme
@@ -83,12 +103,26 @@ class ChatApp(App[None]):
         status.model = self.settings.model
         status.streaming = self.streaming
         yield status
-        yield ChatLog(id="log")
-        yield PromptInput(id="prompt")
+        with Horizontal(id="main"):
+            if self.recorder.enabled:
+                yield Sidebar(id="sidebar")
+            with Vertical(id="chat"):
+                yield ChatLog(id="log")
+                yield PromptInput(id="prompt")
         yield Footer()
+
+    async def on_mount(self) -> None:
+        if self.recorder.enabled:
+            self.query_one(Sidebar).display = self.size.width >= WIDE_ENOUGH_FOR_SIDEBAR
+            self._refresh_sidebar()
+        if self._resume is not None:
+            await self.open_conversation(self._resume)
 
     async def on_unmount(self) -> None:
         await self.provider.aclose()
+
+    def _history_fault(self, message: str) -> None:
+        self.notify(message, severity="error", timeout=10, markup=False)
 
     def _watch_theme(self, theme: str) -> None:
         super()._watch_theme(theme)
@@ -123,6 +157,20 @@ class ChatApp(App[None]):
         yield SystemCommand(
             "Set system prompt…", "Instructions sent with every request", self.action_system_prompt
         )
+        if self.recorder.enabled:
+            yield SystemCommand(
+                "Toggle chat list", "Show or hide saved chats (Ctrl+B)", self.action_toggle_sidebar
+            )
+        yield SystemCommand(
+            "Export chat as Markdown",
+            "Write it to a .md file here",
+            partial(self.action_export, "md"),
+        )
+        yield SystemCommand(
+            "Export chat as JSON",
+            "Write it to a .json file here",
+            partial(self.action_export, "json"),
+        )
         yield SystemCommand("Keys", "Every key the app answers to (F1)", self.action_help)
 
     # -- state ---------------------------------------------------------------
@@ -139,6 +187,8 @@ class ChatApp(App[None]):
             return True if self.replying else None
         if action in ("new_chat", "switch_profile"):
             return None if self.replying else True
+        if action == "toggle_sidebar":
+            return True if self.recorder.enabled else None
         return True
 
     def _set_settings(self, settings: Settings, provider: Provider | None = None) -> None:
@@ -151,6 +201,7 @@ class ChatApp(App[None]):
         status = self.query_one(StatusLine)
         status.provider = self.provider.name
         status.model = settings.model
+        self.recorder.settings_changed(settings)
 
     # -- actions -------------------------------------------------------------
 
@@ -174,8 +225,10 @@ class ChatApp(App[None]):
             self.notify("Stop the reply first (Esc).", severity="warning")
             return
         self.conversation = Conversation()
+        self.recorder.new_chat()
         await self.query_one(ChatLog).remove_children()
         self.query_one(PromptInput).focus()
+        self._refresh_sidebar()
 
     def _replies(self) -> list[AssistantMessage]:
         return [r for r in self.query(AssistantMessage) if r.text]
@@ -321,20 +374,165 @@ class ChatApp(App[None]):
             stream=self.streaming,
             temperature=self.settings.temperature,
         )
+        first_turn = self.recorder.conversation_id is None
+        reply_id = self.recorder.begin_turn(self.settings, text)
         log = self.query_one(ChatLog)
         reply = AssistantMessage("thinking" if self.streaming else "waiting for the whole reply")
         await log.mount_all([UserMessage(text), reply])
         log.anchor()
         self.replying = True
-        self._reply = self._run_reply(request, reply)
+        self._reply = self._run_reply(request, reply, reply_id)
+        if first_turn:
+            self._refresh_sidebar()
+
+    # -- history: the conversation list, opening, renaming, deleting, export ---
+
+    def action_toggle_sidebar(self) -> None:
+        sidebar = self.query_one(Sidebar)
+        sidebar.display = not sidebar.display
+        if sidebar.display:
+            self._refresh_sidebar()
+            sidebar.query_one(OptionList).focus()
+        else:
+            self.query_one(PromptInput).focus()
+
+    def _refresh_sidebar(self, search: str = "") -> None:
+        store = self.recorder.store
+        if store is None:
+            return
+        sidebar = self.query_one(Sidebar)
+        try:
+            if search.strip():
+                sidebar.show_hits(store.search(search))
+            else:
+                sidebar.show_conversations(
+                    store.list_conversations(), self.recorder.conversation_id
+                )
+        except HistoryError as error:
+            self._history_fault(f"History cannot be read: {error}")
+
+    @on(Sidebar.Search)
+    def _sidebar_search(self, event: Sidebar.Search) -> None:
+        self._refresh_sidebar(event.text)
+
+    @on(Sidebar.Open)
+    async def _sidebar_open(self, event: Sidebar.Open) -> None:
+        await self.open_conversation(event.conversation_id)
+
+    async def open_conversation(self, conversation_id: int) -> None:
+        """Show a saved conversation; the next request sends it as context."""
+        if self.replying:
+            self.notify("Stop the reply first (Esc).", severity="warning")
+            return
+        stored = self.recorder.load(conversation_id)
+        if stored is None:
+            self.notify(f"No conversation {conversation_id}.", severity="error")
+            return
+        self.conversation = Conversation(list(stored.chat_messages()))
+        if stored.api == self.settings.api:
+            # Same protocol: continue on the conversation's own model and system prompt.
+            self._set_settings(self.settings.with_(model=stored.model, system=stored.system))
+        log = self.query_one(ChatLog)
+        await log.remove_children()
+        hidden = max(0, len(stored.messages) - SHOWN_WHEN_OPENING)
+        if hidden:
+            await log.mount(EarlierMessages(hidden))
+        await log.mount_all(_history_widgets(stored.messages[hidden:]))
+        log.anchor()
+        self._pending_earlier = stored.messages[:hidden]
+        self._refresh_sidebar()
+        self.query_one(PromptInput).focus()
+
+    @on(EarlierMessages.Pressed)
+    async def _show_earlier(self, event: EarlierMessages.Pressed) -> None:
+        log = self.query_one(ChatLog)
+        widgets = _history_widgets(self._pending_earlier)
+        self._pending_earlier = ()
+        await log.mount_all(widgets, after=event.button)
+        await event.button.remove()
+
+    @on(Sidebar.Delete)
+    def _sidebar_delete(self, event: Sidebar.Delete) -> None:
+        store = self.recorder.store
+        if store is None:
+            return
+        conversation_id = event.conversation_id
+
+        async def answer(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                store.delete(conversation_id)
+            except HistoryError as error:
+                self._history_fault(f"Could not delete: {error}")
+                return
+            if conversation_id == self.recorder.conversation_id:
+                await self.action_new_chat()
+            self._refresh_sidebar()
+            self.notify("Chat deleted.", timeout=3)
+
+        self.push_screen(Confirm(f"Delete chat {conversation_id}? This cannot be undone."), answer)
+
+    @on(Sidebar.Rename)
+    def _sidebar_rename(self, event: Sidebar.Rename) -> None:
+        store = self.recorder.store
+        if store is None:
+            return
+        conversation_id = event.conversation_id
+        current = next((c.title for c in store.list_conversations() if c.id == conversation_id), "")
+
+        def answer(title: str | None) -> None:
+            if title and title.strip():
+                try:
+                    store.rename(conversation_id, title)
+                except HistoryError as error:
+                    self._history_fault(f"Could not rename: {error}")
+                self._refresh_sidebar()
+
+        self.push_screen(AskText("Rename chat", current or ""), answer)
+
+    def action_export(self, fmt: str) -> None:
+        """Write the conversation to a file in the working directory."""
+        conversation = self._exportable()
+        if conversation is None:
+            self.notify("Nothing to export yet.", severity="warning")
+            return
+        text = export_markdown(conversation) if fmt == "md" else export_json(conversation)
+        stamp = conversation.id or time.strftime("%Y%m%d-%H%M%S")
+        path = Path.cwd() / f"tui-chat-{stamp}.{fmt}"
+        try:
+            path.write_text(text, encoding="utf-8")
+        except OSError as error:
+            self.notify(f"Could not export: {error}", severity="error", markup=False)
+            return
+        self.notify(f"Exported to {path}", timeout=6, markup=False)
+
+    def _exportable(self) -> StoredConversation | None:
+        if self.recorder.conversation_id is not None and self.recorder.store is not None:
+            try:
+                return self.recorder.store.get_conversation(self.recorder.conversation_id)
+            except HistoryError:
+                pass  # fall back to what is on screen
+        if not self.conversation.messages:
+            return None
+        return live_conversation(self.conversation, self.settings)
 
     # -- the reply worker ----------------------------------------------------
 
     @work(exclusive=True, group="reply", exit_on_error=False)
-    async def _run_reply(self, request: ChatRequest, reply: AssistantMessage) -> None:
-        """Consume provider events into the reply widget; end in one of three states."""
+    async def _run_reply(
+        self, request: ChatRequest, reply: AssistantMessage, reply_id: int | None
+    ) -> None:
+        """Consume provider events into the reply widget; end in one of three states.
+
+        The text is saved every half second while it streams, so a killed process
+        loses at most the last half second of a reply.
+        """
         timer = ReplyTimer()
         done: Done | None = None
+        autosave = self.set_interval(
+            AUTOSAVE_SECONDS, lambda: self.recorder.save_partial(reply_id, reply.text)
+        )
         try:
             async for event in self.provider.stream(request):
                 if isinstance(event, TextDelta):
@@ -343,24 +541,33 @@ class ChatApp(App[None]):
                 else:
                     done = event
         except asyncio.CancelledError:
-            await reply.finish("stopped", timer.finish())
+            metrics = timer.finish()
+            await reply.finish("stopped", metrics)
+            self.recorder.finish(reply_id, reply.text, "stopped", metrics=metrics)
             self.conversation.add_assistant(reply.text)
             self.replying = False
             raise
         except ProviderError as error:
-            await self._fail(reply, error.message, error.partial, timer)
+            await self._fail(reply, reply_id, error.message, timer)
         except Exception as error:  # a fault must never crash the app
-            await self._fail(reply, f"Unexpected error: {type(error).__name__}: {error}", "", timer)
+            message = f"Unexpected error: {type(error).__name__}: {error}"
+            await self._fail(reply, reply_id, message, timer)
         else:
             usage = done.usage if done is not None else None
-            await reply.finish("complete", timer.finish(usage.output_tokens if usage else None))
+            metrics = timer.finish(usage.output_tokens if usage else None)
+            await reply.finish("complete", metrics)
+            self.recorder.finish(reply_id, reply.text, "complete", metrics=metrics)
             self.conversation.add_assistant(reply.text)
             self.replying = False
+        finally:
+            autosave.stop()
 
     async def _fail(
-        self, reply: AssistantMessage, message: str, partial: str, timer: ReplyTimer
+        self, reply: AssistantMessage, reply_id: int | None, message: str, timer: ReplyTimer
     ) -> None:
-        await reply.finish("error", timer.finish())
+        metrics = timer.finish()
+        await reply.finish("error", metrics)
+        self.recorder.finish(reply_id, reply.text, "error", error=message, metrics=metrics)
         prompt = self.conversation.drop_last_user()
         log = self.query_one(ChatLog)
         await log.mount(

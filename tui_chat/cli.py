@@ -7,13 +7,18 @@ and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Sequence
-from typing import NoReturn
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import urlparse
 
 from tui_chat import __version__
-from tui_chat.config import APIS, Settings, load_dotenv_file, settings_from_env
+from tui_chat.config import APIS, Settings, env_changes, load_dotenv_file
+from tui_chat.profiles import ConfigError, ConfigFile, load_config
+
+if TYPE_CHECKING:
+    from tui_chat.history import HistoryStore
 
 SUBCOMMANDS = ("ask", "serve", "history")
 
@@ -59,18 +64,26 @@ def _add_provider_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--model", type=_non_empty, help="model name (default: gpt-4o-mini)")
     group.add_argument("--system", help="system prompt")
     group.add_argument("--temperature", type=_temperature, help="sampling temperature, 0 to 2")
+    group.add_argument("--profile", type=_non_empty, help="a profile from config.toml")
 
 
 def build_parser() -> dict[str, argparse.ArgumentParser]:
     chat = _Parser(
         prog="tui-chat",
         description="A terminal chat client that streams LLM replies word by word. "
-        "Subcommands: 'tui-chat ask', 'tui-chat serve' (each has --help).",
+        "Subcommands: 'tui-chat ask', 'tui-chat serve', 'tui-chat history' (each has --help).",
     )
     chat.add_argument("--version", action="version", version=f"tui-chat {__version__}")
     _add_provider_flags(chat)
     chat.add_argument("--no-stream", action="store_true", help="start with streaming off")
     chat.add_argument("--no-history", action="store_true", help="do not read or write history")
+    chat.add_argument(
+        "--resume",
+        nargs="?",
+        const="last",
+        metavar="ID",
+        help="reopen the latest conversation, or the one with this ID",
+    )
 
     ask = _Parser(prog="tui-chat ask", description="Send one prompt; stream the reply to stdout.")
     _add_provider_flags(ask)
@@ -106,6 +119,33 @@ def settings_from_args(args: argparse.Namespace, base: Settings) -> Settings:
     return base.with_(**changes)
 
 
+def resolve_settings(
+    args: argparse.Namespace, env: Mapping[str, str], config: ConfigFile
+) -> Settings:
+    """Layer defaults < default_profile < environment < --profile < flags."""
+    settings = Settings(api_defaulted=True, model_defaulted=True)
+    chosen = getattr(args, "profile", None)
+    if config.default_profile and not chosen:
+        profile = config.profile(config.default_profile)
+        settings = settings.with_(profile=profile.name, **profile.settings_changes(env))
+    from_env = env_changes(env)
+    if settings.api_key_env != "OPENAI_API_KEY":
+        from_env.pop("api_key", None)  # the profile named its own key variable
+    settings = settings.with_(**from_env)
+    if chosen:
+        profile = config.profile(chosen)
+        settings = settings.with_(profile=profile.name, **profile.settings_changes(env))
+    settings = settings_from_args(args, settings)
+    if settings.api not in APIS:
+        raise ConfigError(f"TUI_CHAT_API={settings.api!r} is not one of {', '.join(APIS)}")
+    return settings
+
+
+def _fail(message: str, status: int) -> int:
+    print(f"tui-chat: error: {message}", file=sys.stderr)
+    return status
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[0] if argv and argv[0] in SUBCOMMANDS else "chat"
@@ -117,7 +157,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_history(args)
     load_dotenv_file()
-    settings = settings_from_args(args, settings_from_env())
+    try:
+        config = load_config()
+        settings = resolve_settings(args, os.environ, config)
+    except ConfigError as error:
+        return _fail(str(error), 2)
 
     if command == "ask":
         from tui_chat.ask import run_ask
@@ -128,7 +172,46 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_serve(settings, host=args.host, port=args.port)
 
-    from tui_chat.app import ChatApp
+    return _run_app(settings, config, args.resume)
 
-    ChatApp(settings).run()
+
+def _run_app(settings: Settings, config: ConfigFile, resume: str | None) -> int:
+    from tui_chat.app import ChatApp
+    from tui_chat.history import HistoryError, HistoryStore
+
+    if resume is not None and not settings.history:
+        return _fail("--resume needs history; drop --no-history", 2)
+    store = None
+    if settings.history:
+        try:
+            store = HistoryStore.open()
+        except HistoryError as error:
+            if resume is not None:
+                return _fail(f"cannot open history: {error}", 1)
+            print(f"tui-chat: history is off for this run: {error}", file=sys.stderr)
+    try:
+        resume_id = None
+        if resume is not None and store is not None:
+            resume_id = _resume_id(store, resume)
+            if resume_id is None:
+                return _fail(
+                    "no saved conversations yet"
+                    if resume == "last"
+                    else f"no conversation {resume}",
+                    1,
+                )
+        ChatApp(settings, config=config, store=store, resume=resume_id).run()
+    finally:
+        if store is not None:
+            store.close()
     return 0
+
+
+def _resume_id(store: HistoryStore, resume: str) -> int | None:
+    if resume == "last":
+        return store.latest_id()
+    try:
+        wanted = int(resume.lstrip("#"))
+    except ValueError:
+        return None
+    return wanted if store.get_conversation(wanted) is not None else None

@@ -6,7 +6,7 @@ Plain logic with an injectable clock, so the numbers are testable without sleepi
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 
@@ -17,6 +17,21 @@ class ReplyMetrics:
     tokens: int  # output tokens: reported by the server, else counted deltas
     tokens_estimated: bool  # True when `tokens` counts deltas, not server usage
     chunks: int
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, object]) -> ReplyMetrics | None:
+        """Rebuild saved metrics (from history); None if they are not readable."""
+        try:
+            first = data.get("first_token")
+            return cls(
+                first_token=None if first is None else float(first),  # type: ignore[arg-type]
+                total=float(data["total"]),  # type: ignore[arg-type]
+                tokens=int(data["tokens"]),  # type: ignore[call-overload]
+                tokens_estimated=bool(data.get("tokens_estimated", True)),
+                chunks=int(data.get("chunks", 0)),  # type: ignore[call-overload]
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
 
     @property
     def tokens_per_second(self) -> float | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from rich.markdown import Markdown as RichMarkdown
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Markdown, Static
@@ -45,21 +46,37 @@ class AssistantMessage(Vertical):
     AssistantMessage > Markdown { margin: 0; padding: 0; }
     """
 
-    def __init__(self, label: str = "thinking") -> None:
+    def __init__(
+        self,
+        label: str = "thinking",
+        *,
+        settled: str | None = None,
+        status: ReplyStatus = "waiting",
+        meta: str = "",
+    ) -> None:
         super().__init__(classes="message")
         self._label = label
-        self._parts: list[str] = []
+        self._settled = settled is not None
+        self._parts: list[str] = [clean(settled)] if settled else []
         self._stream: MarkdownStream | None = None
-        self.status: ReplyStatus = "waiting"
+        self._meta = meta
+        self.status: ReplyStatus = status
+        self.set_class(status == "stopped", "-stopped")
+        self.set_class(status == "error", "-error")
 
     @property
     def text(self) -> str:
         return "".join(self._parts)
 
     def compose(self) -> ComposeResult:
-        yield TypingIndicator(self._label)
-        yield Markdown(id="body")
-        yield Static("", id="meta", markup=False)
+        if self._settled:
+            # A reply from history: one Static with Rich's Markdown renderable is far
+            # lighter than a Markdown widget tree, so long conversations open quickly.
+            yield Static(RichMarkdown(self.text), id="settled")
+        else:
+            yield TypingIndicator(self._label)
+            yield Markdown(id="body")
+        yield Static(self._meta, id="meta", markup=False)
 
     async def append(self, fragment: str) -> None:
         fragment = clean(fragment)

@@ -1,0 +1,235 @@
+"""History in the app: saved as it streams, the chat list, search, resume, export."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_app import KEY, replies, send, wait_for
+from textual.widgets import Input, OptionList
+
+from tui_chat.app import SHOWN_WHEN_OPENING, ChatApp
+from tui_chat.config import Settings
+from tui_chat.history import HistoryStore
+from tui_chat.providers import make_provider
+from tui_chat.screens.ask_text import Confirm
+from tui_chat.widgets.history_view import EarlierMessages
+from tui_chat.widgets.message import AssistantMessage, UserMessage
+from tui_chat.widgets.sidebar import Sidebar
+
+from fake_server import FakeLLMServer, Script
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[HistoryStore]:
+    with HistoryStore.open(tmp_path / "history.sqlite3") as opened:
+        yield opened
+
+
+def make_app(server: FakeLLMServer, store: HistoryStore | None, **kwargs: object) -> ChatApp:
+    settings = Settings(api="chat", base_url=server.openai_url, model="fake-model", api_key=KEY)
+    provider = make_provider(settings, timeout=5, max_retries=0)
+    return ChatApp(settings, provider, store=store, **kwargs)  # type: ignore[arg-type]
+
+
+def seed(store: HistoryStore, title_prompt: str, reply: str, model: str = "fake-model") -> int:
+    conversation_id = store.new_conversation(api="chat", base_url=None, model=model, system=None)
+    store.add_message(conversation_id, "user", title_prompt)
+    store.add_message(conversation_id, "assistant", reply)
+    return conversation_id
+
+
+async def test_prompt_is_saved_before_sending_and_reply_while_streaming(
+    fake_server: FakeLLMServer, store: HistoryStore
+) -> None:
+    fake_server.enqueue(Script(chunks=["Saved ", "as ", "it ", "goes."], hold_after=2))
+    app = make_app(fake_server, store)
+    async with app.run_test() as pilot:
+        await send(pilot, "keep this safe")
+        await wait_for(pilot, lambda: replies(app)[0].text == "Saved as ")
+        conversation_id = store.latest_id()
+        assert conversation_id is not None
+
+        def saved() -> list[tuple[str, str, str]]:
+            stored = store.get_conversation(conversation_id)
+            assert stored is not None
+            return [(m.role, m.content, m.status) for m in stored.messages]
+
+        assert saved()[0] == ("user", "keep this safe", "complete")
+        await wait_for(pilot, lambda: saved()[1] == ("assistant", "Saved as ", "streaming"))
+        fake_server.release()
+        await wait_for(pilot, lambda: replies(app)[0].status == "complete")
+        assert saved()[1] == ("assistant", "Saved as it goes.", "complete")
+        stored = store.get_conversation(conversation_id)
+        assert stored is not None and stored.messages[1].metrics["total"] > 0
+
+
+async def test_stopped_and_failed_replies_are_recorded_with_their_status(
+    fake_server: FakeLLMServer, store: HistoryStore
+) -> None:
+    fake_server.enqueue(Script(chunks=["half ", "never"], hold_after=1))
+    fake_server.enqueue(Script(status=500, error_message="upstream exploded"))
+    app = make_app(fake_server, store)
+    async with app.run_test() as pilot:
+        await send(pilot, "first")
+        await wait_for(pilot, lambda: replies(app)[0].text == "half ")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: replies(app)[0].status == "stopped")
+        await send(pilot, "second")
+        await wait_for(pilot, lambda: replies(app)[-1].status == "error")
+    stored = store.get_conversation(store.latest_id() or 0)
+    assert stored is not None
+    assert [(m.role, m.content, m.status) for m in stored.messages] == [
+        ("user", "first", "complete"),
+        ("assistant", "half ", "stopped"),
+        ("user", "second", "complete"),
+        ("assistant", "", "error"),
+    ]
+    assert "upstream exploded" in (stored.messages[3].error or "")
+    # Resuming sends the stopped reply as context, but not the failed prompt.
+    assert [m.content for m in stored.chat_messages()] == ["first", "half "]
+
+
+async def test_sidebar_opens_a_conversation_and_continues_it(
+    fake_server: FakeLLMServer, store: HistoryStore
+) -> None:
+    older = seed(store, "about penguins", "Penguins are birds.")
+    seed(store, "about cats", "Cats are mammals.")
+    app = make_app(fake_server, store)
+    async with app.run_test(size=(140, 40)) as pilot:
+        sidebar = app.query_one(Sidebar)
+        assert sidebar.display, "shown on a wide terminal"
+        listing = sidebar.query_one(OptionList)
+        assert listing.option_count == 2
+        assert "about cats" in str(listing.get_option_at_index(0).prompt), "newest first"
+        listing.focus()
+        listing.highlighted = 1
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.recorder.conversation_id == older)
+        assert [str(w.render()) for w in app.query(UserMessage)] == ["about penguins"]
+        assert app.query_one(AssistantMessage).text == "Penguins are birds."
+        await send(pilot, "and their eggs?")
+        await wait_for(pilot, lambda: replies(app)[-1].status == "complete")
+        assert [m["content"] for m in fake_server.requests[-1].json["messages"]] == [
+            "about penguins",
+            "Penguins are birds.",
+            "and their eggs?",
+        ]
+        stored = store.get_conversation(older)
+        assert stored is not None and len(stored.messages) == 4
+
+
+async def test_sidebar_is_hidden_at_80_columns_and_toggles(
+    fake_server: FakeLLMServer, store: HistoryStore
+) -> None:
+    app = make_app(fake_server, store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        sidebar = app.query_one(Sidebar)
+        assert not sidebar.display
+        await pilot.press("ctrl+b")
+        assert sidebar.display
+        await pilot.press("ctrl+b")
+        assert not sidebar.display
+
+
+async def test_search_shows_snippets_and_opens_the_match(
+    fake_server: FakeLLMServer, store: HistoryStore
+) -> None:
+    seed(store, "weather talk", "It rains a lot in Bergen.")
+    target = seed(store, "pasta", "Boil the spaghetti in salted water.")
+    app = make_app(fake_server, store)
+    async with app.run_test(size=(140, 40)) as pilot:
+        app.query_one("#search", Input).focus()
+        await pilot.press(*"spaghetti")
+        listing = app.query_one(Sidebar).query_one(OptionList)
+        await wait_for(pilot, lambda: listing.option_count == 1)
+        prompt = listing.get_option_at_index(0).prompt
+        assert "pasta" in str(prompt) and "spaghetti" in str(prompt)
+        await pilot.press("enter")  # from the search box to the results
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.recorder.conversation_id == target)
+
+
+async def test_delete_asks_first_and_rename_changes_the_title(
+    fake_server: FakeLLMServer, store: HistoryStore
+) -> None:
+    doomed = seed(store, "delete me", "ok")
+    app = make_app(fake_server, store)
+    async with app.run_test(size=(140, 40)) as pilot:
+        listing = app.query_one(Sidebar).query_one(OptionList)
+        listing.focus()
+        listing.highlighted = 0
+        await pilot.press("r")
+        await wait_for(pilot, lambda: bool(app.screen.query(Input)))
+        app.screen.query_one(Input).value = "A better title"
+        await pilot.press("enter")
+        await wait_for(
+            pilot, lambda: "A better title" in str(listing.get_option_at_index(0).prompt)
+        )
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, Confirm))
+        await pilot.press("n")
+        assert store.get_conversation(doomed) is not None, "no means no"
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, Confirm))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: store.get_conversation(doomed) is None)
+
+
+async def test_resume_reopens_with_context(fake_server: FakeLLMServer, store: HistoryStore) -> None:
+    conversation_id = seed(store, "remember 42", "I will remember 42.")
+    app = make_app(fake_server, store, resume=conversation_id)
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: bool(app.query(AssistantMessage)))
+        await send(pilot, "what number?")
+        await wait_for(pilot, lambda: replies(app)[-1].status == "complete")
+        assert [m["content"] for m in fake_server.requests[-1].json["messages"]][:2] == [
+            "remember 42",
+            "I will remember 42.",
+        ]
+
+
+async def test_a_long_conversation_opens_with_the_latest_messages_first(
+    fake_server: FakeLLMServer, store: HistoryStore
+) -> None:
+    conversation_id = store.new_conversation(api="chat", base_url=None, model="m", system=None)
+    for n in range(200):
+        store.add_message(conversation_id, "user", f"question {n}")
+        store.add_message(conversation_id, "assistant", f"**answer** {n}\n\n```\ncode {n}\n```")
+    app = make_app(fake_server, store, resume=conversation_id)
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: bool(app.query(AssistantMessage)))
+        shown = len(app.query(UserMessage)) + len(app.query(AssistantMessage))
+        assert shown == SHOWN_WHEN_OPENING
+        assert len(app.conversation.messages) == 400, "all of it is context"
+        app.query_one(EarlierMessages).press()
+        await wait_for(pilot, lambda: len(app.query(UserMessage)) == 200)
+        assert str(app.query(UserMessage).first().render()) == "question 0"
+
+
+@pytest.mark.parametrize("history", [True, False])
+async def test_export_writes_markdown_and_json(
+    fake_server: FakeLLMServer,
+    store: HistoryStore,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    history: bool,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    fake_server.enqueue(Script(chunks=["Exported ", "answer."]))
+    app = make_app(fake_server, store if history else None)
+    async with app.run_test() as pilot:
+        await send(pilot, "export me")
+        await wait_for(pilot, lambda: replies(app)[0].status == "complete")
+        app.action_export("md")
+        app.action_export("json")
+        await asyncio.sleep(0)
+    (markdown,) = tmp_path.glob("tui-chat-*.md")
+    (exported,) = tmp_path.glob("tui-chat-*.json")
+    assert "export me" in markdown.read_text() and "Exported answer." in markdown.read_text()
+    contents = [m["content"] for m in json.loads(exported.read_text())["messages"]]
+    assert contents == ["export me", "Exported answer."]
+    assert KEY not in markdown.read_text() + exported.read_text()

@@ -1,0 +1,96 @@
+"""The chat's view of history: save as it happens, never let a storage fault stop a chat.
+
+A full disk or a locked database must not crash the app or lose the conversation on
+screen, so every call here catches storage errors and reports them once.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+from tui_chat.config import Settings
+from tui_chat.history import HistoryError, HistoryStore, conversation_settings
+from tui_chat.history.models import Conversation, MessageStatus
+from tui_chat.metrics import ReplyMetrics
+
+_STORAGE_ERRORS = (HistoryError, sqlite3.Error, OSError)
+
+
+class Recorder:
+    def __init__(self, store: HistoryStore | None, on_error: Callable[[str], None]) -> None:
+        self.store = store
+        self.conversation_id: int | None = None
+        self._on_error = on_error
+        self._reported = False
+        self._saved_length: dict[int, int] = {}
+
+    @property
+    def enabled(self) -> bool:
+        return self.store is not None
+
+    def _guard(self, action: Callable[[HistoryStore], object]) -> object:
+        if self.store is None:
+            return None
+        try:
+            return action(self.store)
+        except _STORAGE_ERRORS as error:
+            if not self._reported:
+                self._reported = True
+                self._on_error(f"History is not being saved: {error}")
+            return None
+
+    def new_chat(self) -> None:
+        self.conversation_id = None
+
+    def begin_turn(self, settings: Settings, prompt: str) -> int | None:
+        """Save the prompt before it is sent, and an empty reply to fill; returns its id."""
+
+        def begin(store: HistoryStore) -> int:
+            if self.conversation_id is None:
+                self.conversation_id = store.new_conversation(**conversation_settings(settings))
+            store.add_message(self.conversation_id, "user", prompt)
+            return store.add_message(self.conversation_id, "assistant", "", status="streaming")
+
+        reply_id = self._guard(begin)
+        return reply_id if isinstance(reply_id, int) else None
+
+    def save_partial(self, reply_id: int | None, text: str) -> None:
+        """Called on a timer while streaming; writes only when there is new text."""
+        if reply_id is None or self._saved_length.get(reply_id) == len(text):
+            return
+        self._saved_length[reply_id] = len(text)
+        self._guard(lambda store: store.update_message(reply_id, text))
+
+    def finish(
+        self,
+        reply_id: int | None,
+        text: str,
+        status: MessageStatus,
+        *,
+        error: str | None = None,
+        metrics: ReplyMetrics | None = None,
+    ) -> None:
+        if reply_id is None:
+            return
+        self._saved_length.pop(reply_id, None)
+        self._guard(
+            lambda store: store.update_message(
+                reply_id, text, status=status, error=error, metrics=metrics
+            )
+        )
+
+    def settings_changed(self, settings: Settings) -> None:
+        if self.conversation_id is None:
+            return
+        conversation_id = self.conversation_id
+        self._guard(
+            lambda store: store.update_settings(conversation_id, **conversation_settings(settings))
+        )
+
+    def load(self, conversation_id: int) -> Conversation | None:
+        found = self._guard(lambda store: store.get_conversation(conversation_id))
+        if isinstance(found, Conversation):
+            self.conversation_id = conversation_id
+            return found
+        return None

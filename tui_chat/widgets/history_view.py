@@ -1,0 +1,41 @@
+"""Widgets for a conversation opened from history."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from textual.widget import Widget
+from textual.widgets import Button
+
+from tui_chat.history.models import StoredMessage
+from tui_chat.metrics import ReplyMetrics
+from tui_chat.widgets.message import AssistantMessage, ErrorNotice, ReplyStatus, UserMessage
+
+
+class EarlierMessages(Button):
+    """Stands in for the oldest messages of a long chat until asked for: opening stays quick."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(f"Show {count} earlier messages", id="earlier", compact=True)
+
+
+def history_widgets(messages: Sequence[StoredMessage]) -> list[Widget]:
+    widgets: list[Widget] = []
+    for message in messages:
+        if message.role == "user":
+            widgets.append(UserMessage(message.content))
+            continue
+        if message.role != "assistant":
+            continue
+        # A reply still "streaming" in the database was cut off when tui-chat ended.
+        status: ReplyStatus = "stopped" if message.status == "streaming" else message.status
+        notes = ["■ stopped"] if status == "stopped" else []
+        metrics = ReplyMetrics.from_mapping(message.metrics) if message.metrics else None
+        if metrics is not None:
+            notes.append(metrics.summary())
+        widgets.append(
+            AssistantMessage(settled=message.content, status=status, meta=" · ".join(notes))
+        )
+        if status == "error" and message.error:
+            widgets.append(ErrorNotice(message.error))
+    return widgets

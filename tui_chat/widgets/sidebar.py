@@ -1,0 +1,114 @@
+"""The conversation list with search. It only shows and asks: the app owns the store.
+
+Everything it wants done (open, delete, rename, search) goes out as a message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Input, Label, OptionList
+from textual.widgets.option_list import Option
+
+from tui_chat.history.models import ConversationSummary, SearchHit
+from tui_chat.sanitize import clean
+
+
+class Sidebar(Vertical):
+    BINDINGS = [
+        Binding("delete,d", "delete", "Delete chat", show=False),
+        Binding("r", "rename", "Rename chat", show=False),
+    ]
+
+    @dataclass
+    class Open(Message):
+        conversation_id: int
+
+    @dataclass
+    class Delete(Message):
+        conversation_id: int
+
+    @dataclass
+    class Rename(Message):
+        conversation_id: int
+
+    @dataclass
+    class Search(Message):
+        text: str
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="Search all chats…", id="search")
+        yield Label("Chats  (Enter open · r rename · d delete)", id="sidebar-title", markup=False)
+        yield OptionList(id="conversations")
+
+    def show_conversations(self, rows: Sequence[ConversationSummary], current: int | None) -> None:
+        options = []
+        for row in rows:
+            title = Text(clean(row.title or "(untitled)"), no_wrap=True, overflow="ellipsis")
+            if row.id == current:
+                title.stylize("bold")
+            title.append(
+                f"\n{row.updated_at.astimezone():%b %d %H:%M} · {row.message_count} msgs",
+                style="dim",
+            )
+            options.append(Option(title, id=f"c{row.id}"))
+        self._replace(options, "No chats yet.")
+
+    def show_hits(self, hits: Sequence[SearchHit]) -> None:
+        options = []
+        for hit in hits:
+            text = Text(
+                clean(hit.title or "(untitled)"), style="bold", no_wrap=True, overflow="ellipsis"
+            )
+            text.append("\n")
+            for part, is_match in hit.parts():
+                text.append(clean(part).replace("\n", " "), style="reverse" if is_match else "")
+            options.append(Option(text, id=f"c{hit.conversation_id}"))
+        self._replace(options, "No matches.")
+
+    def _replace(self, options: list[Option], empty: str) -> None:
+        listing = self.query_one(OptionList)
+        listing.clear_options()
+        if options:
+            listing.add_options(options)
+            listing.highlighted = 0
+        else:
+            listing.add_option(Option(Text(empty, style="dim"), disabled=True))
+
+    def _selected_id(self) -> int | None:
+        listing = self.query_one(OptionList)
+        if listing.highlighted is None:
+            return None
+        option_id = listing.get_option_at_index(listing.highlighted).id
+        return int(option_id[1:]) if option_id else None
+
+    @on(Input.Changed, "#search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.post_message(self.Search(event.value))
+
+    @on(Input.Submitted, "#search")
+    def _to_results(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.query_one(OptionList).focus()
+
+    @on(OptionList.OptionSelected)
+    def _option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id:
+            self.post_message(self.Open(int(event.option.id[1:])))
+
+    def action_delete(self) -> None:
+        if (conversation_id := self._selected_id()) is not None:
+            self.post_message(self.Delete(conversation_id))
+
+    def action_rename(self) -> None:
+        if (conversation_id := self._selected_id()) is not None:
+            self.post_message(self.Rename(conversation_id))
