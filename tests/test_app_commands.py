@@ -185,3 +185,16 @@ async def test_theme_is_remembered(fake_server: FakeLLMServer) -> None:
     again = make_app(fake_server)
     async with again.run_test():
         assert again.theme == "nord"
+
+
+async def test_question_mark_opens_help_outside_the_prompt_but_types_inside_it(
+    fake_server: FakeLLMServer,
+) -> None:
+    app = make_app(fake_server)
+    async with app.run_test() as pilot:
+        await pilot.press("question_mark")
+        assert app.query_one("#prompt").text == "?"
+        assert not isinstance(app.screen, HelpScreen)
+        app.query_one("#log").focus()
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)

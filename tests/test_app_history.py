@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from tui_chat.widgets.history_view import EarlierMessages
 from tui_chat.widgets.message import AssistantMessage, UserMessage
 from tui_chat.widgets.sidebar import Sidebar
 
+from conftest import FAKE_API_KEY
 from fake_server import FakeLLMServer, Script
 
 
@@ -233,3 +235,32 @@ async def test_export_writes_markdown_and_json(
     contents = [m["content"] for m in json.loads(exported.read_text())["messages"]]
     assert contents == ["export me", "Exported answer."]
     assert KEY not in markdown.read_text() + exported.read_text()
+
+
+async def test_no_file_the_app_writes_contains_the_api_key(
+    fake_server_with_key: FakeLLMServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """History, the theme file and exports; a 401 whose body echoes the key included."""
+    monkeypatch.chdir(tmp_path)
+    server = fake_server_with_key
+    server.enqueue(Script(chunks=["fine"]))
+    with HistoryStore.open() as default_store:  # the real location, under XDG_DATA_HOME
+        settings = Settings(api="chat", base_url=server.openai_url, model="m", api_key=FAKE_API_KEY)
+        app = ChatApp(settings, make_provider(settings, max_retries=0), store=default_store)
+        async with app.run_test() as pilot:
+            app.theme = "gruvbox"
+            await send(pilot, "hello")
+            await wait_for(pilot, lambda: replies(app)[0].status == "complete")
+            app.set_model("other")
+            app.provider = make_provider(settings.with_(api_key="sk-wrong-key"), max_retries=0)
+            await send(pilot, "again")
+            await wait_for(pilot, lambda: replies(app)[-1].status == "error")
+            app.action_export("md")
+            app.action_export("json")
+    roots = [tmp_path, Path(os.environ["XDG_DATA_HOME"]), Path(os.environ["XDG_CONFIG_HOME"])]
+    files = [p for root in roots for p in root.rglob("*") if p.is_file()]
+    names = {p.name for p in files}
+    assert {"history.sqlite3", "ui-state.json"} <= names
+    assert any(n.endswith(".md") for n in names) and any(n.endswith(".json") for n in names)
+    for secret in (FAKE_API_KEY, "sk-wrong-key"):
+        assert not [p for p in files if secret.encode() in p.read_bytes()], secret

@@ -63,6 +63,8 @@ class ChatApp(App[None]):
         Binding("ctrl+o", "copy_reply", "Copy reply"),
         Binding("ctrl+b", "toggle_sidebar", "Chats"),
         Binding("f1", "help", "Help"),
+        # "?" reaches the app only when the prompt is not focused (the prompt types it).
+        Binding("question_mark", "help", "Help", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
         # The prompt keeps focus, so the log scrolls from anywhere; scrolling up lets
         # go of the bottom, scrolling back down to it follows new text again.
