@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tui_chat.metrics import ReplyTimer
+import pytest
+
+from tui_chat.metrics import ReplyMetrics, ReplyTimer
 from tui_chat.sanitize import clean
 
 
@@ -50,3 +52,33 @@ def test_no_text_has_no_first_token_or_rate() -> None:
 def test_clean_strips_escape_sequences_but_keeps_layout() -> None:
     hostile = "ok\x1b]52;c;ZXZpbA==\x07 \x1b[2Jnext\r\nline\ttab\x9b31m\x00"
     assert clean(hostile) == "ok]52;c;ZXZpbA== [2Jnext\nline\ttab31m"
+
+
+def test_chunk_gaps_median_and_worst_and_details() -> None:
+    clock = FakeClock()
+    timer = ReplyTimer(clock)
+    for at in (100.2, 100.3, 100.4, 101.4, 101.5):
+        clock.now = at
+        timer.on_text()
+    metrics = timer.finish(output_tokens=5, input_tokens=12)
+    assert metrics.chunks == 5
+    assert metrics.gap_median == pytest.approx(0.1)
+    assert metrics.gap_worst == pytest.approx(1.0)
+    details = dict(metrics.details())
+    assert details["gap between chunks, worst"] == "1.000s"
+    assert details["input tokens"] == "12"
+    assert details["output tokens"] == "5"
+
+
+def test_metrics_survive_a_round_trip_through_saved_json() -> None:
+    from dataclasses import asdict
+
+    clock = FakeClock()
+    timer = ReplyTimer(clock)
+    clock.now = 100.5
+    timer.on_text()
+    clock.now = 101.0
+    timer.on_text()
+    metrics = timer.finish()
+    assert ReplyMetrics.from_mapping(asdict(metrics)) == metrics
+    assert ReplyMetrics.from_mapping({"total": "oops"}) is None

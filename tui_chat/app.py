@@ -556,7 +556,9 @@ class ChatApp(App[None]):
             await self._fail(reply, reply_id, message, timer)
         else:
             usage = done.usage if done is not None else None
-            metrics = timer.finish(usage.output_tokens if usage else None)
+            metrics = timer.finish(
+                usage.output_tokens if usage else None, usage.input_tokens if usage else None
+            )
             await reply.finish("complete", metrics)
             self.recorder.finish(reply_id, reply.text, "complete", metrics=metrics)
             self.conversation.add_assistant(reply.text)

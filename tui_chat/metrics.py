@@ -5,6 +5,7 @@ Plain logic with an injectable clock, so the numbers are testable without sleepi
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -17,6 +18,9 @@ class ReplyMetrics:
     tokens: int  # output tokens: reported by the server, else counted deltas
     tokens_estimated: bool  # True when `tokens` counts deltas, not server usage
     chunks: int
+    gap_median: float | None = None  # seconds between consecutive chunks
+    gap_worst: float | None = None
+    input_tokens: int | None = None  # prompt tokens, where the server reports them
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, object]) -> ReplyMetrics | None:
@@ -29,6 +33,9 @@ class ReplyMetrics:
                 tokens=int(data["tokens"]),  # type: ignore[call-overload]
                 tokens_estimated=bool(data.get("tokens_estimated", True)),
                 chunks=int(data.get("chunks", 0)),  # type: ignore[call-overload]
+                gap_median=_optional_float(data.get("gap_median")),
+                gap_worst=_optional_float(data.get("gap_worst")),
+                input_tokens=_optional_int(data.get("input_tokens")),
             )
         except (KeyError, TypeError, ValueError):
             return None
@@ -53,29 +60,73 @@ class ReplyMetrics:
         parts.append(f"{approx}{self.tokens} tokens")
         return " · ".join(parts)
 
+    def details(self) -> list[tuple[str, str]]:
+        """Every figure, labelled, for the on-demand detail view."""
+        approx = " (counted chunks: the server reported no usage)" if self.tokens_estimated else ""
+        rate = self.tokens_per_second
+        rows = [
+            ("time to first token", _seconds(self.first_token)),
+            ("total time", _seconds(self.total)),
+            ("output tokens", f"{self.tokens}{approx}"),
+            ("tokens/s", "–" if rate is None else f"{rate:.1f}"),
+            ("chunks", str(self.chunks)),
+            ("gap between chunks, median", _seconds(self.gap_median)),
+            ("gap between chunks, worst", _seconds(self.gap_worst)),
+        ]
+        if self.input_tokens is not None:
+            rows.append(("input tokens", str(self.input_tokens)))
+        return rows
+
+
+def _seconds(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}s"
+
+
+def _optional_float(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _optional_int(value: object) -> int | None:
+    return int(value) if isinstance(value, int) else None
+
 
 class ReplyTimer:
+    """Times one reply as its chunks arrive; O(1) work per chunk."""
+
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self.started = clock()
         self.first_at: float | None = None
+        self._last_at: float | None = None
+        self._gaps: list[float] = []
         self.chunks = 0
 
     def elapsed(self) -> float:
         return self._clock() - self.started
 
     def on_text(self) -> None:
+        now = self._clock()
         if self.first_at is None:
-            self.first_at = self._clock()
+            self.first_at = now
+        else:
+            assert self._last_at is not None
+            self._gaps.append(now - self._last_at)
+        self._last_at = now
         self.chunks += 1
 
-    def finish(self, output_tokens: int | None = None) -> ReplyMetrics:
+    def finish(
+        self, output_tokens: int | None = None, input_tokens: int | None = None
+    ) -> ReplyMetrics:
         end = self._clock()
         first = None if self.first_at is None else self.first_at - self.started
+        gaps = self._gaps
         return ReplyMetrics(
             first_token=first,
             total=end - self.started,
             tokens=output_tokens if output_tokens is not None else self.chunks,
             tokens_estimated=output_tokens is None,
             chunks=self.chunks,
+            gap_median=statistics.median(gaps) if gaps else None,
+            gap_worst=max(gaps) if gaps else None,
+            input_tokens=input_tokens,
         )
