@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tui_chat.cli import build_parser, resolve_settings, settings_from_args
+from tui_chat.cli import build_parser, compare_contenders, resolve_settings, settings_from_args
 from tui_chat.config import Settings, load_dotenv_file, settings_from_env
 from tui_chat.profiles import ConfigFile, load_config
 
@@ -146,3 +146,24 @@ def load_config_text(tmp_path: Path, text: str) -> ConfigFile:
     path = tmp_path / "config.toml"
     path.write_text(text)
     return load_config(path)
+
+
+def test_compare_flags_build_two_contenders(tmp_path: Path) -> None:
+    config = load_config_text(
+        tmp_path, '[profiles.fast]\nmodel = "small"\n[profiles.slow]\nmodel = "big"\n'
+    )
+    parse = build_parser()["chat"].parse_args
+    base = Settings(model="m")
+    (left, ls), (right, rs) = compare_contenders(parse(["--compare"]), base, config, {})
+    assert (left, ls.stream, right, rs.stream) == ("streaming", True, "non-streaming", False)
+    (left, ls), (right, rs) = compare_contenders(
+        parse(["--compare-models", "a", "b"]), base, config, {}
+    )
+    assert (ls.model, rs.model, ls.stream, rs.stream) == ("a", "b", True, True)
+    (left, ls), (right, rs) = compare_contenders(
+        parse(["--compare-profiles", "fast", "slow"]), base, config, {}
+    )
+    assert (left, ls.model, right, rs.model) == ("fast", "small", "slow", "big")
+    assert compare_contenders(parse([]), base, config, {}) is None
+    with pytest.raises(SystemExit):
+        parse(["--compare", "--compare-models", "a", "b"])

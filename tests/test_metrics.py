@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tui_chat.metrics import ReplyMetrics, ReplyTimer
+from tui_chat.metrics import ReplyMetrics, ReplyTimer, verdict
 from tui_chat.sanitize import clean
 
 
@@ -82,3 +82,17 @@ def test_metrics_survive_a_round_trip_through_saved_json() -> None:
     metrics = timer.finish()
     assert ReplyMetrics.from_mapping(asdict(metrics)) == metrics
     assert ReplyMetrics.from_mapping({"total": "oops"}) is None
+
+
+def test_verdict_names_the_side_that_showed_words_first() -> None:
+    def metrics(first: float | None, total: float) -> ReplyMetrics:
+        return ReplyMetrics(
+            first_token=first, total=total, tokens=10, tokens_estimated=True, chunks=10
+        )
+
+    line = verdict(("non-streaming", metrics(2.5, 2.5)), ("streaming", metrics(0.2, 2.6)))
+    assert line == (
+        "streaming showed its first words 2.30s sooner than non-streaming "
+        "(0.20s vs 2.50s; done in 2.60s vs 2.50s)."
+    )
+    assert "no race" in verdict(("a", metrics(None, 1.0)), ("b", metrics(0.1, 1.0)))

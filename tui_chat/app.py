@@ -29,9 +29,11 @@ from tui_chat.history.models import StoredMessage
 from tui_chat.metrics import ReplyTimer
 from tui_chat.profiles import ConfigFile
 from tui_chat.providers import make_provider
-from tui_chat.providers.base import ChatRequest, Done, Provider, ProviderError, TextDelta
+from tui_chat.providers.base import ChatRequest, Provider, ProviderError
 from tui_chat.recorder import Recorder
+from tui_chat.reply_stream import stream_reply
 from tui_chat.screens.ask_text import AskText, Confirm
+from tui_chat.screens.compare import CompareScreen, Contender
 from tui_chat.screens.help import HelpScreen
 from tui_chat.ui_state import load_state, save_state
 from tui_chat.widgets.chat_log import ChatLog
@@ -47,6 +49,8 @@ STYLESHEET = Path(__file__).with_name("styles.tcss")
 WIDE_ENOUGH_FOR_SIDEBAR = 110
 #: How often a streaming reply is written to history.
 AUTOSAVE_SECONDS = 0.5
+#: Actions that make sense whatever screen is showing; the rest act on the chat.
+APP_WIDE_ACTIONS = frozenset({"quit", "help", "command_palette", "toggle_dark"})
 #: Replies shown at once when opening a long conversation; older ones on request.
 SHOWN_WHEN_OPENING = 60
 
@@ -84,8 +88,10 @@ class ChatApp(App[None]):
         remember_ui: bool = True,
         store: HistoryStore | None = None,
         resume: int | None = None,
+        compare: tuple[tuple[str, Settings], tuple[str, Settings]] | None = None,
     ) -> None:
         super().__init__()
+        self._compare_at_start = compare
         self.recorder = Recorder(store, on_error=self._history_fault)
         self._resume = resume
         self.settings = settings
@@ -119,6 +125,8 @@ class ChatApp(App[None]):
             self._refresh_sidebar()
         if self._resume is not None:
             await self.open_conversation(self._resume)
+        if self._compare_at_start is not None:
+            self.open_compare(*self._compare_at_start)
 
     async def on_unmount(self) -> None:
         await self.provider.aclose()
@@ -173,6 +181,11 @@ class ChatApp(App[None]):
             "Write it to a .json file here",
             partial(self.action_export, "json"),
         )
+        yield SystemCommand(
+            "Compare streaming vs non-streaming",
+            "Same prompt, two panes side by side, with timings",
+            self.action_compare,
+        )
         yield SystemCommand("Keys", "Every key the app answers to (F1)", self.action_help)
 
     # -- state ---------------------------------------------------------------
@@ -185,6 +198,8 @@ class ChatApp(App[None]):
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action not in APP_WIDE_ACTIONS and len(self.screen_stack) > 1:
+            return False  # chat keys mean nothing over help, a dialog or compare mode
         if action == "stop":
             return True if self.replying else None
         if action in ("new_chat", "switch_profile"):
@@ -353,6 +368,21 @@ class ChatApp(App[None]):
             ),
             chosen,
         )
+
+    def action_compare(self) -> None:
+        self.open_compare(
+            ("streaming", self.settings.with_(stream=True)),
+            ("non-streaming", self.settings.with_(stream=False)),
+        )
+
+    def open_compare(self, left: tuple[str, Settings], right: tuple[str, Settings]) -> None:
+        """Race two contenders; each gets its own provider, closed when compare mode ends."""
+        if isinstance(self.screen, CompareScreen):
+            return
+        contenders = [
+            Contender(label, settings, make_provider(settings)) for label, settings in (left, right)
+        ]
+        self.push_screen(CompareScreen(*contenders))
 
     def action_toggle_stream(self) -> None:
         self.streaming = not self.streaming
@@ -531,17 +561,11 @@ class ChatApp(App[None]):
         loses at most the last half second of a reply.
         """
         timer = ReplyTimer()
-        done: Done | None = None
         autosave = self.set_interval(
             AUTOSAVE_SECONDS, lambda: self.recorder.save_partial(reply_id, reply.text)
         )
         try:
-            async for event in self.provider.stream(request):
-                if isinstance(event, TextDelta):
-                    timer.on_text()
-                    await reply.append(event.text)
-                else:
-                    done = event
+            done = await stream_reply(self.provider, request, reply, timer)
         except asyncio.CancelledError:
             metrics = timer.finish()
             await reply.finish("stopped", metrics)

@@ -77,6 +77,16 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     _add_provider_flags(chat)
     chat.add_argument("--no-stream", action="store_true", help="start with streaming off")
     chat.add_argument("--no-history", action="store_true", help="do not read or write history")
+    compare = chat.add_mutually_exclusive_group()
+    compare.add_argument(
+        "--compare", action="store_true", help="open compare mode: streaming vs non-streaming"
+    )
+    compare.add_argument(
+        "--compare-models", nargs=2, metavar=("LEFT", "RIGHT"), help="race two models"
+    )
+    compare.add_argument(
+        "--compare-profiles", nargs=2, metavar=("LEFT", "RIGHT"), help="race two profiles"
+    )
     chat.add_argument(
         "--resume",
         nargs="?",
@@ -172,10 +182,43 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_serve(settings, host=args.host, port=args.port)
 
-    return _run_app(settings, config, args.resume)
+    try:
+        compare = compare_contenders(args, settings, config, os.environ)
+    except ConfigError as error:
+        return _fail(str(error), 2)
+    return _run_app(settings, config, args.resume, compare)
 
 
-def _run_app(settings: Settings, config: ConfigFile, resume: str | None) -> int:
+Contenders = tuple[tuple[str, Settings], tuple[str, Settings]]
+
+
+def compare_contenders(
+    args: argparse.Namespace, settings: Settings, config: ConfigFile, env: Mapping[str, str]
+) -> Contenders | None:
+    """The two sides of `--compare*`, labelled for the panes and the verdict."""
+    if args.compare:
+        return ("streaming", settings.with_(stream=True)), (
+            "non-streaming",
+            settings.with_(stream=False),
+        )
+    if args.compare_models:
+        left, right = args.compare_models
+        return (left, settings.with_(model=left, stream=True)), (
+            right,
+            settings.with_(model=right, stream=True),
+        )
+    if args.compare_profiles:
+        sides = []
+        for name in args.compare_profiles:
+            profile = config.profile(name)
+            sides.append((name, settings.with_(stream=True, **profile.settings_changes(env))))
+        return sides[0], sides[1]
+    return None
+
+
+def _run_app(
+    settings: Settings, config: ConfigFile, resume: str | None, compare: Contenders | None
+) -> int:
     from tui_chat.app import ChatApp
     from tui_chat.history import HistoryError, HistoryStore
 
@@ -200,7 +243,7 @@ def _run_app(settings: Settings, config: ConfigFile, resume: str | None) -> int:
                     else f"no conversation {resume}",
                     1,
                 )
-        ChatApp(settings, config=config, store=store, resume=resume_id).run()
+        ChatApp(settings, config=config, store=store, resume=resume_id, compare=compare).run()
     finally:
         if store is not None:
             store.close()

@@ -130,3 +130,22 @@ class ReplyTimer:
             gap_worst=max(gaps) if gaps else None,
             input_tokens=input_tokens,
         )
+
+
+def verdict(left: tuple[str, ReplyMetrics], right: tuple[str, ReplyMetrics]) -> str:
+    """One line saying which side showed its first words sooner, and by how much."""
+    (left_name, left_m), (right_name, right_m) = left, right
+    if left_m.first_token is None or right_m.first_token is None:
+        missing = left_name if left_m.first_token is None else right_name
+        return f"{missing} showed no words, so there is no race to call."
+    if left_m.first_token <= right_m.first_token:
+        (win, win_m), (lose, lose_m) = left, right
+    else:
+        (win, win_m), (lose, lose_m) = right, left
+    assert win_m.first_token is not None and lose_m.first_token is not None
+    lead = lose_m.first_token - win_m.first_token
+    return (
+        f"{win} showed its first words {lead:.2f}s sooner than {lose} "
+        f"({win_m.first_token:.2f}s vs {lose_m.first_token:.2f}s; "
+        f"done in {win_m.total:.2f}s vs {lose_m.total:.2f}s)."
+    )

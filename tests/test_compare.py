@@ -1,0 +1,109 @@
+"""Compare mode against the fake server: the streaming side shows words while the other waits."""
+
+from __future__ import annotations
+
+import pytest
+from test_app import KEY, wait_for
+from textual.widgets import Markdown
+
+from tui_chat.app import ChatApp
+from tui_chat.config import Settings
+from tui_chat.providers import make_provider
+from tui_chat.screens.compare import CompareScreen, Contender
+from tui_chat.widgets.compare_pane import ComparePane
+from tui_chat.widgets.message import AssistantMessage
+from tui_chat.widgets.prompt import PromptInput
+
+from fake_server import FakeLLMServer, Script
+
+
+def contenders(server: FakeLLMServer, api: str = "chat") -> tuple[Contender, Contender]:
+    base_url = server.url if api == "backend" else server.openai_url
+    settings = Settings(api=api, base_url=base_url, model="fake-model", api_key=KEY)
+    return (
+        Contender("streaming", settings, make_provider(settings, timeout=5, max_retries=0)),
+        Contender(
+            "non-streaming",
+            settings.with_(stream=False),
+            make_provider(settings, timeout=5, max_retries=0),
+        ),
+    )
+
+
+def pane_reply(screen: CompareScreen, side: str) -> AssistantMessage:
+    return screen.query_one(f"#pane-{side}", ComparePane).query_one(AssistantMessage)
+
+
+def pane_stats(screen: CompareScreen, side: str) -> str:
+    return str(screen.query_one(f"#pane-{side} .pane-stats").render())
+
+
+@pytest.mark.parametrize("api", ["chat", "responses", "backend"])
+async def test_streaming_side_shows_words_while_the_other_waits(
+    fake_server: FakeLLMServer, api: str
+) -> None:
+    chunks = ["Streaming ", "wins ", "the ", "race."]
+    fake_server.enqueue(Script(chunks=chunks, hold_after=2), Script(chunks=chunks, hold_after=2))
+    app = ChatApp(Settings(api="chat", base_url=fake_server.openai_url, api_key=KEY))
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = CompareScreen(*contenders(fake_server, api))
+        await app.push_screen(screen)
+        screen.query_one(PromptInput).load_text("why stream?")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: pane_reply(screen, "left").text == "Streaming wins ")
+        await wait_for(pilot, lambda: "first words" in pane_stats(screen, "left"))
+        right = pane_reply(screen, "right")
+        assert right.text == "" and right.status == "waiting"
+        assert "waiting for the first words" in pane_stats(screen, "right")
+        fake_server.release()
+        await wait_for(pilot, lambda: not screen.busy)
+        assert pane_reply(screen, "left").text == right.text == "Streaming wins the race."
+        left_body = pane_reply(screen, "left").query_one("#body", Markdown).source
+        assert left_body == "Streaming wins the race."
+        line = str(screen.query_one("#verdict").render())
+        assert "streaming showed its first words" in line and "sooner than non-streaming" in line
+        paths = sorted(r.path for r in fake_server.requests)
+        if api == "backend":
+            assert paths == ["/api/chat", "/api/chat/stream"]
+
+
+async def test_metrics_follow_the_servers_timing(fake_server: FakeLLMServer) -> None:
+    chunks = [f"w{n} " for n in range(6)]
+    script = Script(chunks=chunks, first_delay=0.4, delay=0.1)
+    fake_server.enqueue(script, script)
+    app = ChatApp(Settings(api="chat", base_url=fake_server.openai_url, api_key=KEY))
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = CompareScreen(*contenders(fake_server))
+        await app.push_screen(screen)
+        screen.query_one(PromptInput).load_text("time me")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not screen.busy, timeout=10)
+        left = screen.contenders["left"].metrics
+        assert left is not None and left.first_token is not None
+        assert 0.35 <= left.first_token <= 0.9
+        assert 0.85 <= left.total <= 1.8  # 0.4 + 5 × 0.1, plus overhead
+        assert left.chunks == 6 and left.gap_median is not None
+        assert 0.05 <= left.gap_median <= 0.3
+        assert left.tokens == 5 and not left.tokens_estimated  # the server's usage
+
+
+async def test_escape_stops_both_sides_and_f2_returns_to_the_chat(
+    fake_server: FakeLLMServer,
+) -> None:
+    fake_server.enqueue(Script(hold_after=1), Script(hold_after=1))
+    app = ChatApp(Settings(api="chat", base_url=fake_server.openai_url, api_key=KEY))
+    async with app.run_test(size=(120, 30)) as pilot:
+        app.action_compare()
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen))
+        screen = app.screen
+        assert isinstance(screen, CompareScreen)
+        await wait_for(pilot, lambda: bool(screen.query(PromptInput)))
+        screen.query_one(PromptInput).load_text("stop us")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(fake_server.requests) == 2)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not screen.busy)
+        assert pane_reply(screen, "left").status == "stopped"
+        await pilot.press("ctrl+n")  # a chat key: must not act on the chat underneath
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: not isinstance(app.screen, CompareScreen))

@@ -1,0 +1,25 @@
+"""Feed one provider stream into one reply widget: the loop the chat and compare panes share."""
+
+from __future__ import annotations
+
+from tui_chat.metrics import ReplyTimer
+from tui_chat.providers.base import ChatRequest, Done, Provider, TextDelta
+from tui_chat.widgets.message import AssistantMessage
+
+
+async def stream_reply(
+    provider: Provider, request: ChatRequest, reply: AssistantMessage, timer: ReplyTimer
+) -> Done | None:
+    """Append each delta; the timer notes a chunk once it is in the widget (on screen).
+
+    Raises whatever the provider raises (`ProviderError`, `CancelledError`): how a reply
+    ends is the caller's business.
+    """
+    done: Done | None = None
+    async for event in provider.stream(request):
+        if isinstance(event, TextDelta):
+            await reply.append(event.text)
+            timer.on_text()
+        else:
+            done = event
+    return done

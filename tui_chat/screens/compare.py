@@ -1,0 +1,164 @@
+"""Compare mode: one prompt, two replies side by side, with the numbers that tell them apart.
+
+By default the same provider and model stream on the left and answer in one piece on
+the right, which is the demo of why streaming matters; either side can instead run
+another model or profile to race the two.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from tui_chat.config import Settings
+from tui_chat.conversation import Conversation
+from tui_chat.metrics import ReplyMetrics, ReplyTimer, verdict
+from tui_chat.providers.base import Provider, ProviderError
+from tui_chat.reply_stream import stream_reply
+from tui_chat.widgets.compare_pane import ComparePane
+from tui_chat.widgets.message import AssistantMessage
+from tui_chat.widgets.prompt import PromptInput
+
+SIDES = ("left", "right")
+
+
+@dataclass
+class Contender:
+    """What one side runs. The screen owns the provider and closes it when it goes."""
+
+    label: str
+    settings: Settings
+    provider: Provider
+    conversation: Conversation = field(default_factory=Conversation)
+    metrics: ReplyMetrics | None = None
+    timer: ReplyTimer | None = None
+
+    @property
+    def title(self) -> str:
+        mode = "streaming" if self.settings.stream else "non-streaming"
+        return f"{self.label} — {self.provider.name} · {self.settings.model} · {mode}"
+
+
+class CompareScreen(Screen[None]):
+    AUTO_FOCUS = "#compare-prompt"
+    BINDINGS = [
+        Binding("escape", "stop", "Stop both"),
+        Binding("f2", "close", "Leave compare"),
+    ]
+
+    def __init__(self, left: Contender, right: Contender) -> None:
+        super().__init__()
+        self.contenders = {"left": left, "right": right}
+        self._racing: set[str] = set()
+
+    def compose(self) -> ComposeResult:
+        yield Static(
+            "Compare mode: one prompt, two replies. F2 returns to the chat.",
+            id="compare-banner",
+            markup=False,
+        )
+        with Horizontal(id="compare-panes"):
+            for side in SIDES:
+                yield ComparePane(self.contenders[side].title, id=f"pane-{side}")
+        yield Static("", id="verdict", markup=False)
+        yield PromptInput(id="compare-prompt")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.set_interval(0.1, self._tick)
+
+    async def on_unmount(self) -> None:
+        for contender in self.contenders.values():
+            await contender.provider.aclose()
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._racing)
+
+    def _tick(self) -> None:
+        for side in self._racing:
+            timer = self.contenders[side].timer
+            if timer is not None:
+                self.query_one(f"#pane-{side}", ComparePane).show_live(timer)
+
+    @on(PromptInput.Submitted)
+    async def _send(self, event: PromptInput.Submitted) -> None:
+        event.stop()
+        if self.busy:
+            self.notify(
+                "Both replies must finish (or Esc) before the next prompt.", severity="warning"
+            )
+            return
+        text = event.text.strip("\n")
+        event.prompt.clear()
+        self.query_one("#verdict", Static).update("")
+        for side in SIDES:
+            contender = self.contenders[side]
+            contender.conversation.add_user(text)
+            contender.metrics = None
+            pane = self.query_one(f"#pane-{side}", ComparePane)
+            label = "thinking" if contender.settings.stream else "waiting for the whole reply"
+            reply = await pane.begin(text, label)
+            self._racing.add(side)
+            contender.timer = ReplyTimer()
+            self._race(side, reply)
+
+    @work(group="compare", exit_on_error=False)
+    async def _race(self, side: str, reply: AssistantMessage) -> None:
+        contender = self.contenders[side]
+        pane = self.query_one(f"#pane-{side}", ComparePane)
+        timer = contender.timer or ReplyTimer()
+        settings = contender.settings
+        request = contender.conversation.request(
+            model=settings.model,
+            system=settings.system,
+            stream=settings.stream,
+            temperature=settings.temperature,
+        )
+        try:
+            done = await stream_reply(contender.provider, request, reply, timer)
+        except asyncio.CancelledError:
+            contender.metrics = timer.finish()
+            await reply.finish("stopped", contender.metrics)
+            contender.conversation.add_assistant(reply.text)
+            pane.show_final(contender.metrics, "■ stopped")
+            self._settle(side)
+            raise
+        except ProviderError as error:
+            contender.metrics = timer.finish()
+            await reply.finish("error", contender.metrics)
+            contender.conversation.drop_last_user()
+            await pane.fail(error.message)
+            pane.show_final(contender.metrics, "failed")
+        else:
+            usage = done.usage if done is not None else None
+            contender.metrics = timer.finish(
+                usage.output_tokens if usage else None, usage.input_tokens if usage else None
+            )
+            await reply.finish("complete", contender.metrics)
+            contender.conversation.add_assistant(reply.text)
+            pane.show_final(contender.metrics)
+        self._settle(side)
+
+    def _settle(self, side: str) -> None:
+        self._racing.discard(side)
+        if self._racing:
+            return
+        left, right = self.contenders["left"], self.contenders["right"]
+        if left.metrics is not None and right.metrics is not None:
+            line = verdict((left.label, left.metrics), (right.label, right.metrics))
+            self.query_one("#verdict", Static).update(f"➜ {line}")
+
+    def action_stop(self) -> None:
+        self.workers.cancel_group(self, "compare")
+
+    def action_close(self) -> None:
+        self.action_stop()
+        self.dismiss(None)
