@@ -14,7 +14,7 @@ from tui_chat.app import ChatApp
 from tui_chat.config import Settings
 from tui_chat.providers import make_provider
 from tui_chat.widgets.chat_log import ChatLog
-from tui_chat.widgets.message import AssistantMessage, ErrorNotice, UserMessage
+from tui_chat.widgets.message import AssistantMessage, ErrorNotice, SettledMarkdown, UserMessage
 from tui_chat.widgets.prompt import PromptInput
 from tui_chat.widgets.typing import TypingIndicator
 
@@ -290,3 +290,27 @@ async def test_enter_on_a_blank_prompt_sends_nothing(fake_server: FakeLLMServer)
         await pilot.press("space", "enter")
         await pilot.pause(0.2)
         assert not fake_server.requests and not replies(app)
+
+
+async def test_long_replies_settle_so_the_widget_count_stays_bounded(
+    fake_server: FakeLLMServer,
+) -> None:
+    """Cost per token tracks the widgets on screen; a long reply must not keep adding them."""
+    section = "## Part {n}\n\nSome *text* in part {n}.\n\n- a\n- b\n\n```\ncode {n}\n```\n\n"
+    text = "".join(section.format(n=n) for n in range(60))
+    chunks = text.splitlines(keepends=True)
+    script = Script(chunks=chunks, delay=0.002)
+    fake_server.enqueue(script, script)
+    app = make_app(fake_server)
+    async with app.run_test() as pilot:
+        await send(pilot, "long one")
+        first = replies(app)[0]
+        await wait_for(pilot, lambda: first.status == "complete", timeout=20)
+        settled = list(first.query(SettledMarkdown))
+        assert len(settled) >= 3, "the finished part was settled as it streamed"
+        assert "".join(w.source for w in settled) + first.live_source == "".join(chunks)
+        assert len(list(first.query("*"))) < 120
+        await send(pilot, "again")
+        await wait_for(pilot, lambda: replies(app)[-1].status == "complete", timeout=20)
+        assert not first.query("#body"), "the previous reply was collapsed"
+        assert "".join(w.source for w in first.query(SettledMarkdown)) == "".join(chunks)

@@ -409,6 +409,7 @@ class ChatApp(App[None]):
         first_turn = self.recorder.conversation_id is None
         reply_id = self.recorder.begin_turn(self.settings, text)
         log = self.query_one(ChatLog)
+        await log.settle_replies()
         reply = AssistantMessage("thinking" if self.streaming else "waiting for the whole reply")
         await log.mount_all([UserMessage(text), reply])
         log.anchor()

@@ -10,3 +10,12 @@ class ChatLog(VerticalScroll, can_focus=True):
 
     def on_mount(self) -> None:
         self.anchor()
+
+    async def settle_replies(self) -> None:
+        """Collapse the last reply's Markdown tree before a new one starts streaming,
+        so the cost of streaming does not grow with the conversation."""
+        from tui_chat.widgets.message import AssistantMessage
+
+        replies = self.query_children(AssistantMessage)
+        if replies:
+            await replies.last().settle()

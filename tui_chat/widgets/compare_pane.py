@@ -24,6 +24,7 @@ class ComparePane(Vertical):
     async def begin(self, prompt: str, label: str) -> AssistantMessage:
         reply = AssistantMessage(label)
         log = self.query_one(ChatLog)
+        await log.settle_replies()
         await log.mount_all([UserMessage(prompt), reply])
         log.anchor()
         return reply

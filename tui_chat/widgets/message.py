@@ -6,17 +6,28 @@ never parsed as Rich markup (Markdown is rendered from its own parser).
 
 from __future__ import annotations
 
+import asyncio
 from typing import Literal
 
+from markdown_it import MarkdownIt
 from rich.markdown import Markdown as RichMarkdown
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.timer import Timer
 from textual.widgets import Markdown, Static
 from textual.widgets._markdown import MarkdownStream
 
+from tui_chat.markdown_segments import settle_point
 from tui_chat.metrics import ReplyMetrics
 from tui_chat.sanitize import clean
 from tui_chat.widgets.typing import TypingIndicator
+
+#: How often streamed text is handed to the Markdown widget: about one frame.
+FLUSH_SECONDS = 1 / 30
+#: Lines a live Markdown segment may grow to before its finished part is settled.
+SEGMENT_LINES = 40
+#: Code highlighting for settled text, close to Textual's Markdown fences.
+CODE_THEME = "monokai"
 
 ReplyStatus = Literal["waiting", "streaming", "complete", "stopped", "error"]
 
@@ -33,12 +44,31 @@ class ErrorNotice(Static):
         super().__init__(f"⚠ {clean(message)}", markup=False, classes="message")
 
 
+class SettledMarkdown(Static):
+    """Finished Markdown as one widget (Rich's renderer), instead of a widget per block.
+
+    Textual lays out every widget on screen on every change, so text that will not
+    change again is kept as a single widget: the cost of each new token then does not
+    grow with the length of the reply or of the conversation.
+    """
+
+    DEFAULT_CSS = """
+    SettledMarkdown { height: auto; margin: 0 0 1 0; }
+    """
+
+    def __init__(self, source: str) -> None:
+        super().__init__(RichMarkdown(source, code_theme=CODE_THEME), classes="settled")
+        self.source = source
+
+
 class AssistantMessage(Vertical):
     """A reply that grows in place.
 
-    The Markdown stream is opened lazily on the first fragment, which is also when
-    the typing indicator goes away; each delta is appended, never re-rendering the
-    whole message.
+    The Markdown stream is opened on the first fragment, which is also when the typing
+    indicator goes away. After that, fragments are handed to the stream at most every
+    `FLUSH_SECONDS` (a frame), so a fast server costs one render per frame rather than
+    one per token; and every `SEGMENT_LINES` lines the finished part above the last
+    block boundary is settled into one widget while the tail keeps streaming.
     """
 
     DEFAULT_CSS = """
@@ -56,9 +86,13 @@ class AssistantMessage(Vertical):
     ) -> None:
         super().__init__(classes="message")
         self._label = label
-        self._settled = settled is not None
+        self._from_history = settled is not None
         self._parts: list[str] = [clean(settled)] if settled else []
+        self._pending: list[str] = []
+        self._live = ""  # the source now in the streaming Markdown widget
         self._stream: MarkdownStream | None = None
+        self._flush_timer: Timer | None = None
+        self._lock = asyncio.Lock()
         self._meta = meta
         self.status: ReplyStatus = status
         self.set_class(status == "stopped", "-stopped")
@@ -68,33 +102,71 @@ class AssistantMessage(Vertical):
     def text(self) -> str:
         return "".join(self._parts)
 
+    @property
+    def live_source(self) -> str:
+        """What the streaming Markdown widget holds (the unsettled tail)."""
+        return self._live
+
     def compose(self) -> ComposeResult:
-        if self._settled:
-            # A reply from history: one Static with Rich's Markdown renderable is far
-            # lighter than a Markdown widget tree, so long conversations open quickly.
-            yield Static(RichMarkdown(self.text), id="settled")
+        if self._from_history:
+            yield SettledMarkdown(self.text)
         else:
             yield TypingIndicator(self._label)
-            yield Markdown(id="body")
+            yield _live_markdown()
         yield Static(self._meta, id="meta", markup=False)
 
     async def append(self, fragment: str) -> None:
         fragment = clean(fragment)
         if not fragment:
             return
+        self._parts.append(fragment)
+        self._pending.append(fragment)
         if self._stream is None:
             self.status = "streaming"
             await self.query_one(TypingIndicator).remove()
             self._stream = Markdown.get_stream(self.query_one("#body", Markdown))
-        self._parts.append(fragment)
-        await self._stream.write(fragment)
+            await self._flush()  # the first words go on screen at once
+        elif self._flush_timer is None:
+            self._flush_timer = self.set_timer(FLUSH_SECONDS, self._flush)
+
+    async def _flush(self) -> None:
+        self._flush_timer = None
+        async with self._lock:
+            if not self._pending or self._stream is None:
+                return
+            fragment = "".join(self._pending)
+            self._pending.clear()
+            self._live += fragment
+            cut = settle_point(self._live, SEGMENT_LINES)
+            if cut is None:
+                await self._stream.write(fragment)
+            else:
+                await self._settle_until(cut)
+
+    async def _settle_until(self, cut: int) -> None:
+        """Move the live source before `cut` into a settled widget; stream the rest anew."""
+        assert self._stream is not None
+        settled, rest = self._live[:cut], self._live[cut:]
+        await self._stream.stop()
+        old = self.query_one("#body", Markdown)
+        new = _live_markdown()
+        with self.app.batch_update():
+            await old.remove()
+            await self.mount_all([SettledMarkdown(settled), new], before=self.query_one("#meta"))
+        self._live = rest
+        self._stream = Markdown.get_stream(new)
+        if rest:
+            await self._stream.write(rest)
 
     async def finish(
         self,
         status: ReplyStatus,
         metrics: ReplyMetrics | None = None,
     ) -> None:
-        """Close the stream and show how the reply ended, with its timings."""
+        """Show everything received, close the stream, and say how the reply ended."""
+        if self._flush_timer is not None:
+            self._flush_timer.stop()
+        await self._flush()
         if self._stream is not None:
             await self._stream.stop()
             self._stream = None
@@ -109,3 +181,28 @@ class AssistantMessage(Vertical):
         if metrics is not None:
             notes.append(metrics.summary())
         self.query_one("#meta", Static).update(" · ".join(notes))
+
+    async def settle(self) -> None:
+        """Turn a finished reply's last Markdown tree into one widget (when it is old news)."""
+        if self._stream is not None or self._from_history:
+            return
+        bodies = self.query("#body")
+        if not bodies or not self._live:
+            return
+        live = bodies.first(Markdown)
+        with self.app.batch_update():
+            await live.remove()
+            await self.mount(SettledMarkdown(self._live), before=self.query_one("#meta"))
+        self._live = ""
+
+
+def _live_markdown() -> Markdown:
+    return Markdown(id="body", parser_factory=_shared_parser)
+
+
+_PARSER = MarkdownIt("gfm-like")
+
+
+def _shared_parser() -> MarkdownIt:
+    """One parser for every append: building a MarkdownIt per append costs ~0.25 ms."""
+    return _PARSER

@@ -1,0 +1,44 @@
+"""Where a growing Markdown reply can be cut so the part above it never changes again.
+
+Textual lays out every widget on screen whenever anything changes, so a reply kept as
+one ever-growing Markdown widget tree costs more per token the longer it gets. Cutting
+it at a block boundary lets the finished part become a single, settled widget while only
+the tail keeps streaming: the cost per token then stays flat.
+"""
+
+from __future__ import annotations
+
+import re
+
+_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
+
+
+def settle_point(source: str, min_lines: int) -> int | None:
+    """The offset of the last safe cut with at least `min_lines` lines above it, or None.
+
+    A cut is safe at a blank line outside any code fence when the next line starts a
+    new top-level block (not indented, so not a continuation or an indented code block).
+    Only blocks that are complete are ever settled: the cut is always before the tail.
+    """
+    best: int | None = None
+    fence: str | None = None
+    lines = 0
+    offset = 0
+    previous_blank = False
+    for line in source.splitlines(keepends=True):
+        stripped = line.rstrip("\n")
+        match = _FENCE.match(stripped)
+        if fence is None:
+            if previous_blank and lines >= min_lines and stripped and not stripped[0].isspace():
+                best = offset
+            if not line.endswith("\n"):
+                break  # the unfinished last line may start the tail, never end a block
+            if match:
+                fence = match.group(1)
+        elif match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence):
+            if not stripped[match.end() :].strip():
+                fence = None
+        previous_blank = fence is None and not stripped.strip()
+        offset += len(line)
+        lines += 1
+    return best
