@@ -14,7 +14,8 @@ Endpoints:
 What a chat request gets back is decided by a `Script` taken from a queue (`enqueue`);
 when the queue is empty the default `Script()` is used. Only the four chat endpoints take
 scripts; ``GET`` requests and requests rejected for a bad key leave the queue alone.
-Every request, including rejected ones, is appended to `requests`.
+Every request, including rejected ones, is appended to `requests`; the `time.monotonic()`
+of every script chunk written to a stream is appended to `chunk_times` (benchmarks).
 
 Timing: headers (and, for SSE, the events before the text) go out at once; `first_delay`
 comes before the first text chunk. A fault strikes after `Script.fault_at` chunks
@@ -22,7 +23,8 @@ comes before the first text chunk. A fault strikes after `Script.fault_at` chunk
 strikes after release(). A hold waits for a release() made after its request arrived, so
 "wait_for_requests(1); release()" can never lose the release. Without streaming, delays
 and holds come before the whole body; "disconnect" and "stall" still apply, "malformed"
-sends a non-JSON body, and for /v1/* "error_event" is a 500.
+sends a non-JSON body, and for /v1/* "error_event" is a 500. With `steady`, `delay` is a
+period rather than a gap, so a fast rate (1 ms) is not slowed by timer overshoot.
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ class Script:
     )
     first_delay: float = 0.0  # seconds before the first chunk (time to first token)
     delay: float = 0.0  # seconds between chunks
+    steady: bool = False  # delay is a period: chunk k is due k*delay after the first
     hold_after: int | None = None  # send this many chunks, then wait for server.release()
     status: int = 200  # != 200: reply with this status and an error JSON body, no stream
     error_message: str = "scripted failure"
@@ -134,6 +137,8 @@ class FakeLLMServer:
         self.requests: list[Recorded] = []
         #: Set when a client closed a stream before it finished.
         self.disconnected = threading.Event()
+        #: `time.monotonic()` after each script chunk was written to a stream, in order.
+        self.chunk_times: list[float] = []
         self._queue: deque[Script] = deque()
         self._cond = threading.Condition()
         self._release_count = 0
@@ -215,6 +220,7 @@ class FakeLLMServer:
             self._generation += 1
             self._release_count += 1
             self.disconnected.clear()
+            self.chunk_times.clear()
             self._cond.notify_all()
 
     def wait_for_requests(self, n: int, timeout: float = 5) -> None:
@@ -450,9 +456,11 @@ class _Handler(BaseHTTPRequestHandler):
         dropped) so the caller must not send the normal ending.
         """
         n = len(script.chunks)
+        due: float | None = None  # with `steady`: when the next chunk is due
         for i in range(n + 1):
             if script.hold_after == i:
                 self._hold()
+                due = None
             if script.fault is not None and i == script.fault_at:
                 if script.fault == "disconnect":
                     self._drop_connection()
@@ -466,8 +474,14 @@ class _Handler(BaseHTTPRequestHandler):
                     self._end_stream()
                     return False
             if i < n:
-                self._pause(script.first_delay if i == 0 else script.delay)
+                if script.steady and due is not None:
+                    due += script.delay  # a fixed schedule: timer overshoot does not add up
+                    self._pause(max(0.0, due - time.monotonic()))
+                else:
+                    self._pause(script.first_delay if i == 0 else script.delay)
+                    due = time.monotonic()
                 self._chunk(frame(i))
+                self.fake.chunk_times.append(time.monotonic())
         return True
 
     def _prepare_plain(self, script: Script) -> None:
