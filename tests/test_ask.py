@@ -315,3 +315,100 @@ def test_run_ask_uses_the_streams_it_is_given(fake_server: FakeLLMServer) -> Non
     )
     assert (status, stdout.getvalue(), stderr.getvalue()) == (0, "in-process\n", "")
     assert fake_server.requests[-1].json["messages"][-1]["content"] == "Q:\n\npiped"
+
+
+def test_record_writes_the_reply_and_no_stream_records_one_response_event(
+    fake_server: FakeLLMServer, env: dict[str, str], tmp_path: Path
+) -> None:
+    import json
+
+    fake_server.enqueue(Script(chunks=["streamed"]), Script(chunks=["whole"]))
+    path = tmp_path / "ask.jsonl"
+    first = run_ask(fake_server, "--record", str(path), "one", env=env, cwd=tmp_path)
+    second = run_ask(
+        fake_server, "--record", str(path), "--no-stream", "two", env=env, cwd=tmp_path
+    )
+    assert (first.returncode, second.returncode) == (0, 0)
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    ends = [line for line in lines if line["type"] == "end"]
+    assert [line["prompt"] for line in lines if line["type"] == "reply"] == ["one", "two"]
+    assert [end["status"] for end in ends] == ["complete", "complete"]
+    assert ends[0]["usage"] == {"input_tokens": 12, "output_tokens": 5}
+    whole = [line for line in lines if line["type"] == "event"][-1]
+    assert (whole["kind"], whole["text"]) == ("response", "whole")
+
+
+def test_record_that_cannot_be_opened_is_one_line_exit_1(
+    fake_server: FakeLLMServer, tmp_path: Path
+) -> None:
+    import io
+
+    from tui_chat.ask import run_ask as run_ask_in_process
+    from tui_chat.config import Settings
+
+    settings = Settings(api="chat", base_url=fake_server.openai_url, record=tmp_path)
+    stdout, stderr = io.StringIO(), io.StringIO()
+    status = run_ask_in_process(settings, "hi", stdin=io.StringIO(), stdout=stdout, stderr=stderr)
+    assert (status, stdout.getvalue()) == (1, "")
+    assert "cannot write the recording" in assert_one_line_error(stderr.getvalue())
+    assert fake_server.requests == []  # nothing sent that could not be recorded
+
+
+def test_a_recording_that_fails_mid_reply_does_not_fail_the_reply(
+    fake_server: FakeLLMServer, env: dict[str, str], tmp_path: Path
+) -> None:
+    if not os.path.exists("/dev/full"):
+        pytest.skip("needs /dev/full")
+    result = run_ask(fake_server, "--record", "/dev/full", "hi", env=env, cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (0, Script().text + "\n")
+    assert "No space left" in assert_one_line_error(result.stderr)
+
+
+def test_replay_plays_a_recording_without_any_server(env: dict[str, str], tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    path.write_text(
+        '{"type": "reply", "protocol": "backend", "prompt": "p"}\n'
+        '{"type": "event", "t": 0.05, "kind": "text", "payload": "Re", "text": "Re"}\n'
+        '{"type": "event", "t": 0.1, "kind": "text", "payload": "played", "text": "played"}\n'
+        '{"type": "end", "t": 0.1, "status": "complete"}\n',
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        [*TUI_CHAT, "ask", "--replay", str(path), "hi"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=30,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "Replayed\n", "")
+
+
+def test_ctrl_c_while_recording_ends_the_recording_as_stopped(
+    fake_server: FakeLLMServer, env: dict[str, str], tmp_path: Path
+) -> None:
+    import json
+
+    fake_server.enqueue(Script(chunks=["started", " never finished"], hold_after=1))
+    path = tmp_path / "r.jsonl"
+    proc = subprocess.Popen(
+        ask_args(fake_server, "--record", str(path), "hi"),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=tmp_path,
+    )
+    try:
+        read_until(proc, b"started")
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert "".join(line.get("text", "") for line in lines) == "started"
+    assert lines[-1]["type"] == "end" and lines[-1]["status"] == "stopped"

@@ -10,10 +10,19 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from contextlib import ExitStack
 from typing import TextIO
 
 from tui_chat.config import Settings
-from tui_chat.providers.base import ChatMessage, ChatRequest, ProviderError, TextDelta, collect
+from tui_chat.providers.base import (
+    ChatMessage,
+    ChatRequest,
+    Done,
+    ProviderError,
+    TextDelta,
+    collect,
+)
+from tui_chat.recording import Recording
 from tui_chat.sanitize import clean
 
 EXIT_OK = 0
@@ -78,7 +87,9 @@ def _one_line(message: str, secret: str | None) -> str:
     return " ".join(clean(message).split()) or "unknown error"
 
 
-async def _ask(settings: Settings, prompt: str, out: _Output) -> None:
+async def _ask(
+    settings: Settings, prompt: str, out: _Output, recording: Recording | None = None
+) -> None:
     from tui_chat.providers import make_provider
 
     request = ChatRequest(
@@ -90,12 +101,26 @@ async def _ask(settings: Settings, prompt: str, out: _Output) -> None:
     )
     provider = make_provider(settings)
     try:
-        if settings.stream:
-            async for event in provider.stream(request):
-                if isinstance(event, TextDelta):
-                    out.write(event.text)
-        else:
-            out.write((await collect(provider, request)).text)
+        with ExitStack() as stack:
+            # The recorder's end line says how the reply ended: complete, stopped, error.
+            recorder = None
+            if recording is not None:
+                recorder = stack.enter_context(recording.reply(request, provider.name))
+            tap = recorder.tap if recorder is not None else None
+            done: Done | None = None
+            if settings.stream:
+                events = provider.stream(request, tap=tap) if tap else provider.stream(request)
+                async for event in events:
+                    if isinstance(event, TextDelta):
+                        out.write(event.text)
+                    else:
+                        done = event
+            else:
+                collected = await collect(provider, request, tap=tap)
+                out.write(collected.text)
+                done = collected.done
+            if recorder is not None and done is not None:
+                recorder.usage = done.usage
     finally:
         # On Ctrl+C the cancellation has already closed the HTTP stream inside
         # the provider's generator; this releases the client's connection pool.
@@ -132,10 +157,17 @@ def run_ask(
                 "(e.g. echo hi | tui-chat ask)",
                 EXIT_USAGE,
             )
+        recording = None
+        if settings.record is not None:
+            try:
+                recording = Recording.open(settings.record, secret=settings.api_key)
+            except OSError as exc:
+                reason = exc.strerror or str(exc)
+                return fail(f"cannot write the recording {settings.record}: {reason}", EXIT_ERROR)
         try:
             # asyncio.run turns the first Ctrl+C into a cancellation of `_ask`
             # (so the stream closes cleanly) and then raises KeyboardInterrupt.
-            asyncio.run(_ask(settings, text, out))
+            asyncio.run(_ask(settings, text, out, recording))
         except ProviderError as exc:
             out.finish()
             return fail(exc.message, EXIT_ERROR)
@@ -144,6 +176,11 @@ def run_ask(
         except Exception as exc:  # no tracebacks for a command-line tool
             out.finish()
             return fail(f"{type(exc).__name__}: {exc}", EXIT_ERROR)
+        finally:
+            if recording is not None:
+                recording.close()
+                if recording.error is not None:  # the reply itself went fine: just say so
+                    fail(recording.error, EXIT_OK)
         out.finish()
         return EXIT_OK
     except KeyboardInterrupt:

@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import urlparse
 
@@ -55,7 +56,33 @@ def _temperature(value: str) -> float:
     return number
 
 
-def _add_provider_flags(parser: argparse.ArgumentParser) -> None:
+def _speed(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not number > 0:  # also rejects nan
+        raise argparse.ArgumentTypeError(f"{value} is not above 0 (use inf for no delays)")
+    return number
+
+
+def _recording_to_replay(value: str) -> Path:
+    path = Path(value)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"no recording at {value}")
+    return path
+
+
+def _recording_to_write(value: str) -> Path:
+    path = Path(value)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{value} is a directory")
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"no directory {path.parent} to write {path.name} in")
+    return path
+
+
+def _add_provider_flags(parser: argparse.ArgumentParser, *, recording: bool = True) -> None:
     group = parser.add_argument_group("provider")
     group.add_argument("--api", choices=APIS, help="wire protocol (default: responses)")
     group.add_argument(
@@ -65,6 +92,25 @@ def _add_provider_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--system", help="system prompt")
     group.add_argument("--temperature", type=_temperature, help="sampling temperature, 0 to 2")
     group.add_argument("--profile", type=_non_empty, help="a profile from config.toml")
+    if not recording:
+        return
+    group.add_argument(
+        "--record",
+        type=_recording_to_write,
+        metavar="FILE.jsonl",
+        help="append every reply's raw wire events to this file",
+    )
+    group.add_argument(
+        "--replay",
+        type=_recording_to_replay,
+        metavar="FILE.jsonl",
+        help="play replies from a recording instead of a server (overrides --api)",
+    )
+    group.add_argument(
+        "--speed",
+        type=_speed,
+        help="replay speed: 2 is twice as fast, inf without delays (default 1)",
+    )
 
 
 def build_parser() -> dict[str, argparse.ArgumentParser]:
@@ -101,7 +147,7 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     ask.add_argument("prompt", nargs="?", help="the prompt; '-' or piped stdin reads stdin")
 
     serve = _Parser(prog="tui-chat serve", description="Serve the chat backend protocol over HTTP.")
-    _add_provider_flags(serve)
+    _add_provider_flags(serve, recording=False)
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     from tui_chat.history.cli import add_arguments as add_history_arguments
@@ -126,6 +172,12 @@ def settings_from_args(args: argparse.Namespace, base: Settings) -> Settings:
         changes["stream"] = False
     if getattr(args, "no_history", False):
         changes["history"] = False
+    for name in ("record", "speed"):
+        value = getattr(args, name, None)
+        if value is not None:
+            changes[name] = value
+    if (replay := getattr(args, "replay", None)) is not None:
+        changes.update(replay=replay, api="replay", api_defaulted=False)
     return base.with_(**changes)
 
 
@@ -146,7 +198,7 @@ def resolve_settings(
         profile = config.profile(chosen)
         settings = settings.with_(profile=profile.name, **profile.settings_changes(env))
     settings = settings_from_args(args, settings)
-    if settings.api not in APIS:
+    if settings.api not in APIS and settings.replay is None:
         raise ConfigError(f"TUI_CHAT_API={settings.api!r} is not one of {', '.join(APIS)}")
     return settings
 

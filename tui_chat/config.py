@@ -36,6 +36,12 @@ class Settings:
     #: True when nothing chose the model (the provider's own default may apply).
     model_defaulted: bool = False
     profile: str | None = None
+    #: Append every reply's wire events to this JSONL file (`--record`).
+    record: Path | None = None
+    #: Play replies from this recording instead of calling a server (`--replay`).
+    replay: Path | None = None
+    #: Replay speed: 2.0 plays twice as fast; 0 or inf as fast as possible.
+    speed: float = 1.0
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]

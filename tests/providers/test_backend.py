@@ -18,6 +18,7 @@ from tui_chat.providers import (
     Done,
     ProviderError,
     TextDelta,
+    WireEvent,
     collect,
     make_provider,
 )
@@ -233,6 +234,85 @@ async def test_cancelling_the_consumer_closes_the_http_stream(
 
 async def collect_all(events: AsyncIterator[object]) -> list[object]:
     return [e async for e in events]
+
+
+# -- the wire tap -------------------------------------------------------------------------
+
+
+async def timeline(provider: BackendProvider, req: ChatRequest) -> list[object]:
+    """Wire events and stream events interleaved in the order the consumer saw them."""
+    seen: list[object] = []
+    async for event in provider.stream(req, tap=seen.append):
+        seen.append(event)
+    return seen
+
+
+async def test_tap_sees_raw_chunks_with_their_boundaries_before_each_delta(
+    fake_server: FakeLLMServer, provider: BackendProvider
+) -> None:
+    chunks = ["Hel", "lo, ", "wörld ", "🌍"]
+    fake_server.enqueue(Script(chunks=chunks))
+    seen = await timeline(provider, request("hi"))
+    wire = [e for e in seen if isinstance(e, WireEvent)]
+    assert [(e.protocol, e.kind, e.payload, e.text) for e in wire] == [
+        ("backend", "text", chunk, chunk) for chunk in chunks
+    ]
+    expected: list[object] = []
+    for event, chunk in zip(wire, chunks, strict=True):
+        expected += [event, TextDelta(chunk)]
+    assert seen == [*expected, Done()]
+
+
+async def test_tap_keeps_the_raw_error_marker_and_text_only_before_it(
+    fake_server: FakeLLMServer, provider: BackendProvider
+) -> None:
+    fake_server.enqueue(Script(chunks=["Half ", "an ", "answer"], fault="trailing_error"))
+    seen: list[WireEvent] = []
+    with pytest.raises(ProviderError):
+        await collect(provider, request("hi"), tap=seen.append)
+    assert [(e.payload, e.text) for e in seen] == [
+        ("Half ", "Half "),
+        ("\n[Error occurred]", ""),
+    ]
+
+
+async def test_text_held_back_as_a_possible_marker_is_released_by_an_end_event(
+    fake_server: FakeLLMServer, provider: BackendProvider
+) -> None:
+    fake_server.enqueue(Script(chunks=["ends with\n", "["]))
+    seen: list[WireEvent] = []
+    collected = await collect(provider, request("hi"), tap=seen.append)
+    assert [(e.kind, e.payload, e.text) for e in seen] == [
+        ("text", "ends with\n", "ends with"),
+        ("text", "[", ""),
+        ("end", "", "\n["),
+    ]
+    assert "".join(e.text for e in seen) == collected.text == "ends with\n["
+
+
+async def test_tap_gets_the_json_answer_without_streaming(
+    fake_server: FakeLLMServer, provider: BackendProvider
+) -> None:
+    fake_server.enqueue(Script(chunks=["whole ", "reply"]))
+    seen = await timeline(provider, request("hi", stream=False))
+    assert seen[0] == WireEvent(
+        "backend",
+        "response",
+        {"response": "whole reply", "success": True},
+        seen[0].at,
+        "whole reply",
+    )
+    assert seen[1:] == [TextDelta("whole reply"), Done()]
+
+
+async def test_tap_shows_an_unreadable_answer_as_raw_text(
+    fake_server: FakeLLMServer, provider: BackendProvider
+) -> None:
+    fake_server.enqueue(Script(fault="malformed"))
+    seen: list[WireEvent] = []
+    with pytest.raises(ProviderError):
+        await collect(provider, request("hi", stream=False), tap=seen.append)
+    assert [(e.kind, e.payload, e.text) for e in seen] == [("response", "{this is not json", "")]
 
 
 # -- the marker filter on its own ------------------------------------------------------------

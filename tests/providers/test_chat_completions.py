@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import traceback
 from collections.abc import AsyncIterator
 from itertools import cycle
@@ -18,6 +19,7 @@ from tui_chat.providers import (
     Done,
     ProviderError,
     TextDelta,
+    WireEvent,
     collect,
     make_provider,
 )
@@ -299,3 +301,54 @@ async def test_fake_server_chunks_match_the_sdk_types(fake_server: FakeLLMServer
     assert chunks[-2].choices[0].finish_reason == "stop"
     assert chunks[-1].choices == [] and chunks[-1].usage is not None
     assert "fake-model" in models
+
+
+# -- the wire tap ------------------------------------------------------------------------
+
+
+async def timeline(provider: ChatCompletionsProvider, req: ChatRequest) -> list[object]:
+    """Wire events and stream events interleaved in the order the consumer saw them."""
+    seen: list[object] = []
+    async for event in provider.stream(req, tap=seen.append):
+        seen.append(event)
+    return seen
+
+
+async def test_tap_sees_every_chunk_in_wire_order_before_its_delta(
+    fake_server: FakeLLMServer, provider: ChatCompletionsProvider
+) -> None:
+    fake_server.enqueue(Script(chunks=["Alpha", " beta", " gamma"], usage=(40, 3)))
+    seen = await timeline(provider, request("hi"))
+    wire = [e for e in seen if isinstance(e, WireEvent)]
+    # role chunk, three text chunks, the finish chunk, the usage-only chunk
+    assert [(e.protocol, e.kind) for e in wire] == [("chat", "chunk")] * 6
+    assert [e.text for e in wire] == ["", "Alpha", " beta", " gamma", "", ""]
+    assert wire[0].payload["choices"][0]["delta"]["role"] == "assistant"
+    assert wire[4].payload["choices"][0]["finish_reason"] == "stop"
+    assert wire[5].payload["choices"] == [] and wire[5].payload["usage"]["prompt_tokens"] == 40
+    for i, event in enumerate(seen):  # each delta comes right after the chunk that carried it
+        if isinstance(event, TextDelta):
+            assert isinstance(seen[i - 1], WireEvent) and seen[i - 1].text == event.text
+    assert isinstance(seen[-1], Done)
+    json.dumps([e.payload for e in wire])
+
+
+async def test_tap_gets_one_response_event_without_streaming(
+    fake_server: FakeLLMServer, provider: ChatCompletionsProvider
+) -> None:
+    fake_server.enqueue(Script(chunks=["Whole", " thing"]))
+    seen = await timeline(provider, request("hi", stream=False))
+    wire = seen[0]
+    assert isinstance(wire, WireEvent) and len(seen) == 3
+    assert (wire.protocol, wire.kind, wire.text) == ("chat", "response", "Whole thing")
+    assert wire.payload["object"] == "chat.completion"
+
+
+async def test_tap_has_the_chunks_before_a_mid_stream_error(
+    fake_server: FakeLLMServer, provider: ChatCompletionsProvider
+) -> None:
+    fake_server.enqueue(Script(chunks=["a", "b", "c", "d"], fault="error_event"))
+    seen: list[WireEvent] = []
+    with pytest.raises(ProviderError) as info:
+        await collect(provider, request("hi"), tap=seen.append)
+    assert "".join(e.text for e in seen) == "ab" == info.value.partial

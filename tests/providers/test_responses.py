@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import traceback
 from collections.abc import AsyncIterator
 from itertools import cycle
@@ -11,7 +12,15 @@ import pytest
 from openai.types.responses import ResponseStreamEvent
 from pydantic import TypeAdapter
 
-from tui_chat.providers import ChatMessage, ChatRequest, Done, ProviderError, TextDelta, collect
+from tui_chat.providers import (
+    ChatMessage,
+    ChatRequest,
+    Done,
+    ProviderError,
+    TextDelta,
+    WireEvent,
+    collect,
+)
 from tui_chat.providers.responses import ResponsesProvider
 
 from conftest import FAKE_API_KEY
@@ -317,3 +326,73 @@ async def test_fake_server_stream_events_match_the_sdk_types(fake_server: FakeLL
         "response.output_item.done",
         "response.completed",
     ]
+
+
+# -- the wire tap ------------------------------------------------------------------------
+
+
+async def timeline(provider: ResponsesProvider, req: ChatRequest) -> list[object]:
+    """Wire events and stream events interleaved in the order the consumer saw them."""
+    seen: list[object] = []
+    async for event in provider.stream(req, tap=seen.append):
+        seen.append(event)
+    return seen
+
+
+async def test_tap_sees_every_sse_event_in_wire_order_before_its_delta(
+    fake_server: FakeLLMServer, provider: ResponsesProvider
+) -> None:
+    fake_server.enqueue(Script(chunks=["Alpha", " beta", " gamma"]))
+    seen = await timeline(provider, request("hi"))
+    wire = [e for e in seen if isinstance(e, WireEvent)]
+    assert [e.kind for e in wire] == [
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.content_part.added",
+        *["response.output_text.delta"] * 3,
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "response.completed",
+    ]
+    assert [e.payload["sequence_number"] for e in wire] == list(range(len(wire)))
+    assert all(e.protocol == "responses" and e.payload["type"] == e.kind for e in wire)
+    assert "".join(e.text for e in wire) == "Alpha beta gamma"
+    for i, event in enumerate(seen):  # each delta comes right after the event that carried it
+        if isinstance(event, TextDelta):
+            assert isinstance(seen[i - 1], WireEvent) and seen[i - 1].text == event.text
+    assert [e.at for e in wire] == sorted(e.at for e in wire)
+    json.dumps([e.payload for e in wire])  # JSON-serialisable as it stands
+
+
+async def test_tap_gets_one_response_event_without_streaming(
+    fake_server: FakeLLMServer, provider: ResponsesProvider
+) -> None:
+    fake_server.enqueue(Script(chunks=["One", " piece"]))
+    seen = await timeline(provider, request("hi", stream=False))
+    wire = seen[0]
+    assert isinstance(wire, WireEvent) and len(seen) == 3
+    assert (wire.protocol, wire.kind, wire.text) == ("responses", "response", "One piece")
+    assert wire.payload["status"] == "completed" and wire.payload["id"].startswith("resp_")
+
+
+async def test_tap_sees_the_failure_event_before_the_error(
+    fake_server: FakeLLMServer, provider: ResponsesProvider
+) -> None:
+    fake_server.enqueue(Script(chunks=["a", "b"], fault="failed", error_message="boom"))
+    seen: list[WireEvent] = []
+    with pytest.raises(ProviderError):
+        await collect(provider, request("hi"), tap=seen.append)
+    assert seen[-1].kind == "response.failed"
+    assert seen[-1].payload["response"]["error"]["message"] == "boom"
+
+
+async def test_without_a_tap_no_event_is_converted(
+    fake_server: FakeLLMServer, provider: ResponsesProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def forbidden(*args: object) -> None:
+        raise AssertionError("the tap path ran without a tap")
+
+    monkeypatch.setattr(ResponsesProvider, "_tap", forbidden)
+    assert (await collect(provider, request("hi"))).text == Script().text

@@ -20,13 +20,17 @@ from tui_chat.providers.base import (
     Role,
     TextDelta,
     Usage,
+    WireEvent,
+    WireTap,
     collect,
+    tee,
 )
 
 if TYPE_CHECKING:
     from tui_chat.config import Settings
     from tui_chat.providers.backend import BackendProvider
     from tui_chat.providers.chat_completions import ChatCompletionsProvider
+    from tui_chat.providers.replay import ReplayProvider
     from tui_chat.providers.responses import ResponsesProvider
 
 __all__ = [
@@ -40,18 +44,23 @@ __all__ = [
     "Event",
     "Provider",
     "ProviderError",
+    "ReplayProvider",
     "ResponsesProvider",
     "Role",
     "TextDelta",
     "Usage",
+    "WireEvent",
+    "WireTap",
     "collect",
     "make_provider",
+    "tee",
 ]
 
 _LAZY = {
     "ResponsesProvider": "tui_chat.providers.responses",
     "ChatCompletionsProvider": "tui_chat.providers.chat_completions",
     "BackendProvider": "tui_chat.providers.backend",
+    "ReplayProvider": "tui_chat.providers.replay",
 }
 
 
@@ -65,8 +74,17 @@ def __getattr__(name: str) -> Any:
 
 
 def make_provider(settings: Settings, *, timeout: float = 60.0, max_retries: int = 2) -> Provider:
-    """The provider for `settings.api`; `timeout` is the read timeout in seconds."""
+    """The provider for `settings.api`; `timeout` is the read timeout in seconds.
+
+    A replay file (`--replay`) wins over any protocol: what was recorded is played back.
+    """
     api = settings.api
+    if api == "replay" or settings.replay is not None:
+        from tui_chat.providers.replay import ReplayProvider
+
+        if settings.replay is None:
+            raise ValueError("The replay provider needs a recording: pass --replay FILE.jsonl.")
+        return ReplayProvider(settings.replay, speed=settings.speed)
     if api == "responses":
         from tui_chat.providers.responses import ResponsesProvider
 

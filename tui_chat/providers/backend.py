@@ -6,17 +6,29 @@ once it has begun, the only way left for the server to fail is to append a marke
 ProviderError whose `partial` keeps the text already shown. A marker may arrive split
 across chunks, so the few trailing characters that could begin one are held back, and
 nothing else: ordinary text is never delayed.
+
+A wire tap sees each raw chunk as received, marker included, with the text it released;
+text held back until the body ended comes in a last event of kind "end".
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 
 from tui_chat.config import DEFAULT_BACKEND_URL
-from tui_chat.providers.base import ChatRequest, Done, Event, ProviderError, TextDelta
+from tui_chat.providers.base import (
+    ChatRequest,
+    Done,
+    Event,
+    ProviderError,
+    TextDelta,
+    WireEvent,
+    WireTap,
+)
 from tui_chat.providers.errors import (
     ErrorContext,
     clean_detail,
@@ -92,8 +104,8 @@ class BackendProvider:
         )
         self._errors = ErrorContext(url=self.base_url, timeout=timeout, uses_api_key=False)
 
-    def stream(self, request: ChatRequest) -> AsyncIterator[Event]:
-        return guarded(self._events(request), self._errors)
+    def stream(self, request: ChatRequest, *, tap: WireTap | None = None) -> AsyncIterator[Event]:
+        return guarded(self._events(request, tap), self._errors)
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -112,17 +124,29 @@ class BackendProvider:
             retry_after=response.headers.get("retry-after"),
         )
 
-    async def _events(self, request: ChatRequest) -> AsyncIterator[Event]:
+    async def _events(self, request: ChatRequest, tap: WireTap | None) -> AsyncIterator[Event]:
         payload = self._payload(request)
         if not request.stream:
             response = await self._client.post("/api/chat", json=payload)
             if response.status_code != 200:
                 raise self._status_error(response)
-            data = response.json()
+            try:
+                data = response.json()
+            except ValueError:
+                if tap is not None:  # show the inspector what could not be read
+                    tap(WireEvent(self.name, "response", response.text, time.monotonic()))
+                raise
             text = data.get("response") if isinstance(data, dict) else None
-            if not isinstance(text, str) or (
+            answered = isinstance(text, str) and not (
                 isinstance(data, dict) and data.get("success") is False
-            ):
+            )
+            if tap is not None:
+                tap(
+                    WireEvent(
+                        self.name, "response", data, time.monotonic(), text if answered else ""
+                    )
+                )
+            if not answered:
                 why = error_detail(data) if isinstance(data, dict) else ""
                 detail = clean_detail(why or "no response in its answer", None)
                 raise ProviderError(f"The backend could not answer: {detail}", kind="server")
@@ -138,6 +162,8 @@ class BackendProvider:
             markers = MarkerFilter()
             async for chunk in response.aiter_text():
                 text, marker = markers.feed(chunk)
+                if tap is not None:  # the raw chunk, marker and all: boundaries as received
+                    tap(WireEvent(self.name, "text", chunk, time.monotonic(), text))
                 if text:
                     yield TextDelta(text)
                 if marker is not None:
@@ -146,5 +172,7 @@ class BackendProvider:
                         kind="server",
                     )
             if rest := markers.flush():
+                if tap is not None:  # held back as a possible marker; the body's end frees it
+                    tap(WireEvent(self.name, "end", "", time.monotonic(), rest))
                 yield TextDelta(rest)
         yield Done()

@@ -7,9 +7,9 @@ share them unchanged.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 Role = Literal["user", "assistant", "system"]
 
@@ -62,6 +62,47 @@ class Done:
 
 Event = TextDelta | Done
 
+
+@dataclass(frozen=True, slots=True)
+class WireEvent:
+    """One event as it crossed the wire: for the raw-event inspector and recordings.
+
+    The typed stream above hides what the server actually sent; this keeps it, so a
+    person can see why a reply looks the way it does and a recording can replay it.
+    """
+
+    #: "responses" | "chat" | "backend" | "local" | "replay" (a replay reports the
+    #: protocol it was recorded from).
+    protocol: str
+    #: Responses: the SSE event type; chat: "chunk"; backend: "text" (and "end" for text
+    #: held back until the body ended); local: "token"; non-streaming: "response".
+    kind: str
+    #: JSON-serialisable: the event or chunk as a dict, the raw text chunk for backend.
+    payload: Any
+    #: `time.monotonic()` when it arrived.
+    at: float
+    #: The text this event contributed to the reply (what its TextDelta carried), or "".
+    text: str = ""
+
+
+#: Called once per wire event, in wire order, before the event's TextDelta is yielded.
+WireTap = Callable[[WireEvent], None]
+
+
+def tee(*taps: WireTap | None) -> WireTap | None:
+    """One tap feeding several (a recording and the inspector); None when none is set,
+    so a reply nobody watches still takes the provider's fast path."""
+    chosen = [tap for tap in taps if tap is not None]
+    if len(chosen) <= 1:
+        return chosen[0] if chosen else None
+
+    def both(event: WireEvent) -> None:
+        for tap in chosen:
+            tap(event)
+
+    return both
+
+
 ErrorKind = Literal[
     "auth",  # bad or missing key
     "connection",  # server unreachable / connection dropped
@@ -99,12 +140,18 @@ class Provider(Protocol):
     `stream()` yields `TextDelta`s then exactly one `Done`. With `request.stream`
     false it makes one non-streaming call and yields the whole text as a single
     delta. Cancelling the iteration (the app's Escape) must close the connection.
+
+    With a `tap`, every wire event is also handed to it as it arrives, before the
+    TextDelta it produced; without one, no event is converted to a dict, so the
+    common case pays nothing.
     """
 
-    #: Short protocol name shown in the UI: "responses", "chat", "backend", "local".
+    #: Short protocol name shown in the UI: "responses", "chat", "backend", "local", "replay".
     name: str
 
-    def stream(self, request: ChatRequest) -> AsyncIterator[Event]: ...
+    def stream(
+        self, request: ChatRequest, *, tap: WireTap | None = None
+    ) -> AsyncIterator[Event]: ...
 
     async def aclose(self) -> None: ...
 
@@ -118,9 +165,14 @@ class Collected:
     deltas: list[str] = field(default_factory=list)
 
 
-async def collect(provider: Provider, request: ChatRequest) -> Collected:
+async def collect(
+    provider: Provider, request: ChatRequest, *, tap: WireTap | None = None
+) -> Collected:
     out = Collected()
-    async for event in provider.stream(request):
+    # Without a tap, call as before the tap existed: a provider written against the
+    # older contract (a test double, a plugin) keeps working.
+    events = provider.stream(request) if tap is None else provider.stream(request, tap=tap)
+    async for event in events:
         if isinstance(event, TextDelta):
             out.deltas.append(event.text)
         else:

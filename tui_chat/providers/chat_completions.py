@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from tui_chat.providers.base import ChatRequest, Done, Event, TextDelta, Usage
+from tui_chat.providers.base import ChatRequest, Done, Event, TextDelta, Usage, WireTap
 from tui_chat.providers.openai_base import OpenAIProviderBase, make_usage
 
 
@@ -30,13 +30,15 @@ class ChatCompletionsProvider(OpenAIProviderBase):
             params["max_tokens"] = request.max_tokens
         return params
 
-    async def _events(self, request: ChatRequest) -> AsyncIterator[Event]:
+    async def _events(self, request: ChatRequest, tap: WireTap | None) -> AsyncIterator[Event]:
         self._require_key()
         params = self._params(request)
         if not request.stream:
             completion = await self._client.chat.completions.create(**params)
             choices = completion.choices or []
             text = (choices[0].message.content or "") if choices else ""
+            if tap is not None:
+                self._tap(tap, "response", completion, text)
             if text:
                 yield TextDelta(text)
             yield Done(_usage(completion.usage), completion.id or None)
@@ -51,13 +53,20 @@ class ChatCompletionsProvider(OpenAIProviderBase):
                 response_id = response_id or getattr(chunk, "id", None) or None
                 if getattr(chunk, "usage", None) is not None:
                     usage = _usage(chunk.usage)
-                if not chunk.choices:
-                    continue  # the usage-only chunk
-                delta = chunk.choices[0].delta
-                content = getattr(delta, "content", None) if delta is not None else None
+                content = _content(chunk)
+                if tap is not None:
+                    self._tap(tap, "chunk", chunk, content or "")
                 if content:
                     yield TextDelta(content)
         yield Done(usage, response_id)
+
+
+def _content(chunk: Any) -> str | None:
+    """The text of a chunk; None for the usage-only chunk, which has no choices."""
+    if not chunk.choices:
+        return None
+    delta = chunk.choices[0].delta
+    return getattr(delta, "content", None) if delta is not None else None
 
 
 def _usage(usage: Any) -> Usage | None:

@@ -8,11 +8,13 @@ on the first request rather than at start-up so the app can still open and say w
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import openai
 
-from tui_chat.providers.base import ChatRequest, Event, ProviderError, Usage
+from tui_chat.providers.base import ChatRequest, Event, ProviderError, Usage, WireEvent, WireTap
 from tui_chat.providers.errors import ErrorContext, connect_timeout, guarded, to_provider_error
 
 #: Sent to servers that ignore keys (the SDK will not build a client without one).
@@ -47,12 +49,17 @@ class OpenAIProviderBase:
         self.base_url = str(self._client.base_url).rstrip("/")
         self._errors = ErrorContext(url=self.base_url, timeout=timeout, secret=api_key)
 
-    def stream(self, request: ChatRequest) -> AsyncIterator[Event]:
-        return guarded(self._events(request), self._errors)
+    def stream(self, request: ChatRequest, *, tap: WireTap | None = None) -> AsyncIterator[Event]:
+        return guarded(self._events(request, tap), self._errors)
 
-    def _events(self, request: ChatRequest) -> AsyncIterator[Event]:
+    def _events(self, request: ChatRequest, tap: WireTap | None) -> AsyncIterator[Event]:
         """The protocol itself, as an async generator; errors are mapped by `guarded`."""
         raise NotImplementedError
+
+    def _tap(self, tap: WireTap, kind: str, model: Any, text: str = "") -> None:
+        """Hand one SDK object to the tap as the JSON the server sent (unset fields left out)."""
+        payload = model.model_dump(mode="json", exclude_unset=True)
+        tap(WireEvent(self.name, kind, payload, time.monotonic(), text))
 
     def _require_key(self) -> None:
         if self._missing_key:

@@ -13,7 +13,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from tui_chat.providers.base import ChatRequest, Done, ErrorKind, Event, ProviderError, TextDelta
+from tui_chat.providers.base import (
+    ChatRequest,
+    Done,
+    ErrorKind,
+    Event,
+    ProviderError,
+    TextDelta,
+    WireTap,
+)
 from tui_chat.providers.errors import clean_detail
 from tui_chat.providers.openai_base import OpenAIProviderBase, make_usage
 
@@ -42,11 +50,14 @@ class ResponsesProvider(OpenAIProviderBase):
             params["max_output_tokens"] = request.max_tokens
         return params
 
-    async def _events(self, request: ChatRequest) -> AsyncIterator[Event]:
+    async def _events(self, request: ChatRequest, tap: WireTap | None) -> AsyncIterator[Event]:
         self._require_key()
         params = self._params(request)
         if not request.stream:
             response = await self._client.responses.create(**params)
+            if tap is not None:
+                failed = getattr(response, "status", None) in ("failed", "incomplete")
+                self._tap(tap, "response", response, "" if failed else response.output_text)
             self._raise_if_unfinished(response, response.output_text)
             if text := response.output_text:
                 yield TextDelta(text)
@@ -58,6 +69,9 @@ class ResponsesProvider(OpenAIProviderBase):
         async with await self._client.responses.create(**params, stream=True) as events:
             async for event in events:
                 kind = getattr(event, "type", None)
+                if tap is not None:
+                    text = event.delta if kind == "response.output_text.delta" else ""
+                    self._tap(tap, kind or "unknown", event, text or "")
                 if kind == "response.output_text.delta":
                     if event.delta:
                         received.append(event.delta)

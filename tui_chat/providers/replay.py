@@ -1,0 +1,124 @@
+"""Play a recording (`tui-chat --record`) back as if the server were answering again.
+
+Each `stream()` plays the next recorded reply, cycling back to the first after the last,
+so a demo never dead-ends. The request is ignored: a replay is about reproducing what
+a server sent (its text, chunking and timing), not about answering a new prompt.
+
+Text is reproduced exactly, delta for delta, at the recorded times divided by `speed`.
+Times count from the start of the replayed request, on one absolute schedule, so timer
+overshoot does not add up over a long reply. The tap sees the recorded wire events
+under their original protocol, so the raw-event inspector looks as it did live.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import get_args
+
+from tui_chat.providers.base import (
+    ChatRequest,
+    Done,
+    ErrorKind,
+    Event,
+    ProviderError,
+    TextDelta,
+    WireEvent,
+    WireTap,
+)
+from tui_chat.recording import RecordedReply, RecordingError, read_recording
+
+_ERROR_KINDS = frozenset(get_args(ErrorKind))
+
+
+class ReplayProvider:
+    name = "replay"
+
+    def __init__(self, path: str | os.PathLike[str], speed: float = 1.0) -> None:
+        if math.isnan(speed) or speed < 0:
+            raise ValueError(f"replay speed must be positive, not {speed}")
+        self.path = Path(path)
+        #: 2.0 plays twice as fast; 0 or inf plays as fast as possible.
+        self.speed = speed
+        self._replies: list[RecordedReply] | None = None
+        self._calls = 0
+
+    def stream(self, request: ChatRequest, *, tap: WireTap | None = None) -> AsyncIterator[Event]:
+        # The reply is chosen now, so replies follow the order of stream() calls.
+        index = self._calls
+        self._calls += 1
+        return self._play(index, tap)
+
+    async def aclose(self) -> None:
+        pass
+
+    def replies(self) -> list[RecordedReply]:
+        """The recording, read once; ProviderError(kind="protocol") names a bad line."""
+        if self._replies is None:
+            try:
+                replies = read_recording(self.path)
+            except RecordingError as error:
+                raise ProviderError(
+                    f"Cannot replay {error.path}: line {error.line}: {error.problem}.",
+                    kind="protocol",
+                ) from None
+            except OSError as error:
+                reason = error.strerror or str(error)
+                raise ProviderError(
+                    f"Cannot read the recording {self.path}: {reason}.", kind="bad_request"
+                ) from None
+            if not replies:
+                raise ProviderError(
+                    f"The recording {self.path} holds no replies to play.", kind="protocol"
+                )
+            self._replies = replies
+        return self._replies
+
+    async def _play(self, index: int, tap: WireTap | None) -> AsyncIterator[Event]:
+        replies = self.replies()
+        reply = replies[index % len(replies)]
+        fast = self.speed == 0 or math.isinf(self.speed)
+        start = time.monotonic()
+
+        async def until(t: float) -> None:
+            if fast:
+                await asyncio.sleep(0)  # still let the UI draw between events
+            else:
+                await asyncio.sleep(max(0.0, start + t / self.speed - time.monotonic()))
+
+        played: list[str] = []
+        for event in reply.events:
+            await until(event.t)
+            if tap is not None:
+                at = time.monotonic()
+                tap(WireEvent(reply.protocol, event.kind, event.payload, at, event.text))
+            if event.text:
+                played.append(event.text)
+                yield TextDelta(event.text)
+
+        end = reply.end
+        partial = "".join(played)
+        if end is None:
+            raise ProviderError(
+                f"The recording of this reply (line {reply.line}) stops before it ended.",
+                kind="connection",
+                partial=partial,
+            )
+        await until(end.t)
+        if end.status == "complete":
+            yield Done(end.usage)
+        elif end.status == "error":
+            kind: ErrorKind = end.error_kind if end.error_kind in _ERROR_KINDS else "server"  # type: ignore[assignment]
+            raise ProviderError(
+                end.error or "The recorded reply failed.", kind=kind, partial=partial
+            )
+        else:
+            raise ProviderError(
+                f"The recorded reply was stopped here, {end.t:.1f} s in.",
+                kind="connection",
+                partial=partial,
+            )
