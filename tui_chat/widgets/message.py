@@ -44,6 +44,13 @@ class ErrorNotice(Static):
         super().__init__(f"⚠ {clean(message)}", markup=False, classes="message")
 
 
+class InfoNotice(Static):
+    """A line from the app itself (not the model): what is running, what to do instead."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, markup=False, classes="message")
+
+
 class SettledMarkdown(Static):
     """Finished Markdown as one widget (Rich's renderer), instead of a widget per block.
 

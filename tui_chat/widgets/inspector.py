@@ -1,0 +1,81 @@
+"""The raw event inspector: the current reply's wire events with relative timestamps.
+
+Bounded and cheap when hidden: events are kept as they come in a fixed-size buffer and
+only formatted when the pane is on screen.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import RichLog, Static
+
+#: Events kept per reply; older ones scroll away (a 5,000-token reply has 5,000 events).
+MAX_EVENTS = 500
+#: Longest payload shown on one line.
+MAX_PAYLOAD = 160
+
+
+def describe(payload: Any) -> str:
+    """A one-line, length-capped rendering of a payload; text chunks keep their quotes so
+    chunk boundaries (and any spaces or newlines at them) stay visible."""
+    if isinstance(payload, str):
+        shown = json.dumps(payload, ensure_ascii=False)
+    else:
+        try:
+            shown = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
+        except (TypeError, ValueError):
+            shown = repr(payload)
+    return shown if len(shown) <= MAX_PAYLOAD else shown[: MAX_PAYLOAD - 1] + "…"
+
+
+class EventInspector(Vertical):
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._events: deque[tuple[float, str, str, Any]] = deque(maxlen=MAX_EVENTS)
+        self._started = 0.0
+        self._shown = 0  # how many buffered events the log already has
+        self.dropped = 0
+
+    def compose(self) -> ComposeResult:
+        yield Static("Wire events of the current reply  (Ctrl+E hides)", classes="inspector-title")
+        yield RichLog(max_lines=MAX_EVENTS, wrap=False, markup=False, id="events")
+
+    def begin(self, started: float) -> None:
+        """A new reply: forget the last one's events."""
+        self._events.clear()
+        self._started = started
+        self._shown = 0
+        self.dropped = 0
+        if self.display:
+            self.query_one(RichLog).clear()
+
+    def add(self, at: float, protocol: str, kind: str, payload: Any) -> None:
+        if len(self._events) == self._events.maxlen:
+            self.dropped += 1
+            self._shown = max(0, self._shown - 1)
+        self._events.append((at, protocol, kind, payload))
+        if self.display:
+            self._flush()
+
+    def on_show(self) -> None:
+        log = self.query_one(RichLog)
+        log.clear()
+        self._shown = 0
+        self._flush()
+
+    def _flush(self) -> None:
+        log = self.query_one(RichLog)
+        pending = list(self._events)[self._shown :]
+        for at, protocol, kind, payload in pending:
+            line = Text(no_wrap=True, overflow="ellipsis")
+            line.append(f"+{at - self._started:8.3f}s ", style="dim")
+            line.append(f"{protocol}:{kind} ", style="bold")
+            line.append(describe(payload))
+            log.write(line)
+        self._shown = len(self._events)
