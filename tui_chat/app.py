@@ -29,8 +29,9 @@ from tui_chat.history.models import StoredMessage
 from tui_chat.metrics import ReplyTimer
 from tui_chat.profiles import ConfigFile
 from tui_chat.providers import make_provider
-from tui_chat.providers.base import ChatRequest, Provider, ProviderError
+from tui_chat.providers.base import ChatRequest, Done, Provider, ProviderError, tee
 from tui_chat.recorder import Recorder
+from tui_chat.recording import Recording, ReplyRecorder
 from tui_chat.reply_stream import stream_reply
 from tui_chat.screens.ask_text import AskText, Confirm
 from tui_chat.screens.compare import CompareScreen, Contender
@@ -39,6 +40,7 @@ from tui_chat.ui_state import load_state, save_state
 from tui_chat.widgets.chat_log import ChatLog
 from tui_chat.widgets.history_view import EarlierMessages
 from tui_chat.widgets.history_view import history_widgets as _history_widgets
+from tui_chat.widgets.inspector import EventInspector
 from tui_chat.widgets.message import AssistantMessage, ErrorNotice, InfoNotice, UserMessage
 from tui_chat.widgets.prompt import PromptInput
 from tui_chat.widgets.sidebar import Sidebar
@@ -66,6 +68,7 @@ class ChatApp(App[None]):
         Binding("ctrl+n", "new_chat", "New chat"),
         Binding("ctrl+o", "copy_reply", "Copy reply"),
         Binding("ctrl+b", "toggle_sidebar", "Chats"),
+        Binding("f3", "toggle_inspector", "Raw wire events", show=False),
         Binding("f1", "help", "Help"),
         # "?" reaches the app only when the prompt is not focused (the prompt types it).
         Binding("question_mark", "help", "Help", show=False),
@@ -100,6 +103,8 @@ class ChatApp(App[None]):
         self.conversation = Conversation()
         self.set_reactive(ChatApp.streaming, settings.stream)
         self._reply: Worker[None] | None = None
+        #: `--record FILE.jsonl`: every reply's wire events, opened on mount.
+        self.recording: Recording | None = None
         self._pending_earlier: tuple[StoredMessage, ...] = ()
         self._remember_ui = remember_ui
         if remember_ui and (theme := load_state().get("theme")) in self.available_themes:
@@ -116,10 +121,13 @@ class ChatApp(App[None]):
                 yield Sidebar(id="sidebar")
             with Vertical(id="chat"):
                 yield ChatLog(id="log")
+                yield EventInspector(id="inspector")
                 yield PromptInput(id="prompt")
         yield Footer()
 
     async def on_mount(self) -> None:
+        if self.settings.record is not None:
+            self._open_recording(self.settings.record)
         if self.recorder.enabled:
             self.query_one(Sidebar).display = self.size.width >= WIDE_ENOUGH_FOR_SIDEBAR
             self._refresh_sidebar()
@@ -132,6 +140,20 @@ class ChatApp(App[None]):
 
     async def on_unmount(self) -> None:
         await self.provider.aclose()
+        if self.recording is not None:
+            self.recording.close()
+
+    def _open_recording(self, path: Path) -> None:
+        """A recording that cannot be written is reported, and the chat goes on without it."""
+        try:
+            self.recording = Recording.open(
+                path, secret=self.settings.api_key, on_error=self._recording_fault
+            )
+        except OSError as error:
+            self._recording_fault(f"Not recording: cannot write {path}: {error.strerror or error}")
+
+    def _recording_fault(self, message: str) -> None:
+        self.notify(message, severity="error", timeout=10, markup=False)
 
     def _history_fault(self, message: str) -> None:
         self.notify(message, severity="error", timeout=10, markup=False)
@@ -152,6 +174,11 @@ class ChatApp(App[None]):
         yield SystemCommand("New chat", "Start a new conversation", self.action_new_chat)
         yield SystemCommand(
             "Toggle streaming", "Streamed replies on/off", self.action_toggle_stream
+        )
+        yield SystemCommand(
+            "Toggle event inspector",
+            "The raw wire events of the current reply (F3)",
+            self.action_toggle_inspector,
         )
         yield SystemCommand(
             "Copy last reply", "Copy via OSC 52 (works over SSH)", self.action_copy_reply
@@ -234,6 +261,10 @@ class ChatApp(App[None]):
             log.scroll_page_up(animate=False)
         else:
             log.scroll_page_down(animate=False)
+
+    def action_toggle_inspector(self) -> None:
+        inspector = self.query_one(EventInspector)
+        inspector.display = not inspector.display
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -416,7 +447,9 @@ class ChatApp(App[None]):
         await log.mount_all([UserMessage(text), reply])
         log.anchor()
         self.replying = True
-        self._reply = self._run_reply(request, reply, reply_id)
+        self.query_one(EventInspector).begin(time.monotonic())
+        wire = self.recording.reply(request, self.provider.name) if self.recording else None
+        self._reply = self._run_reply(request, reply, reply_id, wire)
         if first_turn:
             self._refresh_sidebar()
 
@@ -556,7 +589,11 @@ class ChatApp(App[None]):
 
     @work(exclusive=True, group="reply", exit_on_error=False)
     async def _run_reply(
-        self, request: ChatRequest, reply: AssistantMessage, reply_id: int | None
+        self,
+        request: ChatRequest,
+        reply: AssistantMessage,
+        reply_id: int | None,
+        wire: ReplyRecorder | None = None,
     ) -> None:
         """Consume provider events into the reply widget; end in one of three states.
 
@@ -568,7 +605,7 @@ class ChatApp(App[None]):
             AUTOSAVE_SECONDS, lambda: self.recorder.save_partial(reply_id, reply.text)
         )
         try:
-            done = await stream_reply(self.provider, request, reply, timer)
+            done = await self._stream(request, reply, timer, wire)
         except asyncio.CancelledError:
             metrics = timer.finish()
             await reply.finish("stopped", metrics)
@@ -592,6 +629,23 @@ class ChatApp(App[None]):
             self.replying = False
         finally:
             autosave.stop()
+
+    async def _stream(
+        self,
+        request: ChatRequest,
+        reply: AssistantMessage,
+        timer: ReplyTimer,
+        wire: ReplyRecorder | None,
+    ) -> Done | None:
+        """One reply's stream, its wire events going to the inspector and the recording
+        (which ends the reply's record as complete, stopped or error)."""
+        tap = tee(self.query_one(EventInspector).add, wire.tap if wire else None)
+        if wire is None:
+            return await stream_reply(self.provider, request, reply, timer, tap)
+        with wire:
+            done = await stream_reply(self.provider, request, reply, timer, tap)
+            wire.usage = done.usage if done is not None else None
+            return done
 
     async def _fail(
         self, reply: AssistantMessage, reply_id: int | None, message: str, timer: ReplyTimer

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from tui_chat.metrics import ReplyTimer
-from tui_chat.providers.base import ChatRequest, Done, Provider, TextDelta
+from tui_chat.providers.base import ChatRequest, Done, Provider, TextDelta, WireTap
 from tui_chat.widgets.message import AssistantMessage
 
 
 async def stream_reply(
-    provider: Provider, request: ChatRequest, reply: AssistantMessage, timer: ReplyTimer
+    provider: Provider,
+    request: ChatRequest,
+    reply: AssistantMessage,
+    timer: ReplyTimer,
+    tap: WireTap | None = None,
 ) -> Done | None:
     """Append each delta; the timer notes a chunk once it is in the widget (on screen).
 
@@ -16,7 +20,8 @@ async def stream_reply(
     ends is the caller's business.
     """
     done: Done | None = None
-    async for event in provider.stream(request):
+    events = provider.stream(request) if tap is None else provider.stream(request, tap=tap)
+    async for event in events:
         if isinstance(event, TextDelta):
             await reply.append(event.text)
             timer.on_text()

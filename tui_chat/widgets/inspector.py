@@ -15,10 +15,55 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import RichLog, Static
 
+from tui_chat.providers.base import WireEvent
+from tui_chat.sanitize import clean
+
 #: Events kept per reply; older ones scroll away (a 5,000-token reply has 5,000 events).
 MAX_EVENTS = 500
 #: Longest payload shown on one line.
 MAX_PAYLOAD = 160
+
+
+#: Keys that are the same on every event of a reply (or bookkeeping): hidden so the line
+#: starts with what changed. Recordings keep the whole payload.
+NOISE = frozenset(
+    {
+        "id",
+        "object",
+        "created",
+        "created_at",
+        "model",
+        "system_fingerprint",
+        "sequence_number",
+        "item_id",
+        "output_index",
+        "content_index",
+        "index",
+        "logprobs",
+        "obfuscation",
+        "type",
+    }
+)
+#: What a whole response object (Responses API lifecycle events) is reduced to.
+RESPONSE_KEYS = ("id", "status", "usage", "error", "incomplete_details")
+
+
+def brief(payload: Any) -> Any:
+    """The payload without noise: no constant keys, no nulls or empty lists, and a whole
+    `response` object cut to its id, status, usage and error."""
+    if isinstance(payload, list):
+        return [brief(item) for item in payload]
+    if not isinstance(payload, dict):
+        return payload
+    out: dict[str, Any] = {}
+    for key, value in payload.items():
+        if key in NOISE or value is None or value == []:
+            continue
+        if key == "response" and isinstance(value, dict):
+            out[key] = {k: value[k] for k in RESPONSE_KEYS if value.get(k) is not None}
+        else:
+            out[key] = brief(value)
+    return out
 
 
 def describe(payload: Any) -> str:
@@ -31,10 +76,13 @@ def describe(payload: Any) -> str:
             shown = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
         except (TypeError, ValueError):
             shown = repr(payload)
+    shown = clean(shown)  # JSON escapes C0 controls, not C1: strip whatever is left
     return shown if len(shown) <= MAX_PAYLOAD else shown[: MAX_PAYLOAD - 1] + "…"
 
 
 class EventInspector(Vertical):
+    """Shows what crossed the wire, so a person can see why a reply looks as it does."""
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._events: deque[tuple[float, str, str, Any]] = deque(maxlen=MAX_EVENTS)
@@ -43,7 +91,7 @@ class EventInspector(Vertical):
         self.dropped = 0
 
     def compose(self) -> ComposeResult:
-        yield Static("Wire events of the current reply  (Ctrl+E hides)", classes="inspector-title")
+        yield Static("Wire events of the current reply  (F3 hides)", classes="inspector-title")
         yield RichLog(max_lines=MAX_EVENTS, wrap=False, markup=False, id="events")
 
     def begin(self, started: float) -> None:
@@ -55,11 +103,12 @@ class EventInspector(Vertical):
         if self.display:
             self.query_one(RichLog).clear()
 
-    def add(self, at: float, protocol: str, kind: str, payload: Any) -> None:
+    def add(self, event: WireEvent) -> None:
+        """The WireTap for a reply: a deque append while hidden, a log line when shown."""
         if len(self._events) == self._events.maxlen:
             self.dropped += 1
             self._shown = max(0, self._shown - 1)
-        self._events.append((at, protocol, kind, payload))
+        self._events.append((event.at, event.protocol, event.kind, event.payload))
         if self.display:
             self._flush()
 
@@ -76,6 +125,6 @@ class EventInspector(Vertical):
             line = Text(no_wrap=True, overflow="ellipsis")
             line.append(f"+{at - self._started:8.3f}s ", style="dim")
             line.append(f"{protocol}:{kind} ", style="bold")
-            line.append(describe(payload))
+            line.append(describe(brief(payload)))
             log.write(line)
         self._shown = len(self._events)
