@@ -124,8 +124,6 @@ def main() -> None:
             HERE / "local.jsonl",
             "--api",
             "local",
-            "--model",
-            "SmolLM2-135M-Instruct",
             "--temperature",
             "0",
             "What is a terminal? Answer in two sentences.",

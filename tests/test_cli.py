@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tui_chat.cli import build_parser, compare_contenders, resolve_settings, settings_from_args
-from tui_chat.config import Settings, load_dotenv_file, settings_from_env
+from tui_chat.config import LOCAL_MODEL, Settings, load_dotenv_file, settings_from_env
 from tui_chat.profiles import ConfigFile, load_config
 
 
@@ -173,10 +173,11 @@ def test_compare_flags_build_two_contenders(tmp_path: Path) -> None:
     ("env", "argv", "api", "model"),
     [
         ({}, [], "local", "SmolLM2-135M (tiny local demo model)"),
+        ({"TUI_CHAT_MODEL": "m"}, [], "local", "m"),
         ({}, ["--model", "mine"], "local", "mine"),
         ({"OPENAI_API_KEY": "sk-x"}, [], "responses", "gpt-4o-mini"),
         ({"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}, [], "responses", "gpt-4o-mini"),
-        ({"OPENAI_API_KEY": "sk-x"}, ["--api", "local"], "local", "gpt-4o-mini"),
+        ({"OPENAI_API_KEY": "sk-x"}, ["--api", "local"], "local", LOCAL_MODEL),
         ({"TUI_CHAT_API": "backend"}, [], "backend", "gpt-4o-mini"),
         ({}, ["--api", "chat"], "chat", "gpt-4o-mini"),
     ],

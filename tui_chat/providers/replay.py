@@ -1,7 +1,7 @@
 """Play a recording (`tui-chat --record`) back as if the server were answering again.
 
 Each `stream()` plays the next recorded reply, cycling back to the first after the last,
-so a demo never dead-ends. The request is ignored: a replay is about reproducing what
+so a demo never dead-ends. The prompt is ignored: a replay is about reproducing what
 a server sent (its text, chunking and timing), not about answering a new prompt.
 
 Text is reproduced exactly, delta for delta, at the recorded times divided by `speed`.
@@ -51,7 +51,7 @@ class ReplayProvider:
         # The reply is chosen now, so replies follow the order of stream() calls.
         index = self._calls
         self._calls += 1
-        return self._play(index, tap)
+        return self._play(index, tap, stream=request.stream)
 
     async def aclose(self) -> None:
         pass
@@ -78,7 +78,9 @@ class ReplayProvider:
             self._replies = replies
         return self._replies
 
-    async def _play(self, index: int, tap: WireTap | None) -> AsyncIterator[Event]:
+    async def _play(self, index: int, tap: WireTap | None, *, stream: bool) -> AsyncIterator[Event]:
+        """With `stream` false the text is held back and given whole when the recorded
+        reply ended, as a non-streaming request would get it: compare mode replays too."""
         replies = self.replies()
         reply = replies[index % len(replies)]
         fast = self.speed == 0 or math.isinf(self.speed)
@@ -98,10 +100,12 @@ class ReplayProvider:
                 tap(WireEvent(reply.protocol, event.kind, event.payload, at, event.text))
             if event.text:
                 played.append(event.text)
-                yield TextDelta(event.text)
+                if stream:
+                    yield TextDelta(event.text)
 
         end = reply.end
-        partial = "".join(played)
+        whole = "".join(played)
+        partial = whole if stream else ""  # a failed non-streaming request shows nothing
         if end is None:
             raise ProviderError(
                 f"The recording of this reply (line {reply.line}) stops before it ended.",
@@ -110,6 +114,8 @@ class ReplayProvider:
             )
         await until(end.t)
         if end.status == "complete":
+            if not stream and whole:
+                yield TextDelta(whole)
             yield Done(end.usage)
         elif end.status == "error":
             kind: ErrorKind = end.error_kind if end.error_kind in _ERROR_KINDS else "server"  # type: ignore[assignment]

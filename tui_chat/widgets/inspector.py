@@ -1,7 +1,7 @@
 """The raw event inspector: the current reply's wire events with relative timestamps.
 
-Bounded and cheap when hidden: events are kept as they come in a fixed-size buffer and
-only formatted when the pane is on screen.
+Bounded and free when hidden: the app taps a reply only while the pane is open (so a
+hidden inspector costs the providers nothing), and keeps at most `MAX_EVENTS` events.
 """
 
 from __future__ import annotations
@@ -91,7 +91,10 @@ class EventInspector(Vertical):
         self.dropped = 0
 
     def compose(self) -> ComposeResult:
-        yield Static("Wire events of the current reply  (F3 hides)", classes="inspector-title")
+        yield Static(
+            "Wire events of replies sent while this is open  (F3 hides)",
+            classes="inspector-title",
+        )
         yield RichLog(max_lines=MAX_EVENTS, wrap=False, markup=False, id="events")
 
     def begin(self, started: float) -> None:
