@@ -200,3 +200,13 @@ def test_auto_local_notice_says_what_runs_and_how_to_change_it() -> None:
         build_parser()["chat"].parse_args(["--api", "local"]), {}, ConfigFile()
     )
     assert auto_choice_notice(chosen) is None
+
+
+def test_a_replay_is_named_by_its_file_unless_a_model_was_given(tmp_path: Path) -> None:
+    path = tmp_path / "demo.jsonl"
+    path.write_text("")
+    parse = build_parser()["chat"].parse_args
+    settings = resolve_settings(parse(["--replay", str(path)]), {}, ConfigFile())
+    assert (settings.api, settings.model) == ("replay", "demo.jsonl")
+    settings = resolve_settings(parse(["--replay", str(path), "--model", "m"]), {}, ConfigFile())
+    assert settings.model == "m"

@@ -96,3 +96,14 @@ def test_verdict_names_the_side_that_showed_words_first() -> None:
         "(0.20s vs 2.50s; done in 2.60s vs 2.50s)."
     )
     assert "no race" in verdict(("a", metrics(None, 1.0)), ("b", metrics(0.1, 1.0)))
+
+
+def test_a_reply_that_arrives_whole_is_rated_over_the_whole_wait() -> None:
+    clock = FakeClock()
+    timer = ReplyTimer(clock)
+    clock.now = 104.0
+    timer.on_text()  # non-streaming: everything at once, 4 s after sending
+    clock.now = 104.001
+    metrics = timer.finish(output_tokens=80)
+    assert metrics.chunks == 1
+    assert metrics.tokens_per_second == pytest.approx(80 / 4.001)

@@ -61,6 +61,8 @@ def with_default_api(settings: Settings) -> Settings:
         settings = settings.with_(api=api)
     if settings.api == "local" and settings.model_defaulted:
         settings = settings.with_(model=LOCAL_MODEL)
+    if settings.replay is not None and settings.model_defaulted:
+        settings = settings.with_(model=settings.replay.name)  # what plays, not a model
     return settings
 
 

@@ -42,9 +42,13 @@ class ReplyMetrics:
 
     @property
     def tokens_per_second(self) -> float | None:
-        """Rate over the generation phase (after the first token), as users perceive it."""
+        """Rate over the generation phase (after the first token), as users perceive it;
+        a reply that arrived in one piece (non-streaming) has no such phase, so its rate
+        is over the whole wait."""
         if self.first_token is None or self.tokens <= 1:
             return None
+        if self.chunks <= 1:
+            return self.tokens / self.total if self.total > 0 else None
         span = self.total - self.first_token
         return (self.tokens - 1) / span if span > 0 else None
 
