@@ -13,8 +13,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from tui_chat.providers.base import ChatRequest, Done, Event, TextDelta, Usage, WireTap
-from tui_chat.providers.openai_base import OpenAIProviderBase, make_usage
+from tui_chat.providers.base import (
+    ChatRequest,
+    Done,
+    Event,
+    ProviderError,
+    TextDelta,
+    Usage,
+    WireTap,
+)
+from tui_chat.providers.openai_base import OpenAIProviderBase, field, make_usage
 
 
 class ChatCompletionsProvider(OpenAIProviderBase):
@@ -46,13 +54,17 @@ class ChatCompletionsProvider(OpenAIProviderBase):
 
         usage: Usage | None = None
         response_id: str | None = None
-        async with await self._client.chat.completions.create(
-            **params, stream=True, stream_options={"include_usage": True}
-        ) as chunks:
+        body = {**params, "stream_options": {"include_usage": True}}
+        async with await self._raw_stream("/chat/completions", body) as chunks:
             async for chunk in chunks:
-                response_id = response_id or getattr(chunk, "id", None) or None
-                if getattr(chunk, "usage", None) is not None:
-                    usage = _usage(chunk.usage)
+                if not isinstance(chunk, dict):
+                    raise ProviderError(
+                        f"The server sent a stream chunk that is not a JSON object: {chunk!r:.80}",
+                        kind="protocol",
+                    )
+                response_id = response_id or chunk.get("id") or None
+                if chunk.get("usage") is not None:
+                    usage = _usage(chunk["usage"])
                 content = _content(chunk)
                 if tap is not None:
                     self._tap(tap, "chunk", chunk, content or "")
@@ -63,15 +75,14 @@ class ChatCompletionsProvider(OpenAIProviderBase):
 
 def _content(chunk: Any) -> str | None:
     """The text of a chunk; None for the usage-only chunk, which has no choices."""
-    if not chunk.choices:
+    choices = field(chunk, "choices")
+    if not choices:
         return None
-    delta = chunk.choices[0].delta
-    return getattr(delta, "content", None) if delta is not None else None
+    delta = field(choices[0], "delta")
+    return field(delta, "content") if delta is not None else None
 
 
 def _usage(usage: Any) -> Usage | None:
     if usage is None:
         return None
-    return make_usage(
-        getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None)
-    )
+    return make_usage(field(usage, "prompt_tokens"), field(usage, "completion_tokens"))

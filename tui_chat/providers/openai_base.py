@@ -56,9 +56,27 @@ class OpenAIProviderBase:
         """The protocol itself, as an async generator; errors are mapped by `guarded`."""
         raise NotImplementedError
 
+    async def _raw_stream(self, path: str, body: dict[str, Any]) -> openai.AsyncStream[Any]:
+        """A streamed POST whose events arrive as the server's JSON, not as typed models.
+
+        Building the SDK's pydantic model for every event costs about 0.25 ms, a quarter
+        of a core at 1,000 tokens/s; plain dicts cost nothing. The SDK still does the
+        rest: auth, retries, SSE decoding, status-code errors and in-stream `error`s.
+        """
+        return await self._client.post(
+            path,
+            body={**body, "stream": True},
+            cast_to=object,
+            stream=True,
+            stream_cls=openai.AsyncStream[Any],
+        )
+
     def _tap(self, tap: WireTap, kind: str, model: Any, text: str = "") -> None:
-        """Hand one SDK object to the tap as the JSON the server sent (unset fields left out)."""
-        payload = model.model_dump(mode="json", exclude_unset=True)
+        """Hand one event to the tap as the JSON the server sent (a raw dict as it is, an SDK
+        model without the fields the server left unset)."""
+        payload = (
+            model if isinstance(model, dict) else model.model_dump(mode="json", exclude_unset=True)
+        )
         tap(WireEvent(self.name, kind, payload, time.monotonic(), text))
 
     def _require_key(self) -> None:
@@ -84,3 +102,8 @@ def make_usage(input_tokens: int | None, output_tokens: int | None) -> Usage | N
     if input_tokens is None and output_tokens is None:
         return None
     return Usage(input_tokens=input_tokens, output_tokens=output_tokens)
+
+
+def field(obj: Any, name: str) -> Any:
+    """`name` of a raw JSON dict (streams) or of an SDK model (whole responses)."""
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)

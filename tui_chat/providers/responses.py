@@ -23,7 +23,7 @@ from tui_chat.providers.base import (
     WireTap,
 )
 from tui_chat.providers.errors import clean_detail
-from tui_chat.providers.openai_base import OpenAIProviderBase, make_usage
+from tui_chat.providers.openai_base import OpenAIProviderBase, field, make_usage
 
 #: Server error codes that mean "slow down" rather than "broken".
 _RATE_LIMIT_CODES = frozenset({"rate_limit_exceeded", "insufficient_quota"})
@@ -66,23 +66,28 @@ class ResponsesProvider(OpenAIProviderBase):
 
         done: Done | None = None
         received: list[str] = []
-        async with await self._client.responses.create(**params, stream=True) as events:
+        async with await self._raw_stream("/responses", params) as events:
             async for event in events:
-                kind = getattr(event, "type", None)
+                if not isinstance(event, dict):
+                    raise ProviderError(
+                        f"The server sent an event that is not a JSON object: {event!r:.80}",
+                        kind="protocol",
+                    )
+                kind = event.get("type")
+                delta = event.get("delta") if kind == "response.output_text.delta" else None
                 if tap is not None:
-                    text = event.delta if kind == "response.output_text.delta" else ""
-                    self._tap(tap, kind or "unknown", event, text or "")
-                if kind == "response.output_text.delta":
-                    if event.delta:
-                        received.append(event.delta)
-                        yield TextDelta(event.delta)
+                    self._tap(tap, kind or "unknown", event, delta or "")
+                if delta:
+                    received.append(delta)
+                    yield TextDelta(delta)
                 elif kind == "response.completed":
                     # Keep reading to the end of the body so the connection can be reused.
-                    done = Done(self._usage(event.response), event.response.id)
+                    response = event.get("response") or {}
+                    done = Done(self._usage(response), response.get("id"))
                 elif kind == "error":
-                    raise self._server_error(event.message, getattr(event, "code", None))
+                    raise self._server_error(event.get("message"), event.get("code"))
                 elif kind in ("response.failed", "response.incomplete"):
-                    self._raise_if_unfinished(event.response, "".join(received))
+                    self._raise_if_unfinished(event.get("response") or {}, "".join(received))
                     raise self._server_error(f"{kind} without details", None)
         if done is None:
             raise ProviderError(
@@ -93,10 +98,10 @@ class ResponsesProvider(OpenAIProviderBase):
 
     @staticmethod
     def _usage(response: Any) -> Any:
-        usage = getattr(response, "usage", None)
+        usage = field(response, "usage")
         if usage is None:
             return None
-        return make_usage(usage.input_tokens, usage.output_tokens)
+        return make_usage(field(usage, "input_tokens"), field(usage, "output_tokens"))
 
     def _server_error(self, message: str | None, code: str | None) -> ProviderError:
         kind: ErrorKind = "rate_limit" if code in _RATE_LIMIT_CODES else "server"
@@ -105,15 +110,18 @@ class ResponsesProvider(OpenAIProviderBase):
 
     def _raise_if_unfinished(self, response: Any, partial: str) -> None:
         """Failed and incomplete responses are errors, whether streamed or not."""
-        status = getattr(response, "status", None)
+        status = field(response, "status")
         if status == "failed":
-            error = getattr(response, "error", None)
-            err = self._server_error(getattr(error, "message", None), getattr(error, "code", None))
+            error = field(response, "error")
+            message, code = (
+                (field(error, "message"), field(error, "code")) if error else (None, None)
+            )
+            err = self._server_error(message, code)
             err.partial = partial
             raise err
         if status == "incomplete":
-            details = getattr(response, "incomplete_details", None)
-            reason = getattr(details, "reason", None) or "unknown reason"
+            details = field(response, "incomplete_details")
+            reason = (field(details, "reason") if details else None) or "unknown reason"
             hint = _INCOMPLETE_HINTS.get(reason, "try again")
             raise ProviderError(
                 f"The reply is incomplete ({reason}): {hint}.", kind="server", partial=partial
