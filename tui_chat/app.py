@@ -35,6 +35,7 @@ from tui_chat.recording import Recording, ReplyRecorder
 from tui_chat.reply_stream import stream_reply
 from tui_chat.screens.ask_text import AskText, Confirm
 from tui_chat.screens.compare import CompareScreen, Contender
+from tui_chat.screens.details import ReplyDetails
 from tui_chat.screens.help import HelpScreen
 from tui_chat.ui_state import load_state, save_state
 from tui_chat.widgets.chat_log import ChatLog
@@ -69,6 +70,7 @@ class ChatApp(App[None]):
         Binding("ctrl+o", "copy_reply", "Copy reply"),
         Binding("ctrl+b", "toggle_sidebar", "Chats"),
         Binding("f3", "toggle_inspector", "Raw wire events", show=False),
+        Binding("f4", "reply_details", "Figures of the last reply", show=False),
         Binding("f1", "help", "Help"),
         # "?" reaches the app only when the prompt is not focused (the prompt types it).
         Binding("question_mark", "help", "Help", show=False),
@@ -181,6 +183,11 @@ class ChatApp(App[None]):
             self.action_toggle_inspector,
         )
         yield SystemCommand(
+            "Details of the last reply",
+            "Chunks, gaps between them, tokens (F4)",
+            self.action_reply_details,
+        )
+        yield SystemCommand(
             "Copy last reply", "Copy via OSC 52 (works over SSH)", self.action_copy_reply
         )
         yield SystemCommand(
@@ -261,6 +268,13 @@ class ChatApp(App[None]):
             log.scroll_page_up(animate=False)
         else:
             log.scroll_page_down(animate=False)
+
+    def action_reply_details(self) -> None:
+        finished = [reply.metrics for reply in self._replies() if reply.metrics is not None]
+        if not finished:
+            self.notify("No finished reply yet.", severity="warning")
+            return
+        self.push_screen(ReplyDetails(finished[-1]))
 
     def action_toggle_inspector(self) -> None:
         inspector = self.query_one(EventInspector)

@@ -102,6 +102,8 @@ class AssistantMessage(Vertical):
         self._lock = asyncio.Lock()
         self._meta = meta
         self.status: ReplyStatus = status
+        #: The figures of a finished reply (for the details view); None until then.
+        self.metrics: ReplyMetrics | None = None
         self.set_class(status == "stopped", "-stopped")
         self.set_class(status == "error", "-error")
 
@@ -180,6 +182,7 @@ class AssistantMessage(Vertical):
         for indicator in self.query(TypingIndicator):
             await indicator.remove()
         self.status = status
+        self.metrics = metrics
         self.set_class(status == "stopped", "-stopped")
         self.set_class(status == "error", "-error")
         notes = []
