@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-from test_app import make_app, replies, send, wait_for
 from textual.command import CommandPalette
 from textual.widgets import Input, Markdown
 
@@ -20,6 +19,7 @@ from tui_chat.screens.help import HelpScreen
 from tui_chat.ui_state import state_path
 
 from fake_server import FakeLLMServer, Script
+from test_app import make_app, replies, send, wait_for
 
 
 def record_terminal_writes(app: ChatApp) -> list[str]:

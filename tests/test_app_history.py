@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_app import KEY, replies, send, wait_for
 from textual.widgets import Input, OptionList
 
 from tui_chat.app import SHOWN_WHEN_OPENING, ChatApp
@@ -23,6 +22,7 @@ from tui_chat.widgets.sidebar import Sidebar
 
 from conftest import FAKE_API_KEY
 from fake_server import FakeLLMServer, Script
+from test_app import KEY, replies, send, wait_for
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
-from test_app import KEY, wait_for
 from textual.widgets import Markdown
 
 from tui_chat.app import ChatApp
@@ -17,6 +16,7 @@ from tui_chat.widgets.message import AssistantMessage
 from tui_chat.widgets.prompt import PromptInput
 
 from fake_server import FakeLLMServer, Script
+from test_app import KEY, wait_for
 
 
 def contenders(server: FakeLLMServer, api: str = "chat") -> tuple[Contender, Contender]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_app import KEY, make_app, replies, send, shown_text, wait_for
 from textual.widgets import RichLog
 
 from tui_chat.app import ChatApp
@@ -15,6 +14,7 @@ from tui_chat.recording import read_recording
 from tui_chat.widgets.inspector import EventInspector
 
 from fake_server import FakeLLMServer, Script
+from test_app import KEY, make_app, replies, send, shown_text, wait_for
 
 
 def inspector_lines(app: ChatApp) -> list[str]:
