@@ -90,7 +90,7 @@ class LocalProvider:
 
     def stream(self, request: ChatRequest, *, tap: WireTap | None = None) -> AsyncIterator[Event]:
         """With a `tap`, each generated token is reported as a "token" wire event
-        (payload: its id and text) before its TextDelta; a non-streaming reply as one
+        (payload: its token_id and text) before its TextDelta; a non-streaming reply as one
         "response" event."""
         return self._events(request, tap)
 
@@ -115,7 +115,7 @@ class LocalProvider:
                         tokens.append(token)
                     if request.stream:
                         if tap is not None:
-                            payload = {"id": token, "text": text}
+                            payload = {"token_id": token, "text": text}
                             tap(WireEvent("local", "token", payload, time.monotonic(), text))
                         if text:
                             yield TextDelta(text)
