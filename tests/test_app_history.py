@@ -16,6 +16,7 @@ from tui_chat.config import Settings
 from tui_chat.history import HistoryStore
 from tui_chat.providers import make_provider
 from tui_chat.screens.ask_text import Confirm
+from tui_chat.screens.details import ReplyDetails
 from tui_chat.widgets.history_view import EarlierMessages
 from tui_chat.widgets.message import AssistantMessage, UserMessage
 from tui_chat.widgets.sidebar import Sidebar
@@ -264,3 +265,22 @@ async def test_no_file_the_app_writes_contains_the_api_key(
     assert any(n.endswith(".md") for n in names) and any(n.endswith(".json") for n in names)
     for secret in (FAKE_API_KEY, "sk-wrong-key"):
         assert not [p for p in files if secret.encode() in p.read_bytes()], secret
+
+
+async def test_a_reopened_reply_keeps_its_figures_for_f4(
+    fake_server: FakeLLMServer, store: HistoryStore
+) -> None:
+    fake_server.enqueue(Script(chunks=["one ", "two ", "three"], usage=(7, 3)))
+    first = make_app(fake_server, store)
+    async with first.run_test() as pilot:
+        await send(pilot, "count")
+        await wait_for(pilot, lambda: replies(first)[-1].status == "complete")
+        conversation_id = first.recorder.conversation_id
+    assert conversation_id is not None
+    again = make_app(fake_server, store, resume=conversation_id)
+    async with again.run_test() as pilot:
+        await wait_for(pilot, lambda: bool(again.query(AssistantMessage)))
+        metrics = again.query(AssistantMessage).last().metrics
+        assert metrics is not None and (metrics.chunks, metrics.tokens) == (3, 3)
+        await pilot.press("f4")
+        await wait_for(pilot, lambda: isinstance(again.screen, ReplyDetails))

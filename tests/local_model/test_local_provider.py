@@ -178,7 +178,9 @@ async def test_tap_sees_every_token_before_its_text(engine) -> None:
         log.append(event)
     taps = [e for e in log if isinstance(e, WireEvent)]
     assert taps and all(e.protocol == "local" and e.kind == "token" for e in taps)
-    assert len([e for e in taps if e.payload["token_id"] is not None]) == log[-1].usage.output_tokens
+    assert (
+        len([e for e in taps if e.payload["token_id"] is not None]) == log[-1].usage.output_tokens
+    )
     # Each delta follows the wire event that produced it.
     for i, event in enumerate(log):
         if isinstance(event, TextDelta):

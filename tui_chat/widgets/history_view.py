@@ -33,9 +33,9 @@ def history_widgets(messages: Sequence[StoredMessage]) -> list[Widget]:
         metrics = ReplyMetrics.from_mapping(message.metrics) if message.metrics else None
         if metrics is not None:
             notes.append(metrics.summary())
-        widgets.append(
-            AssistantMessage(settled=message.content, status=status, meta=" · ".join(notes))
-        )
+        reply = AssistantMessage(settled=message.content, status=status, meta=" · ".join(notes))
+        reply.metrics = metrics  # F4 works on reopened chats too
+        widgets.append(reply)
         if status == "error" and message.error:
             widgets.append(ErrorNotice(message.error))
     return widgets
