@@ -301,7 +301,11 @@ def _run_app(
                     else f"no conversation {resume}",
                     1,
                 )
-        ChatApp(settings, config=config, store=store, resume=resume_id, compare=compare).run()
+        app = ChatApp(settings, config=config, store=store, resume=resume_id, compare=compare)
+        from tui_chat.gc_tuning import tune_gc
+
+        tune_gc()
+        app.run()
     finally:
         if store is not None:
             store.close()
