@@ -314,3 +314,29 @@ async def test_long_replies_settle_so_the_widget_count_stays_bounded(
         await wait_for(pilot, lambda: replies(app)[-1].status == "complete", timeout=20)
         assert not first.query("#body"), "the previous reply was collapsed"
         assert "".join(w.source for w in first.query(SettledMarkdown)) == "".join(chunks)
+
+
+async def test_streaming_keeps_room_below_the_text_and_gives_it_back_at_the_end(
+    fake_server: FakeLLMServer,
+) -> None:
+    """The log grows in jumps while a reply streams (fewer full redraws over SSH)."""
+    lines = [f"Line {n} of a reply that keeps going.\n\n" for n in range(12)]
+    fake_server.enqueue(Script(chunks=lines, hold_after=6))
+    app = make_app(fake_server)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await send(pilot, "go")
+        reply = replies(app)[0]
+        await wait_for(pilot, lambda: "Line 5" in reply.text)
+        await pilot.pause(0.2)
+        body = reply.query_one("#body", Markdown)
+        content = body.children[-1].virtual_region_with_margin.bottom
+        assert body.styles.min_height is not None
+        assert body.size.height > content, "room is kept below the streaming text"
+        sizes = set()
+        fake_server.release()
+        while reply.status != "complete":
+            sizes.add(body.size.height)
+            await pilot.pause(0.01)
+        assert body.styles.min_height is None
+        content = body.children[-1].virtual_region_with_margin.bottom
+        assert body.size.height == content, "no empty room left after the reply"

@@ -7,12 +7,14 @@ never parsed as Rich markup (Markdown is rendered from its own parser).
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Literal
 
 from markdown_it import MarkdownIt
 from rich.markdown import Markdown as RichMarkdown
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Markdown, Static
 from textual.widgets._markdown import MarkdownStream
@@ -26,6 +28,13 @@ from tui_chat.widgets.typing import TypingIndicator
 FLUSH_SECONDS = 1 / 30
 #: Lines a live Markdown segment may grow to before its finished part is settled.
 SEGMENT_LINES = 40
+#: Room kept below streaming text, as a share of the screen's height. Textual redraws a
+#: container whole when its content grows, and a scrolled log whole; with room kept,
+#: the streaming Markdown keeps its size while text fills the room, so only the changed
+#: lines are redrawn and the log grows (and scrolls) in jumps of this many rows rather
+#: than at every new line. At 100 tokens/s this cut the bytes sent per character by a
+#: third (benchmarks/streaming_render.py).
+RUNWAY_SHARE = 1 / 4
 #: Code highlighting for settled text, close to Textual's Markdown fences.
 CODE_THEME = "monokai"
 
@@ -152,6 +161,21 @@ class AssistantMessage(Vertical):
             else:
                 await self._settle_until(cut)
 
+    def on_live_markdown_grown(self, message: LiveMarkdown.Grown) -> None:
+        """Once the text has grown into the reserved room, reserve the next stretch."""
+        message.stop()
+        body = message.markdown
+        if self._stream is None or not body.is_attached:
+            return
+        blocks = body.children
+        if not blocks:
+            return
+        content = blocks[-1].virtual_region_with_margin.bottom
+        if body.styles.min_height is not None and content < body.size.height:
+            return
+        room = max(3, int(self.screen.size.height * RUNWAY_SHARE))
+        body.styles.min_height = content + room
+
     async def _settle_until(self, cut: int) -> None:
         """Move the live source before `cut` into a settled widget; stream the rest anew."""
         assert self._stream is not None
@@ -179,6 +203,8 @@ class AssistantMessage(Vertical):
         if self._stream is not None:
             await self._stream.stop()
             self._stream = None
+        for body in self.query("#body"):
+            body.styles.min_height = None  # give back the room kept for more text
         for indicator in self.query(TypingIndicator):
             await indicator.remove()
         self.status = status
@@ -206,8 +232,19 @@ class AssistantMessage(Vertical):
         self._live = ""
 
 
-def _live_markdown() -> Markdown:
-    return Markdown(id="body", parser_factory=_shared_parser)
+class LiveMarkdown(Markdown):
+    """The streaming part of a reply; says when it has grown, so room can be kept below it."""
+
+    @dataclass
+    class Grown(Message):
+        markdown: LiveMarkdown
+
+    def on_resize(self) -> None:
+        self.post_message(self.Grown(self))
+
+
+def _live_markdown() -> LiveMarkdown:
+    return LiveMarkdown(id="body", parser_factory=_shared_parser)
 
 
 _PARSER = MarkdownIt("gfm-like")
