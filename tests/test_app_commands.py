@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from textual.command import CommandPalette
+from textual.geometry import Region
 from textual.widgets import Input, Markdown
 
 from tui_chat.app import ChatApp
@@ -17,6 +18,8 @@ from tui_chat.providers import make_provider
 from tui_chat.screens.ask_text import Confirm
 from tui_chat.screens.help import HelpScreen
 from tui_chat.ui_state import state_path
+from tui_chat.widgets.message import UserMessage
+from tui_chat.widgets.status_line import StatusLine
 
 from fake_server import FakeLLMServer, Script
 from test_app import make_app, replies, send, wait_for
@@ -198,3 +201,39 @@ async def test_question_mark_opens_help_outside_the_prompt_but_types_inside_it(
         app.query_one("#log").focus()
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
+
+
+async def test_code_block_labels_with_brackets_are_text_not_markup(
+    fake_server: FakeLLMServer,
+) -> None:
+    """The palette parses markup: a block starting `print('[/]')` once crashed the app."""
+    reply = "Careful:\n\n```python\nprint('[/]') # [bold]x[/bold] [@click=app.quit]q[/]\n```\n"
+    fake_server.enqueue(Script(chunks=[reply]))
+    app = make_app(fake_server)
+    async with app.run_test() as pilot:
+        await send(pilot, "code please")
+        await wait_for(pilot, lambda: replies(app)[0].status == "complete")
+        app.action_copy_code()
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"print")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.clipboard.startswith("print('[/]')"))
+        assert app.is_running
+
+
+async def test_server_text_in_status_line_and_history_is_drawn_without_control_codes(
+    fake_server: FakeLLMServer,
+) -> None:
+    """Model names come from GET /models and history; prompts from history: all untrusted."""
+    app = make_app(fake_server)
+    async with app.run_test() as pilot:
+        app.set_model("m\x1b]0;PWNED\x1b\\")
+        await app.query_one("#log").mount(UserMessage("u\x1b]52;c;SGVsbG8=\x1b\\"))
+        await pilot.pause(0.2)
+        drawn = [
+            "".join(strip.text for strip in widget.render_lines(Region(0, 0, *widget.size)))
+            for widget in (app.query_one(StatusLine), app.query_one(UserMessage))
+        ]
+        assert "PWNED" in drawn[0] and "SGVsbG8=" in drawn[1], "the text itself is shown"
+        assert not any("\x1b" in line or "\x07" in line for line in drawn)

@@ -33,6 +33,7 @@ from tui_chat.providers.base import ChatRequest, Done, Provider, ProviderError, 
 from tui_chat.recorder import Recorder
 from tui_chat.recording import Recording, ReplyRecorder
 from tui_chat.reply_stream import stream_reply
+from tui_chat.sanitize import clean, shown
 from tui_chat.screens.ask_text import AskText, Confirm
 from tui_chat.screens.compare import CompareScreen, Contender
 from tui_chat.screens.details import ReplyDetails
@@ -311,7 +312,9 @@ class ChatApp(App[None]):
             return
         self.search_commands(
             [
-                SimpleCommand(block.label, partial(self.copy_text, block.code, "the code block"))
+                SimpleCommand(
+                    shown(block.label), partial(self.copy_text, block.code, "the code block")
+                )
                 for block in blocks
             ],
             placeholder="Copy which code block?",
@@ -354,7 +357,7 @@ class ChatApp(App[None]):
                 self.notify(f"Could not list models: {reason}", severity="warning", markup=False)
         commands = [
             SimpleCommand(
-                model,
+                shown(model),
                 partial(self.set_model, model),
                 "current" if model == self.settings.model else None,
             )
@@ -381,9 +384,9 @@ class ChatApp(App[None]):
         self.search_commands(
             [
                 SimpleCommand(
-                    name,
+                    shown(name),
                     partial(self.use_profile, name),
-                    f"{p.api or ''} {p.model or ''}".strip() or None,
+                    shown(f"{p.api or ''} {p.model or ''}".strip()) or None,
                 )
                 for name, p in sorted(self.config.profiles.items())
             ],
@@ -571,7 +574,7 @@ class ChatApp(App[None]):
                     self._history_fault(f"Could not rename: {error}")
                 self._refresh_sidebar()
 
-        self.push_screen(AskText("Rename chat", current or ""), answer)
+        self.push_screen(AskText("Rename chat", clean(current or "")), answer)
 
     def action_export(self, fmt: str) -> None:
         """Write the conversation to a file in the working directory."""

@@ -17,3 +17,11 @@ _TABLE = {
 def clean(text: str) -> str:
     """Return `text` without control characters (cheap: one `str.translate`)."""
     return text.translate(_TABLE)
+
+
+def shown(text: str) -> str:
+    """`text` made safe for places that parse markup (the command palette does, always):
+    no control characters, and square brackets escaped so `[/]` is text, not a tag."""
+    from textual.markup import escape
+
+    return escape(clean(text))

@@ -22,6 +22,7 @@ from tui_chat.conversation import Conversation
 from tui_chat.metrics import ReplyMetrics, ReplyTimer, verdict
 from tui_chat.providers.base import Provider, ProviderError
 from tui_chat.reply_stream import stream_reply
+from tui_chat.sanitize import clean
 from tui_chat.widgets.compare_pane import ComparePane
 from tui_chat.widgets.message import AssistantMessage
 from tui_chat.widgets.prompt import PromptInput
@@ -43,7 +44,7 @@ class Contender:
     @property
     def title(self) -> str:
         mode = "streaming" if self.settings.stream else "non-streaming"
-        return f"{self.label} — {self.provider.name} · {self.settings.model} · {mode}"
+        return clean(f"{self.label} — {self.provider.name} · {self.settings.model} · {mode}")
 
 
 class CompareScreen(Screen[None]):

@@ -127,7 +127,7 @@ class EventInspector(Vertical):
         for at, protocol, kind, payload in pending:
             line = Text(no_wrap=True, overflow="ellipsis")
             line.append(f"+{at - self._started:8.3f}s ", style="dim")
-            line.append(f"{protocol}:{kind} ", style="bold")
+            line.append(clean(f"{protocol}:{kind} "), style="bold")
             line.append(describe(brief(payload)))
             log.write(line)
         self._shown = len(self._events)

@@ -43,7 +43,8 @@ ReplyStatus = Literal["waiting", "streaming", "complete", "stopped", "error"]
 
 class UserMessage(Static):
     def __init__(self, text: str) -> None:
-        super().__init__(text, markup=False, classes="message")
+        # Cleaned too: a prompt can come back from history or a pasted terminal dump.
+        super().__init__(clean(text), markup=False, classes="message")
 
 
 class ErrorNotice(Static):

@@ -6,6 +6,8 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from tui_chat.sanitize import clean
+
 
 class StatusLine(Widget):
     DEFAULT_CSS = """
@@ -21,7 +23,7 @@ class StatusLine(Widget):
         mode = "streaming on" if self.streaming else "streaming off"
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(" tui-chat ", style="bold")
-        text.append(f"│ {self.provider} · {self.model} │ {mode}")
+        text.append(clean(f"│ {self.provider} · {self.model} │ {mode}"))
         if self.busy:
             text.append(" │ replying…")
         return text
