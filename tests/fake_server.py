@@ -47,6 +47,7 @@ FAULTS = frozenset(
         "disconnect",  # close the socket abruptly mid-stream (no chunked terminator)
         "stall",  # go silent, keep the connection open until the client closes
         "malformed",  # a garbage non-JSON `data:` line (SSE) / a non-JSON body (non-stream)
+        "not_text",  # SSE: valid JSON whose text field is a number, then the stream ends
         "error_event",  # Responses: an `error` event; chat: a `data: {"error": ...}` line
         "failed",  # Responses: `response.failed`
         "incomplete",  # Responses: `response.incomplete` (reason max_output_tokens)
@@ -613,6 +614,9 @@ class _Handler(BaseHTTPRequestHandler):
                 event("response.failed", response=response("failed", [], error=failure))
             ],
             "incomplete": incomplete,
+            "not_text": lambda: [
+                event("response.output_text.delta", **where, content_index=0, delta=5, logprobs=[])
+            ],
         }
         if not self._play(script, delta, fault_frames, "data: {this is not json\n\n"):
             return
@@ -671,7 +675,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._begin_stream("text/event-stream; charset=utf-8")
         self._chunk(chunk({"role": "assistant", "content": "", "refusal": None}))
         error = {"message": script.error_message, "type": "server_error", "code": None}
-        fault_frames = {"error_event": lambda: [f"data: {json.dumps({'error': error})}\n\n"]}
+        fault_frames = {
+            "error_event": lambda: [f"data: {json.dumps({'error': error})}\n\n"],
+            "not_text": lambda: [chunk({"content": 5})],
+        }
         played = self._play(
             script,
             lambda i: chunk({"content": script.chunks[i]}),

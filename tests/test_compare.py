@@ -133,3 +133,38 @@ async def test_local_model_on_both_sides_gives_each_its_own_whole_reply() -> Non
         texts = [pane_reply(screen, side).text for side in ("left", "right")]
         assert texts[0] and texts[0] == texts[1]
         assert [pane_reply(screen, s).status for s in ("left", "right")] == ["complete"] * 2
+
+
+class _Broken:
+    """A provider with a bug in it (not a wire fault): raises a plain RuntimeError."""
+
+    name = "broken"
+
+    async def _events(self):
+        raise RuntimeError("boom")
+        yield  # an async generator
+
+    def stream(self, request, *, tap=None):
+        return self._events()
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def test_an_unexpected_error_on_one_side_ends_the_race_instead_of_hanging(
+    fake_server: FakeLLMServer,
+) -> None:
+    fake_server.enqueue(Script(chunks=["still ", "fine"]))
+    left, _ = contenders(fake_server)
+    right = Contender("broken", left.settings, _Broken())
+    app = ChatApp(Settings(api="chat", base_url=fake_server.openai_url, api_key=KEY))
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = CompareScreen(left, right)
+        await app.push_screen(screen)
+        screen.query_one(PromptInput).load_text("go")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not screen.busy)
+        assert pane_reply(screen, "left").text == "still fine"
+        assert pane_reply(screen, "right").status == "error"
+        notices = [str(n.render()) for n in screen.query("#pane-right ErrorNotice")]
+        assert any("RuntimeError: boom" in text for text in notices)

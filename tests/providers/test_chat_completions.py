@@ -352,3 +352,12 @@ async def test_tap_has_the_chunks_before_a_mid_stream_error(
     with pytest.raises(ProviderError) as info:
         await collect(provider, request("hi"), tap=seen.append)
     assert "".join(e.text for e in seen) == "ab" == info.value.partial
+
+
+async def test_text_that_is_not_a_string_is_a_protocol_error_with_partial(
+    fake_server: FakeLLMServer, provider: ChatCompletionsProvider
+) -> None:
+    fake_server.enqueue(Script(chunks=["a", "b", "c", "d"], fault="not_text"))
+    err = await failure(provider, request("hi"))
+    assert err.kind == "protocol" and err.partial == "ab"
+    assert "not text" in err.message

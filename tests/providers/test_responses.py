@@ -396,3 +396,12 @@ async def test_without_a_tap_no_event_is_converted(
 
     monkeypatch.setattr(ResponsesProvider, "_tap", forbidden)
     assert (await collect(provider, request("hi"))).text == Script().text
+
+
+async def test_text_that_is_not_a_string_is_a_protocol_error_with_partial(
+    fake_server: FakeLLMServer, provider: ResponsesProvider
+) -> None:
+    fake_server.enqueue(Script(chunks=["a", "b", "c", "d"], fault="not_text"))
+    err = await failure(provider, request("hi"))
+    assert err.kind == "protocol" and err.partial == "ab"
+    assert "not text" in err.message

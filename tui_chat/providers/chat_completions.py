@@ -79,7 +79,12 @@ def _content(chunk: Any) -> str | None:
     if not choices:
         return None
     delta = field(choices[0], "delta")
-    return field(delta, "content") if delta is not None else None
+    content = field(delta, "content") if delta is not None else None
+    if content is not None and not isinstance(content, str):
+        raise ProviderError(
+            f"The server sent a chunk whose content is not text: {content!r:.80}", kind="protocol"
+        )
+    return content
 
 
 def _usage(usage: Any) -> Usage | None:

@@ -75,6 +75,11 @@ class ResponsesProvider(OpenAIProviderBase):
                     )
                 kind = event.get("type")
                 delta = event.get("delta") if kind == "response.output_text.delta" else None
+                if delta is not None and not isinstance(delta, str):
+                    raise ProviderError(
+                        f"The server sent a text delta that is not text: {delta!r:.80}",
+                        kind="protocol",
+                    )
                 if tap is not None:
                     self._tap(tap, kind or "unknown", event, delta or "")
                 if delta:
@@ -82,12 +87,15 @@ class ResponsesProvider(OpenAIProviderBase):
                     yield TextDelta(delta)
                 elif kind == "response.completed":
                     # Keep reading to the end of the body so the connection can be reused.
-                    response = event.get("response") or {}
+                    response = event.get("response")
+                    response = response if isinstance(response, dict) else {}
                     done = Done(self._usage(response), response.get("id"))
                 elif kind == "error":
                     raise self._server_error(event.get("message"), event.get("code"))
                 elif kind in ("response.failed", "response.incomplete"):
-                    self._raise_if_unfinished(event.get("response") or {}, "".join(received))
+                    response = event.get("response")
+                    response = response if isinstance(response, dict) else {}
+                    self._raise_if_unfinished(response, "".join(received))
                     raise self._server_error(f"{kind} without details", None)
         if done is None:
             raise ProviderError(

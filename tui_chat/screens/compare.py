@@ -132,11 +132,16 @@ class CompareScreen(Screen[None]):
             pane.show_final(contender.metrics, "■ stopped")
             self._settle(side)
             raise
-        except ProviderError as error:
+        except Exception as error:  # a fault must never leave the race hanging
+            message = (
+                error.message
+                if isinstance(error, ProviderError)
+                else f"Unexpected error: {type(error).__name__}: {error}"
+            )
             contender.metrics = timer.finish()
             await reply.finish("error", contender.metrics)
             contender.conversation.drop_last_user()
-            await pane.fail(error.message)
+            await pane.fail(message)
             pane.show_final(contender.metrics, "failed")
         else:
             usage = done.usage if done is not None else None
