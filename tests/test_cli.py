@@ -210,3 +210,30 @@ def test_a_replay_is_named_by_its_file_unless_a_model_was_given(tmp_path: Path) 
     assert (settings.api, settings.model) == ("replay", "demo.jsonl")
     settings = resolve_settings(parse(["--replay", str(path), "--model", "m"]), {}, ConfigFile())
     assert settings.model == "m"
+
+
+def test_a_profile_with_its_own_server_and_no_key_variable_gets_no_key(tmp_path: Path) -> None:
+    """OPENAI_API_KEY must not be sent to an Ollama (or anyone's) server by default."""
+    config = load_config_text(
+        tmp_path,
+        """
+default_profile = "ollama"
+[profiles.ollama]
+api = "chat"
+base_url = "http://127.0.0.1:11434/v1"
+[profiles.proxy]
+api = "chat"
+base_url = "https://proxy.example/v1"
+api_key_env = "OPENAI_API_KEY"
+""",
+    )
+    parse = build_parser()["chat"].parse_args
+    env = {"OPENAI_API_KEY": "sk-default"}
+    assert resolve_settings(parse([]), env, config).api_key is None
+    assert resolve_settings(parse(["--profile", "proxy"]), env, config).api_key == "sk-default"
+
+
+def test_serve_port_out_of_range_is_one_line_with_status_2(tmp_path: Path) -> None:
+    result = run_cli("serve", "--port", "99999", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "not a port" in result.stderr

@@ -43,6 +43,8 @@ api_key_env = "WORK_OPENAI_KEY"
         "temperature": 0.2,
         "api_defaulted": False,
         "model_defaulted": False,
+        "api_key": None,  # its own server and no key variable: OPENAI_API_KEY stays home
+        "api_key_env": "",
     }
     work = config.profile("work").settings_changes({"WORK_OPENAI_KEY": "sk-work"})
     assert work["api_key"] == "sk-work" and work["api_key_env"] == "WORK_OPENAI_KEY"

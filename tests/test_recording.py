@@ -387,6 +387,20 @@ async def test_reply_cut_off_by_a_crash_replays_what_arrived_then_fails(tmp_path
             2,
             "no header",
         ),
+        ('{"type": "reply", "protocol": "chat", "id": [1]}\n', 1, "is not an id"),
+        (
+            '{"type": "reply", "protocol": "chat", "id": 1}\n'
+            '{"type": "event", "reply": {"a": 1}, "t": 0, "kind": "k"}\n',
+            2,
+            "is not an id",
+        ),
+        (
+            '{"type": "reply", "protocol": "chat"}\n{"type": "event", "t": 1'
+            + "0" * 400
+            + ', "kind": "k"}\n',
+            2,
+            "infinite",
+        ),
     ],
 )
 async def test_malformed_recording_is_a_protocol_error_naming_the_line(

@@ -398,7 +398,12 @@ class ChatApp(App[None]):
             self.notify("Stop the reply first (Esc).", severity="warning")
             return
         profile = self.config.profile(name)
-        settings = self.settings.with_(profile=name, **profile.settings_changes(os.environ))
+        # Start from the environment's key, never the previous profile's: a key goes
+        # only where its profile (or OPENAI_API_KEY's default endpoint) says.
+        base = self.settings.with_(
+            api_key=os.environ.get("OPENAI_API_KEY") or None, api_key_env="OPENAI_API_KEY"
+        )
+        settings = base.with_(profile=name, **profile.settings_changes(os.environ))
         self._set_settings(settings, make_provider(settings))
         self.notify(f"Profile: {name}", timeout=3, markup=False)
 

@@ -56,6 +56,16 @@ def _temperature(value: str) -> float:
     return number
 
 
+def _port(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number") from None
+    if not 0 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port (0 to 65535)")
+    return number
+
+
 def _speed(value: str) -> float:
     try:
         number = float(value)
@@ -153,7 +163,7 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     serve = _Parser(prog="tui-chat serve", description="Serve the chat backend protocol over HTTP.")
     _add_provider_flags(serve, recording=False)
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
     from tui_chat.history.cli import add_arguments as add_history_arguments
 
     history = _Parser(

@@ -51,6 +51,10 @@ class Profile:
         if self.api_key_env:
             changes["api_key"] = env.get(self.api_key_env) or None
             changes["api_key_env"] = self.api_key_env
+        elif self.base_url is not None:
+            # A server of its own and no key named: OPENAI_API_KEY is not sent there.
+            changes["api_key"] = None
+            changes["api_key_env"] = ""
         return changes
 
 

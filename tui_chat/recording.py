@@ -327,10 +327,10 @@ def read_recording(path: str | os.PathLike[str]) -> list[RecordedReply]:
             if kind == "reply":
                 latest = _header(line, path, number)
                 replies.append(latest)
-                open_by_id[line.get("id")] = latest
+                open_by_id[_reply_id(line, "id", path, number)] = latest
                 continue
             if "reply" in line:
-                reply = open_by_id.get(line["reply"])
+                reply = open_by_id.get(_reply_id(line, "reply", path, number))
                 if reply is None:
                     problem = f"an {kind!r} line for reply {line['reply']!r}, which has no header"
                     raise RecordingError(path, number, problem)
@@ -381,8 +381,18 @@ def _header(line: dict[str, Any], path: Path, number: int) -> RecordedReply:
     )
 
 
+def _reply_id(line: dict[str, Any], name: str, path: Path, number: int) -> int | str | None:
+    value = line.get(name)
+    if value is not None and not isinstance(value, int | str):
+        raise RecordingError(path, number, f"{line['type']} line whose {name!r} is not an id")
+    return value
+
+
 def _time(line: dict[str, Any], path: Path, number: int) -> float:
-    t = float(_field(line, "t", (int, float), path, number))
+    try:
+        t = float(_field(line, "t", (int, float), path, number))
+    except OverflowError:
+        t = float("inf")
     if not 0 <= t < float("inf"):
         raise RecordingError(path, number, f"{line['type']} line with a negative or infinite 't'")
     return t

@@ -25,6 +25,11 @@ def test_conversation_settings_copies_only_safe_fields() -> None:
     }
 
 
+def test_credentials_in_the_base_url_are_not_kept() -> None:
+    settings = Settings(api="chat", base_url="http://user:hunter2@h:8000/v1/")
+    assert conversation_settings(settings)["base_url"] == "http://h:8000/v1"
+
+
 def test_store_methods_refuse_an_api_key_argument(store: HistoryStore) -> None:
     settings = Settings(api_key=SECRET)
     with pytest.raises(TypeError):

@@ -71,9 +71,12 @@ def conversation_settings(settings: Settings) -> dict[str, str | None]:
 
     `store.new_conversation(**conversation_settings(settings))`.
     """
+    from tui_chat.providers.errors import display_url
+
     return {
         "api": settings.api,
-        "base_url": settings.base_url,
+        # Without user:password: history is exported and shown, credentials never are.
+        "base_url": display_url(settings.base_url) if settings.base_url else None,
         "model": settings.model,
         "system": settings.system,
     }

@@ -16,7 +16,7 @@ import json
 import sys
 from collections.abc import AsyncIterator
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -38,7 +38,7 @@ class ErrorContext:
 
     url: str
     timeout: float
-    secret: str | None = None
+    secret: str | None = field(default=None, repr=False)
     #: 401 says to set OPENAI_API_KEY; the backend protocol has no key, so it says otherwise.
     uses_api_key: bool = True
 
