@@ -13,8 +13,9 @@ from tui_chat.providers import make_provider
 from tui_chat.recording import read_recording
 from tui_chat.widgets.inspector import EventInspector
 
+from conftest import FAKE_API_KEY
 from fake_server import FakeLLMServer, Script
-from test_app import KEY, make_app, replies, send, shown_text, wait_for
+from test_app import make_app, replies, send, shown_text, wait_for
 
 
 def inspector_lines(app: ChatApp) -> list[str]:
@@ -119,7 +120,6 @@ async def test_app_records_replies_and_a_replay_reproduces_them(
     assert [r.text for r in recorded] == ["Recorded in the app.", "And a second reply."]
     assert [r.end.status for r in recorded] == ["complete", "complete"]
     assert {r.protocol for r in recorded} == {api}
-    assert KEY not in path.read_text(encoding="utf-8")
 
     settings = Settings(api="replay", replay=path, speed=float("inf"), model="fake-model")
     replay = ChatApp(settings, provider=make_provider(settings))
@@ -161,3 +161,24 @@ async def test_a_recording_that_cannot_be_opened_is_reported_and_the_chat_goes_o
         await send(pilot, "hi")
         await wait_for(pilot, lambda: replies(app)[0].status == "complete")
         assert shown_text(replies(app)[0]) == "still works"
+
+
+async def test_a_key_echoed_by_the_server_is_masked_in_the_recording(
+    fake_server_with_key: FakeLLMServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "echo.jsonl"
+    fake_server_with_key.enqueue(Script(chunks=["your key is ", FAKE_API_KEY, "."]))
+    settings = Settings(
+        api="chat",
+        base_url=fake_server_with_key.openai_url,
+        model="fake-model",
+        api_key=FAKE_API_KEY,
+        record=path,
+    )
+    app = ChatApp(settings, provider=make_provider(settings, timeout=5, max_retries=0))
+    async with app.run_test() as pilot:
+        await send(pilot, "what is my key?")
+        await wait_for(pilot, lambda: replies(app)[0].status == "complete")
+    written = path.read_text(encoding="utf-8")
+    assert FAKE_API_KEY not in written
+    assert read_recording(path)[0].text == "your key is ***."

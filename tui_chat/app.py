@@ -256,6 +256,8 @@ class ChatApp(App[None]):
         status.provider = self.provider.name
         status.model = settings.model
         self.recorder.settings_changed(settings)
+        if self.recording is not None:
+            self.recording.mask(settings.api_key)
 
     # -- actions -------------------------------------------------------------
 

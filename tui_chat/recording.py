@@ -73,7 +73,7 @@ class Recording:
         self.path = path
         self.error: str | None = None
         self._file: TextIO | None = file
-        self._secret = secret or None
+        self._secrets: set[str] = {secret} if secret else set()
         self._on_error = on_error
         self._lock = threading.Lock()  # a local model may tap from its thread
         self._next_id = 1
@@ -128,8 +128,8 @@ class Recording:
             text.encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate from a split emoji: escape it instead
             text = json.dumps(line, default=str)
-        if self._secret and self._secret in text:
-            text = text.replace(self._secret, "***")
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
         with self._lock:
             if self._file is None:
                 return
@@ -149,6 +149,11 @@ class Recording:
             pass
         if self._on_error is not None:
             self._on_error(self.error)
+
+    def mask(self, secret: str | None) -> None:
+        """Mask this key from now on too (the app switched to another key)."""
+        if secret:
+            self._secrets.add(secret)
 
     @property
     def closed(self) -> bool:

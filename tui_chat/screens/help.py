@@ -12,10 +12,16 @@ EXTRA_KEYS = (
     ("Enter", "send the prompt"),
     ("Ctrl+J", "new line in the prompt"),
     ("Ctrl+P", "command palette: model, profile, system prompt, copy, export, theme"),
+    ("r / d", "in the chat list (Ctrl+B): rename / delete the chosen chat"),
+    ("F2", "in compare mode: back to the chat (Esc stops both replies)"),
 )
+#: Key names Textual spells out that people know by their symbol.
+SYMBOLS = {"question_mark": "?"}
 
 
 def _display(key: str) -> str:
+    if key in SYMBOLS:
+        return SYMBOLS[key]
     return "+".join(part.capitalize() if len(part) > 1 else part.upper() for part in key.split("+"))
 
 
