@@ -7,6 +7,7 @@ import socket
 from collections.abc import Callable
 
 import pytest
+from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widgets import Markdown
 
@@ -241,6 +242,14 @@ async def test_control_sequences_from_the_model_never_reach_the_screen(
         await wait_for(pilot, lambda: reply.status == "complete")
         assert "\x1b" not in reply.text and "\x07" not in reply.text
         assert reply.text == "safe [2J]52;c;aGk=[b]text[/b]"
+        await pilot.pause(0.1)
+        drawn = "".join(
+            strip.text
+            for widget in reply.query("MarkdownParagraph")
+            for strip in widget.render_lines(Region(0, 0, *widget.size))
+        )
+        assert "[b]text[/b]" in drawn, "shown as written, not parsed as markup"
+        assert "\x1b" not in drawn and "\x07" not in drawn
 
 
 async def test_log_follows_new_text_until_the_user_scrolls_up(fake_server: FakeLLMServer) -> None:
