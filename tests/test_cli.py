@@ -37,6 +37,7 @@ def run_cli(
         (["--model", ""], "must not be empty"),
         (["--temperature", "hot"], "is not a number"),
         (["--frobnicate"], "unrecognized arguments"),
+        (["--resume", "abc"], "is not a conversation ID"),
     ],
 )
 def test_bad_flag_is_one_line_with_status_2(tmp_path: Path, args: list[str], needle: str) -> None:

@@ -56,6 +56,12 @@ def _temperature(value: str) -> float:
     return number
 
 
+def _conversation_id(value: str) -> str:
+    if value != "last" and not value.lstrip("#").isdigit():
+        raise argparse.ArgumentTypeError(f"{value!r} is not a conversation ID (a number)")
+    return value
+
+
 def _port(value: str) -> int:
     try:
         number = int(value)
@@ -151,6 +157,7 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
         "--resume",
         nargs="?",
         const="last",
+        type=_conversation_id,
         metavar="ID",
         help="reopen the latest conversation, or the one with this ID",
     )
