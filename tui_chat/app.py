@@ -95,8 +95,11 @@ class ChatApp(App[None]):
         store: HistoryStore | None = None,
         resume: int | None = None,
         compare: tuple[tuple[str, Settings], tuple[str, Settings]] | None = None,
+        history_notice: str | None = None,
     ) -> None:
         super().__init__()
+        #: Why history is off or read-only this run, said in the chat (not only on stderr).
+        self._history_notice = history_notice
         self._compare_at_start = compare
         self.recorder = Recorder(store, on_error=self._history_fault)
         self._resume = resume
@@ -136,6 +139,8 @@ class ChatApp(App[None]):
             self._refresh_sidebar()
         if notice := auto_choice_notice(self.settings):
             await self.query_one(ChatLog).mount(InfoNotice(notice))
+        if self._history_notice:
+            await self.query_one(ChatLog).mount(ErrorNotice(clean(self._history_notice)))
         if self._resume is not None:
             await self.open_conversation(self._resume)
         if self._compare_at_start is not None:

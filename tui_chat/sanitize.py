@@ -2,20 +2,26 @@
 
 Model and server text must never reach a terminal as raw escape sequences: an
 ESC byte could move the cursor, retitle the window or write to the clipboard.
-Newlines and tabs survive; every other C0/C1 control character is dropped.
+Newlines and tabs survive; every other C0/C1 control character is dropped, and so are
+the bidi embedding, override and isolate controls, which can make text read in an
+order other than the one it is stored in ("Trojan Source", CVE-2021-42574).
 """
 
 from __future__ import annotations
 
 _KEEP = {"\n", "\t"}
+#: U+202A-U+202E (LRE, RLE, PDF, LRO, RLO) and U+2066-U+2069 (LRI, RLI, FSI, PDI).
+BIDI_CONTROLS = (*range(0x202A, 0x202F), *range(0x2066, 0x206A))
 _TABLE = {
-    code: None for code in (*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)) if chr(code) not in _KEEP
+    code: None
+    for code in (*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0), *BIDI_CONTROLS)
+    if chr(code) not in _KEEP
 }
 # A carriage return becomes nothing rather than a jump back to the start of the line.
 
 
 def clean(text: str) -> str:
-    """Return `text` without control characters (cheap: one `str.translate`)."""
+    """Return `text` without control or bidi characters (cheap: one `str.translate`)."""
     return text.translate(_TABLE)
 
 
