@@ -165,21 +165,104 @@ async def test_delete_asks_first_and_rename_changes_the_title(
         listing = app.query_one(Sidebar).query_one(OptionList)
         listing.focus()
         listing.highlighted = 0
-        await pilot.press("r")
+        await pilot.press("f2")
         await wait_for(pilot, lambda: bool(app.screen.query(Input)))
         app.screen.query_one(Input).value = "A better title"
         await pilot.press("enter")
         await wait_for(
             pilot, lambda: "A better title" in str(listing.get_option_at_index(0).prompt)
         )
-        await pilot.press("d")
+        await pilot.press("delete")
         await wait_for(pilot, lambda: isinstance(app.screen, Confirm))
         await pilot.press("n")
         assert store.get_conversation(doomed) is not None, "no means no"
-        await pilot.press("d")
+        await pilot.press("delete")
+        await wait_for(pilot, lambda: isinstance(app.screen, Confirm))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not isinstance(app.screen, Confirm)
+        assert store.get_conversation(doomed) is not None, "Enter is No for a delete"
+        await pilot.press("delete")
         await wait_for(pilot, lambda: isinstance(app.screen, Confirm))
         await pilot.press("y")
         await wait_for(pilot, lambda: store.get_conversation(doomed) is None)
+
+
+async def test_search_with_many_hits_in_one_chat_shows_one_row_per_chat(
+    fake_server: FakeLLMServer, store: HistoryStore
+) -> None:
+    """Any real search matches several messages of a chat; that crashed with DuplicateID."""
+    busy = store.new_conversation(api="chat", base_url=None, model="m", system=None)
+    for n in range(6):
+        store.add_message(busy, "user", f"docker compose question {n}")
+        store.add_message(busy, "assistant", f"docker compose answer {n}")
+    seed(store, "other", "docker once")
+    app = make_app(fake_server, store)
+    async with app.run_test(size=(140, 40)) as pilot:
+        app.query_one("#search", Input).focus()
+        await pilot.press(*"docker")
+        listing = app.query_one(Sidebar).query_one(OptionList)
+        await wait_for(pilot, lambda: listing.option_count == 2)
+        rows = [str(listing.get_option_at_index(i).prompt) for i in range(2)]
+        assert any("+11 more matches" in row for row in rows), rows
+        assert app.is_running
+
+
+async def test_ctrl_b_focuses_the_search_so_typed_words_never_delete_a_chat(
+    fake_server: FakeLLMServer, store: HistoryStore
+) -> None:
+    kept = seed(store, "dog walking", "Walk the dog twice a day.")
+    app = make_app(fake_server, store, resume=kept)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: bool(app.query(AssistantMessage)))
+        await pilot.press("ctrl+b")
+        search = app.query_one("#search", Input)
+        assert search.has_focus
+        await pilot.press(*"dog", "enter")  # Enter moves to the results
+        assert app.query_one(Sidebar).query_one(OptionList).has_focus
+        await pilot.press(*"docker", "enter")  # letters on the list go back to the search
+        assert search.value == "dogdocker"
+        assert not isinstance(app.screen, Confirm)
+        assert store.get_conversation(kept) is not None
+        await pilot.press("ctrl+b")
+        assert not app.query_one(Sidebar).display, "Ctrl+B from the list hides it"
+
+
+async def test_fast_keys_open_one_dialog_at_a_time(
+    fake_server: FakeLLMServer, store: HistoryStore
+) -> None:
+    seed(store, "one", "ok")
+    app = make_app(fake_server, store)
+    async with app.run_test(size=(140, 40)) as pilot:
+        listing = app.query_one(Sidebar).query_one(OptionList)
+        listing.focus()
+        listing.highlighted = 0
+        listing.post_message(Sidebar.Rename(store.latest_id() or 0))
+        listing.post_message(Sidebar.Delete(store.latest_id() or 0))
+        await pilot.pause(0.2)
+        assert len(app.screen_stack) == 2, app.screen_stack
+
+
+async def test_deleting_the_open_chat_starts_a_new_saved_one(
+    fake_server: FakeLLMServer, store: HistoryStore
+) -> None:
+    doomed = seed(store, "open me", "ok")
+    app = make_app(fake_server, store, resume=doomed)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_for(pilot, lambda: app.recorder.conversation_id == doomed)
+        listing = app.query_one(Sidebar).query_one(OptionList)
+        listing.focus()
+        listing.highlighted = 0
+        await pilot.press("delete")
+        await wait_for(pilot, lambda: isinstance(app.screen, Confirm))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: store.get_conversation(doomed) is None)
+        assert not app.query(UserMessage), "the deleted chat left the screen"
+        await send(pilot, "a fresh start")
+        await wait_for(pilot, lambda: bool(replies(app)) and replies(app)[-1].status == "complete")
+        fresh = store.get_conversation(store.latest_id() or 0)
+        assert fresh is not None and fresh.id != doomed
+        assert [m.content for m in fresh.messages][0] == "a fresh start"
 
 
 async def test_resume_reopens_with_context(fake_server: FakeLLMServer, store: HistoryStore) -> None:
@@ -284,3 +367,24 @@ async def test_a_reopened_reply_keeps_its_figures_for_f4(
         assert metrics is not None and (metrics.chunks, metrics.tokens) == (3, 3)
         await pilot.press("f4")
         await wait_for(pilot, lambda: isinstance(again.screen, ReplyDetails))
+
+
+async def test_the_chat_that_is_replying_cannot_be_deleted_under_it(
+    fake_server: FakeLLMServer, store: HistoryStore
+) -> None:
+    """Deleting the chat mid-reply used to leave the app saving into nothing."""
+    fake_server.enqueue(Script(chunks=["still ", "coming"], hold_after=1))
+    app = make_app(fake_server, store)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await send(pilot, "long answer please")
+        await wait_for(pilot, lambda: replies(app)[0].text == "still ")
+        current = app.recorder.conversation_id
+        assert current is not None
+        app.query_one(Sidebar).post_message(Sidebar.Delete(current))
+        await pilot.pause(0.2)
+        assert not isinstance(app.screen, Confirm)
+        fake_server.release()
+        await wait_for(pilot, lambda: replies(app)[0].status == "complete")
+        stored = store.get_conversation(current)
+        assert stored is not None
+        assert [m.content for m in stored.messages] == ["long answer please", "still coming"]

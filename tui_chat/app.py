@@ -14,9 +14,10 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.command import SimpleCommand
 from textual.containers import Horizontal, Vertical
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
-from textual.screen import Screen
-from textual.widgets import Footer, OptionList
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer
 from textual.worker import Worker
 
 from tui_chat.clipboard import in_tmux, osc52, too_large
@@ -165,6 +166,21 @@ class ChatApp(App[None]):
 
     def _history_fault(self, message: str) -> None:
         self.notify(message, severity="error", timeout=10, markup=False)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every toast, ours or Textual's, goes through the one cleaner: toasts are built
+        from server text (model ids, error reasons) that may carry escape sequences."""
+        super().notify(
+            clean(message), title=clean(title), severity=severity, timeout=timeout, markup=markup
+        )
 
     def _watch_theme(self, theme: str) -> None:
         super()._watch_theme(theme)
@@ -485,13 +501,17 @@ class ChatApp(App[None]):
     # -- history: the conversation list, opening, renaming, deleting, export ---
 
     def action_toggle_sidebar(self) -> None:
+        """Show the list and put the cursor in its search box ("type to search"); from
+        inside the list, hide it again and go back to the prompt."""
         sidebar = self.query_one(Sidebar)
-        sidebar.display = not sidebar.display
-        if sidebar.display:
-            self._refresh_sidebar()
-            sidebar.query_one(OptionList).focus()
-        else:
+        if sidebar.display and sidebar.has_focus_within:
+            sidebar.display = False
             self.query_one(PromptInput).focus()
+            return
+        if not sidebar.display:
+            sidebar.display = True
+            self._refresh_sidebar()
+        sidebar.focus_search()
 
     def _refresh_sidebar(self, search: str = "") -> None:
         store = self.recorder.store
@@ -548,12 +568,19 @@ class ChatApp(App[None]):
         await log.mount_all(widgets, after=event.button)
         await event.button.remove()
 
+    def _dialog_open(self) -> bool:
+        """One modal at a time: keys typed fast must not stack a rename over a delete."""
+        return isinstance(self.screen, ModalScreen)
+
     @on(Sidebar.Delete)
     def _sidebar_delete(self, event: Sidebar.Delete) -> None:
         store = self.recorder.store
-        if store is None:
+        if store is None or self._dialog_open():
             return
         conversation_id = event.conversation_id
+        if conversation_id == self.recorder.conversation_id and self.replying:
+            self.notify("That chat is replying: stop it first (Esc).", severity="warning")
+            return
 
         async def answer(yes: bool | None) -> None:
             if not yes:
@@ -568,12 +595,15 @@ class ChatApp(App[None]):
             self._refresh_sidebar()
             self.notify("Chat deleted.", timeout=3)
 
-        self.push_screen(Confirm(f"Delete chat {conversation_id}? This cannot be undone."), answer)
+        self.push_screen(
+            Confirm(f"Delete chat {conversation_id}? This cannot be undone.", default=False),
+            answer,
+        )
 
     @on(Sidebar.Rename)
     def _sidebar_rename(self, event: Sidebar.Rename) -> None:
         store = self.recorder.store
-        if store is None:
+        if store is None or self._dialog_open():
             return
         conversation_id = event.conversation_id
         current = next((c.title for c in store.list_conversations() if c.id == conversation_id), "")

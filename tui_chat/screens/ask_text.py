@@ -8,6 +8,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
+from tui_chat.sanitize import clean
+
 
 class AskText(ModalScreen[str | None]):
     """Enter accepts, Esc cancels; returns the text (possibly empty) or None."""
@@ -17,9 +19,10 @@ class AskText(ModalScreen[str | None]):
 
     def __init__(self, title: str, value: str = "", placeholder: str = "") -> None:
         super().__init__()
-        self._title = title
-        self._value = value
-        self._placeholder = placeholder
+        # Titles and values can come from a server or a saved chat: never raw to the terminal.
+        self._title = clean(title)
+        self._value = clean(value).replace("\n", " ")
+        self._placeholder = clean(placeholder)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -35,21 +38,31 @@ class AskText(ModalScreen[str | None]):
 
 
 class Confirm(ModalScreen[bool]):
-    """A yes/no question: y or Enter says yes, n or Esc says no."""
+    """A yes/no question: y says yes, n or Esc says no, and Enter gives the default.
+
+    A destructive question defaults to No, so an Enter typed for something else (a
+    search, a prompt) cannot say yes to it.
+    """
 
     BINDINGS = [
-        Binding("y,enter", "answer(True)", "Yes"),
+        Binding("y", "answer(True)", "Yes"),
         Binding("n,escape", "answer(False)", "No"),
+        Binding("enter", "default", "Default", show=False),
     ]
 
-    def __init__(self, question: str) -> None:
+    def __init__(self, question: str, *, default: bool = True) -> None:
         super().__init__()
-        self._question = question
+        self._question = clean(question)
+        self._default = default
 
     def compose(self) -> ComposeResult:
+        hint = "y / Enter: yes · n / Esc: no" if self._default else "y: yes · n / Esc / Enter: no"
         with Vertical(classes="dialog"):
             yield Label(self._question, markup=False)
-            yield Label("y / Enter: yes · n / Esc: no", classes="hint")
+            yield Label(hint, classes="hint")
+
+    def action_default(self) -> None:
+        self.dismiss(self._default)
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)

@@ -12,7 +12,7 @@ EXTRA_KEYS = (
     ("Enter", "send the prompt"),
     ("Ctrl+J", "new line in the prompt"),
     ("Ctrl+P", "command palette: model, profile, system prompt, copy, export, theme"),
-    ("r / d", "in the chat list (Ctrl+B): rename / delete the chosen chat"),
+    ("F2 / Delete", "in the chat list (Ctrl+B): rename / delete the chosen chat"),
     ("F2", "in compare mode: back to the chat (Esc stops both replies)"),
 )
 #: Key names Textual spells out that people know by their symbol.

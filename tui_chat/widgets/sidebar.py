@@ -1,6 +1,8 @@
 """The conversation list with search. It only shows and asks: the app owns the store.
 
-Everything it wants done (open, delete, rename, search) goes out as a message.
+Everything it wants done (open, delete, rename, search) goes out as a message. No
+letter key acts on the list: letters typed there go to the search box, so a search
+word can never rename or delete a chat.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -23,8 +25,8 @@ from tui_chat.sanitize import clean
 
 class Sidebar(Vertical):
     BINDINGS = [
-        Binding("delete,d", "delete", "Delete chat", show=False),
-        Binding("r", "rename", "Rename chat", show=False),
+        Binding("delete", "delete", "Delete chat", show=False),
+        Binding("f2", "rename", "Rename chat", show=False),
     ]
 
     @dataclass
@@ -44,8 +46,8 @@ class Sidebar(Vertical):
         text: str
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="Search all chats…", id="search")
-        yield Label("Chats  (Enter open · r rename · d delete)", id="sidebar-title", markup=False)
+        yield Input(placeholder="Search all chats…", id="search", select_on_focus=False)
+        yield Label("Enter open · F2 rename · Del delete", id="sidebar-title", markup=False)
         yield OptionList(id="conversations")
 
     def show_conversations(self, rows: Sequence[ConversationSummary], current: int | None) -> None:
@@ -62,16 +64,31 @@ class Sidebar(Vertical):
         self._replace(options, "No chats yet.")
 
     def show_hits(self, hits: Sequence[SearchHit]) -> None:
-        options = []
+        """One row per chat, with its best snippet (hits come best first) and how many
+        other messages of it matched."""
+        best: dict[int, SearchHit] = {}
+        more: dict[int, int] = {}
         for hit in hits:
+            if hit.conversation_id in best:
+                more[hit.conversation_id] += 1
+            else:
+                best[hit.conversation_id] = hit
+                more[hit.conversation_id] = 0
+        options = []
+        for conversation_id, hit in best.items():
             text = Text(
                 clean(hit.title or "(untitled)"), style="bold", no_wrap=True, overflow="ellipsis"
             )
             text.append("\n")
             for part, is_match in hit.parts():
                 text.append(clean(part).replace("\n", " "), style="reverse" if is_match else "")
-            options.append(Option(text, id=f"c{hit.conversation_id}"))
+            if extra := more[conversation_id]:
+                text.append(f"\n+{extra} more {'match' if extra == 1 else 'matches'}", style="dim")
+            options.append(Option(text, id=f"c{conversation_id}"))
         self._replace(options, "No matches.")
+
+    def focus_search(self) -> None:
+        self.query_one("#search", Input).focus()
 
     def _replace(self, options: list[Option], empty: str) -> None:
         listing = self.query_one(OptionList)
@@ -98,6 +115,15 @@ class Sidebar(Vertical):
     def _to_results(self, event: Input.Submitted) -> None:
         event.stop()
         self.query_one(OptionList).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        """A letter typed on the list goes on with the search instead of being lost."""
+        search = self.query_one("#search", Input)
+        if event.is_printable and event.character and not search.has_focus:
+            event.stop()
+            event.prevent_default()
+            search.focus()
+            search.insert_text_at_cursor(event.character)
 
     @on(OptionList.OptionSelected)
     def _option_selected(self, event: OptionList.OptionSelected) -> None:
