@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from textual.geometry import Region
@@ -349,3 +350,41 @@ async def test_streaming_keeps_room_below_the_text_and_gives_it_back_at_the_end(
         assert body.styles.min_height is None
         content = body.children[-1].virtual_region_with_margin.bottom
         assert body.size.height == content, "no empty room left after the reply"
+
+
+async def test_escape_before_the_first_word_takes_the_prompt_back(
+    fake_server: FakeLLMServer, tmp_path: Path
+) -> None:
+    """Nothing arrived, so nothing is kept: no "stopped · ~0 tokens" turn, prompt in the box."""
+    from tui_chat.history import HistoryStore
+
+    fake_server.enqueue(Script(chunks=["never", " shown"], hold_after=0))
+    with HistoryStore.open(tmp_path / "h.sqlite3") as store:
+        settings = Settings(api="chat", base_url=fake_server.openai_url, model="m", api_key=KEY)
+        app = ChatApp(settings, make_provider(settings, timeout=5, max_retries=0), store=store)
+        async with app.run_test() as pilot:
+            await send(pilot, "second thoughts")
+            await wait_for(pilot, lambda: len(fake_server.requests) == 1)
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: not app.replying)
+            assert not app.query(AssistantMessage) and not app.query(UserMessage)
+            assert app.query_one(PromptInput).text == "second thoughts"
+            assert app.conversation.messages == []
+            assert store.list_conversations() == [], "the empty turn left history too"
+            fake_server.release()
+
+
+async def test_a_draft_typed_while_replying_is_kept_when_the_reply_fails(
+    fake_server: FakeLLMServer,
+) -> None:
+    fake_server.enqueue(Script(chunks=["x"], hold_after=0, fault="disconnect"))
+    app = make_app(fake_server)
+    async with app.run_test() as pilot:
+        await send(pilot, "the first question")
+        await wait_for(pilot, lambda: len(fake_server.requests) == 1)
+        await pilot.press(*"follow-up")
+        fake_server.release()
+        await wait_for(pilot, lambda: bool(app.query(ErrorNotice)))
+        assert app.query_one(PromptInput).text == "follow-up", "never joined to the failed prompt"
+        assert "draft" in str(app.query_one(ErrorNotice).render())
+        assert "the first question" in str(app.query_one(UserMessage).render())

@@ -667,6 +667,9 @@ class ChatApp(App[None]):
             done = await self._stream(request, reply, timer, wire)
         except asyncio.CancelledError:
             metrics = timer.finish()
+            if not reply.text:
+                await self._take_back(reply, reply_id)
+                raise
             await reply.finish("stopped", metrics)
             self.recorder.finish(reply_id, reply.text, "stopped", metrics=metrics)
             self.conversation.add_assistant(reply.text)
@@ -708,6 +711,22 @@ class ChatApp(App[None]):
             wire.usage = done.usage if done is not None else None
             return done
 
+    async def _take_back(self, reply: AssistantMessage, reply_id: int | None) -> None:
+        """Esc before the first word: as if the prompt was never sent. The turn leaves
+        the screen, the context and history, and the prompt goes back in the box."""
+        prompt = self.conversation.drop_last_user()
+        self.recorder.discard_turn(reply_id)
+        log = self.query_one(ChatLog)
+        shown_prompt = [w for w in log.query(UserMessage) if w.is_attached]
+        with self.batch_update():
+            await reply.remove()
+            if shown_prompt:
+                await shown_prompt[-1].remove()
+        if prompt is not None:
+            self.query_one(PromptInput).restore(prompt)
+        self.replying = False
+        self._refresh_sidebar()
+
     async def _fail(
         self, reply: AssistantMessage, reply_id: int | None, message: str, timer: ReplyTimer
     ) -> None:
@@ -715,10 +734,11 @@ class ChatApp(App[None]):
         await reply.finish("error", metrics)
         self.recorder.finish(reply_id, reply.text, "error", error=message, metrics=metrics)
         prompt = self.conversation.drop_last_user()
-        log = self.query_one(ChatLog)
-        await log.mount(
-            ErrorNotice(f"{message}\nYour prompt is back in the box: press Enter to retry.")
+        restored = prompt is not None and self.query_one(PromptInput).restore(prompt)
+        where = (
+            "Your prompt is back in the box: press Enter to retry."
+            if restored
+            else "Your draft stays in the box; the prompt that failed is shown above."
         )
-        if prompt is not None:
-            self.query_one(PromptInput).restore(prompt)
+        await self.query_one(ChatLog).mount(ErrorNotice(f"{message}\n{where}"))
         self.replying = False

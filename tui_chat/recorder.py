@@ -80,6 +80,14 @@ class Recorder:
             )
         )
 
+    def discard_turn(self, reply_id: int | None) -> None:
+        """Forget a turn stopped before its first word; a chat it emptied is forgotten too."""
+        if reply_id is None:
+            return
+        self._saved_length.pop(reply_id, None)
+        if self._guard(lambda store: store.delete_turn(reply_id)) is True:
+            self.conversation_id = None
+
     def settings_changed(self, settings: Settings) -> None:
         if self.conversation_id is None:
             return

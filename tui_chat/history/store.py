@@ -380,6 +380,29 @@ class HistoryStore:
                 (self._now(), msg_id),
             )
 
+    def delete_turn(self, reply_id: int) -> bool:
+        """Take back a turn that produced nothing (stopped before its first word): the
+        reply and the prompt just before it. An emptied conversation goes too; returns
+        True when it did."""
+        with self._write() as db:
+            row = db.execute(
+                "SELECT conversation_id, seq FROM messages WHERE id = ?", (reply_id,)
+            ).fetchone()
+            if row is None:
+                raise NotFoundError(f"no message {reply_id}")
+            conv_id, seq = row
+            db.execute(
+                "DELETE FROM messages WHERE conversation_id = ? AND seq IN (?, ?)"
+                " AND (id = ? OR role = 'user')",
+                (conv_id, seq, seq - 1, reply_id),
+            )
+            left = db.execute(
+                "SELECT count(*) FROM messages WHERE conversation_id = ?", (conv_id,)
+            ).fetchone()[0]
+            if left == 0:
+                db.execute("DELETE FROM conversations WHERE id = ?", (conv_id,))
+            return left == 0
+
     # -- search --------------------------------------------------------------------
 
     def search(self, text: str, limit: int = 50) -> list[SearchHit]:

@@ -50,8 +50,11 @@ class PromptInput(TextArea):
             return
         await super()._on_key(event)
 
-    def restore(self, text: str) -> None:
-        """Put a failed prompt back, keeping anything typed since."""
-        current = self.text
-        self.load_text(text if not current.strip() else f"{text}\n\n{current}")
+    def restore(self, text: str) -> bool:
+        """Put a failed prompt back, but only into an empty box: a draft typed while the
+        reply ran is the user's newer thought and is never merged or replaced."""
+        if self.text.strip():
+            return False
+        self.load_text(text)
         self.move_cursor(self.document.end)
+        return True
