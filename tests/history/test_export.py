@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from tui_chat.history import (
@@ -14,6 +15,7 @@ from tui_chat.history import (
 )
 from tui_chat.history.export import JSON_FORMAT_VERSION
 from tui_chat.providers.base import Role
+from tui_chat.sanitize import clean
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -105,11 +107,63 @@ def test_json_keeps_every_field() -> None:
     assert "api_key" not in json.dumps(data)
 
 
-def test_json_escapes_control_characters_and_keeps_unicode() -> None:
+def test_json_drops_control_characters_and_keeps_unicode_newlines_and_tabs() -> None:
     conv = Conversation(
-        1, "t", T0, T0, "chat", None, "m", None, (_msg(1, "user", "\x1b[31m中\x07"),)
+        1, "t", T0, T0, "chat", None, "m", None, (_msg(1, "user", "\x1b[31m中\x07\n\tx"),)
     )
     text = export_json(conv)
     assert "\x1b" not in text and "\x07" not in text
     assert "中" in text
-    assert json.loads(text)["messages"][0]["content"] == "\x1b[31m中\x07"
+    assert json.loads(text)["messages"][0]["content"] == clean("\x1b[31m中\x07") + "\n\tx"
+
+
+#: What a hostile server or model can get stored: OSC 0 (window title), OSC 52
+#: (clipboard), CSI 2J spelled with ESC and as the one-byte C1 CSI, NEL, a bidi override.
+HOSTILE = "\x1b]0;pwned\x07\x1b]52;c;aGk=\x07\x1b[2J\x9b2J\x85\u202eevil"
+#: The same as the one cleaner shows it (its rules for escape sequences are its own).
+SHOWN = clean(HOSTILE)
+CONTROLS = [chr(c) for c in (*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0))]
+
+
+def _hostile_conversation() -> Conversation:
+    return Conversation(
+        id=3,
+        title=f"title {HOSTILE}",
+        created_at=T0,
+        updated_at=T0,
+        api="chat",
+        base_url=f"http://127.0.0.1:8000/{HOSTILE}",
+        model=f"model {HOSTILE}",
+        system=f"system {HOSTILE}",
+        messages=(
+            _msg(1, "user", f"prompt {HOSTILE}\n\tindented"),
+            _msg(2, "assistant", f"reply {HOSTILE}", "error", error=f"server said {HOSTILE}"),
+        ),
+    )
+
+
+def test_markdown_export_has_no_escape_c1_or_bidi_characters_from_any_field() -> None:
+    text = export_markdown(_hostile_conversation())
+    assert not [c for c in CONTROLS if c in text]
+    assert "\u202e" not in text
+    assert text.startswith(f"# title {SHOWN}\n")
+    assert f"- Model: model {SHOWN}\n" in text
+    assert f"prompt {SHOWN}\n\tindented" in text
+    assert f"> *(failed: server said {SHOWN})*" in text
+    assert f"system {SHOWN}\n" in text and f"reply {SHOWN}\n" in text
+
+
+def test_json_export_cleans_every_field_and_writes_no_c1_character_raw() -> None:
+    conv = _hostile_conversation()
+    odd = _msg(3, "assistant", "ok", metrics={"note\x9b": 1.0})  # a key no one cleaned
+    conv = replace(conv, messages=(*conv.messages, odd))
+    text = export_json(conv)
+    assert not [c for c in CONTROLS if c in text.replace("\n", "")]
+    assert "\u202e" not in text
+    assert "\\u009b" in text  # escaped, as JSON allows, rather than dropped
+    data = json.loads(text)
+    assert data["messages"][2]["metrics"] == {"note\x9b": 1.0}
+    for value in (data["title"], data["model"], data["system"], data["base_url"]):
+        assert value.endswith(SHOWN)
+    assert data["messages"][0]["content"] == f"prompt {SHOWN}\n\tindented"
+    assert data["messages"][1]["error"] == f"server said {SHOWN}"

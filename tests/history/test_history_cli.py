@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -12,10 +14,16 @@ import pytest
 from tui_chat.cli import build_parser
 from tui_chat.history import HistoryStore
 from tui_chat.history.cli import run_history as run_in_process
+from tui_chat.sanitize import clean
 
 from .helpers import TickingClock, run_history
 
 EVIL = "\x1b]0;pwned\x07\x1b[31mred\x1b[0m"
+
+
+def _shown(text: str) -> str:
+    """One line as the shell commands print it (the cleaner decides what a sequence leaves)."""
+    return " ".join(clean(text).split())
 
 
 @pytest.fixture
@@ -55,7 +63,7 @@ def test_list_is_tab_separated_in_a_pipe(seeded: dict[str, int], data_home: Path
     rows = [line.split("\t") for line in result.stdout.splitlines()]
     assert [(r[0], r[2], r[3]) for r in rows] == [
         ("3", "(untitled)", "0"),
-        ("2", "colour ]0;pwned[31mred[0m please", "2"),
+        ("2", _shown(f"colour {EVIL} please"), "2"),
         ("1", "How do I sort a list in Python?", "4"),
     ]
     assert all(len(r) == 4 and r[1][:4].isdigit() and "T" in r[1] for r in rows)
@@ -101,8 +109,8 @@ def test_show_never_prints_control_sequences(seeded: dict[str, int], data_home: 
     result = run_history(data_home, "show", str(seeded["evil"]))
     assert result.returncode == 0, result.stderr
     assert "\x1b" not in result.stdout and "\x07" not in result.stdout
-    assert "partial ]0;pwned[31mred[0m" in result.stdout
-    assert "[error: boom ]0;pwned" in result.stdout
+    assert f"partial {clean(EVIL)}" in result.stdout
+    assert f"[error: {_shown(f'boom {EVIL}')}]" in result.stdout
     assert "· error" in result.stdout
 
 
@@ -118,7 +126,7 @@ def test_export_markdown_to_stdout(seeded: dict[str, int], data_home: Path) -> N
     assert "## Assistant\n\nUse sorted(xs) for a new list." in result.stdout
 
 
-def test_export_json_to_a_file_is_exact(
+def test_export_json_to_a_file_is_cleaned_of_control_sequences(
     seeded: dict[str, int], data_home: Path, tmp_path: Path
 ) -> None:
     target = tmp_path / "out.json"
@@ -126,21 +134,42 @@ def test_export_json_to_a_file_is_exact(
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
     assert str(target) in result.stderr
-    data = json.loads(target.read_text(encoding="utf-8"))
+    raw = target.read_text(encoding="utf-8")
+    assert "\x1b" not in raw and "\x07" not in raw
+    data = json.loads(raw)
     assert data["id"] == 2
-    assert [m["content"] for m in data["messages"]] == [f"colour {EVIL} please", f"partial {EVIL}"]
-    assert data["messages"][1]["error"] == f"boom {EVIL}"
+    assert [m["content"] for m in data["messages"]] == [
+        f"colour {clean(EVIL)} please",
+        f"partial {clean(EVIL)}",
+    ]
+    assert data["messages"][1]["error"] == f"boom {clean(EVIL)}"
 
 
-def test_export_to_a_pipe_is_exact_but_to_a_terminal_is_cleaned(
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+@pytest.mark.parametrize("fmt", ["md", "json"])
+def test_export_file_is_created_private_like_the_database(
+    seeded: dict[str, int], data_home: Path, tmp_path: Path, fmt: str
+) -> None:
+    target = tmp_path / f"out.{fmt}"
+    old = os.umask(0o022)  # the usual umask, which gives a plain file 0644
+    try:
+        result = run_history(data_home, "export", "1", "--format", fmt, "-o", str(target))
+    finally:
+        os.umask(old)
+    assert result.returncode == 0, result.stderr
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert "How do I sort a list in Python?" in target.read_text(encoding="utf-8")
+
+
+def test_export_to_a_pipe_or_a_terminal_has_no_control_sequences(
     seeded: dict[str, int], data_home: Path
 ) -> None:
     piped = run_history(data_home, "export", "2")
-    assert EVIL in piped.stdout
+    assert "\x1b" not in piped.stdout and "\x07" not in piped.stdout
+    assert f"partial {clean(EVIL)}" in piped.stdout
     status, out, _ = _tty_run("export", "2")
     assert status == 0
-    assert "\x1b" not in out and "\x07" not in out
-    assert "partial ]0;pwned[31mred[0m" in out
+    assert out == piped.stdout
 
 
 def test_delete_removes_and_says_what(seeded: dict[str, int], data_home: Path) -> None:

@@ -3,7 +3,8 @@
 Output is for people on a terminal (aligned columns, highlighted matches) and for
 scripts in a pipe (tab-separated, `[`…`]` around matches). Model text is passed
 through `tui_chat.sanitize.clean` before it is printed, so stored escape sequences
-never reach a terminal; `export` to a file or a pipe writes the text exactly as stored.
+never reach a terminal; exports are cleaned by the exporters themselves, wherever they
+go, and an export file is created 0600 like the database it comes from.
 Read-only commands never create a database that is not there yet.
 """
 
@@ -23,6 +24,7 @@ from tui_chat.history.models import Conversation, SearchHit
 from tui_chat.history.paths import default_db_path
 from tui_chat.history.schema import HistoryError
 from tui_chat.history.store import HistoryStore, NotFoundError
+from tui_chat.private_files import write_private
 from tui_chat.sanitize import clean
 
 PROG = "tui-chat history"
@@ -48,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     export = sub.add_parser(
         "export",
         help="export a conversation as Markdown or JSON",
-        description="Export a conversation as Markdown or JSON, exactly as stored.",
+        description="Export a conversation as Markdown or JSON (control characters removed).",
     )
     export.add_argument("id", help="conversation id (or 'last')")
     export.add_argument("--format", choices=("md", "json"), default="md", help="default: md")
@@ -220,9 +222,9 @@ def _export(store: HistoryStore | None, args: argparse.Namespace, out: TextIO, e
     conv = _load(store, args.id)
     text = export_json(conv) if args.format == "json" else export_markdown(conv)
     if args.output is None:
-        out.write(clean(text) if _is_tty(out) else text)
+        out.write(text)
         return
-    args.output.write_text(text, encoding="utf-8", newline="\n")
+    write_private(args.output, text)
     err.write(f"Wrote conversation {conv.id} to {args.output}\n")
 
 
