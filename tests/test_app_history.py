@@ -319,6 +319,8 @@ async def test_export_writes_markdown_and_json(
     contents = [m["content"] for m in json.loads(exported.read_text())["messages"]]
     assert contents == ["export me", "Exported answer."]
     assert KEY not in markdown.read_text() + exported.read_text()
+    # A chat is as private as the history database, whatever the umask.
+    assert {oct(p.stat().st_mode & 0o777) for p in (markdown, exported)} == {"0o600"}
 
 
 async def test_no_file_the_app_writes_contains_the_api_key(

@@ -28,6 +28,7 @@ from tui_chat.history import HistoryError, HistoryStore, export_json, export_mar
 from tui_chat.history.models import Conversation as StoredConversation
 from tui_chat.history.models import StoredMessage
 from tui_chat.metrics import ReplyTimer
+from tui_chat.private_files import write_private
 from tui_chat.profiles import ConfigFile
 from tui_chat.providers import make_provider
 from tui_chat.providers.base import ChatRequest, Done, Provider, ProviderError, tee
@@ -354,7 +355,7 @@ class ChatApp(App[None]):
             if save:
                 path = Path.cwd() / f"tui-chat-copy-{time.strftime('%Y%m%d-%H%M%S')}.md"
                 try:
-                    path.write_text(text, encoding="utf-8")
+                    write_private(path, text)
                 except OSError as error:
                     self.notify(f"Could not save: {error}", severity="error", markup=False)
                 else:
@@ -628,7 +629,7 @@ class ChatApp(App[None]):
         stamp = conversation.id or time.strftime("%Y%m%d-%H%M%S")
         path = Path.cwd() / f"tui-chat-{stamp}.{fmt}"
         try:
-            path.write_text(text, encoding="utf-8")
+            write_private(path, text)
         except OSError as error:
             self.notify(f"Could not export: {error}", severity="error", markup=False)
             return
