@@ -23,7 +23,7 @@ from starlette.applications import Starlette
 
 from tui_chat.config import Settings
 from tui_chat.providers import ChatMessage, ChatRequest, ProviderError, collect, make_provider
-from tui_chat.server import STREAM_ERROR_MARKER, create_app
+from tui_chat.server import MAX_BODY, READ_TIMEOUT, STREAM_ERROR_MARKER, create_app, uvicorn_config
 
 from conftest import FAKE_API_KEY
 from fake_server import FakeLLMServer, Script
@@ -32,12 +32,15 @@ WRONG_KEY = "sk-wrong-9876543210-SECRET"
 
 
 @contextmanager
-def running(app: Starlette) -> Iterator[str]:
-    """Serve `app` with uvicorn on an ephemeral 127.0.0.1 port in a background thread."""
+def running(app: Starlette, read_timeout: float = READ_TIMEOUT) -> Iterator[str]:
+    """Serve `app` on an ephemeral 127.0.0.1 port in a background thread, with serve's own
+    uvicorn settings (its header deadline included)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2)
+    config = uvicorn_config(
+        app, read_timeout=read_timeout, log_level="warning", timeout_graceful_shutdown=2
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="serve-under-test", daemon=True
@@ -93,10 +96,17 @@ def start_serve(upstream: FakeLLMServer) -> Iterator[Callable[..., str]]:
     """Start an extra `serve` with changed settings for this test only; returns its URL."""
     with ExitStack() as stack:
 
-        def start(backing: FakeLLMServer = upstream, **changes: object) -> str:
+        def start(
+            backing: FakeLLMServer = upstream,
+            *,
+            max_body: int = MAX_BODY,
+            read_timeout: float = READ_TIMEOUT,
+            **changes: object,
+        ) -> str:
             settings = upstream_settings(backing, **changes)
             provider = make_provider(settings, max_retries=0)
-            return stack.enter_context(running(create_app(provider, settings)))
+            app = create_app(provider, settings, max_body=max_body, read_timeout=read_timeout)
+            return stack.enter_context(running(app, read_timeout))
 
         yield start
         upstream.release()  # never leave serve waiting on a held upstream stream
@@ -486,3 +496,193 @@ def test_serve_request_body_is_not_echoed_in_errors(serve_url: str) -> None:
     )
     assert response.status_code == 400
     assert "<script>" not in response.text
+
+
+# -- bad input: refused with a JSON error before anything goes upstream ---------------------
+
+ENDPOINTS = ["/api/chat", "/api/chat/stream"]
+JSON_TYPE = {"Content-Type": "application/json"}
+DEEP = 100_000
+
+
+def raw_exchange(url: str, data: bytes) -> bytes:
+    """Send `data` on a fresh connection in one write; read until the server closes it."""
+    port = int(url.rsplit(":", 1)[1])
+    received = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(data)
+        while chunk := sock.recv(65536):
+            received += chunk
+    return received
+
+
+def parse_response(raw: bytes) -> tuple[int, dict[str, str], bytes]:
+    """(status, lower-cased headers, body) of the first response in `raw`."""
+    head, _, rest = raw.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return int(status_line.split()[1]), headers, rest[: int(headers["content-length"])]
+
+
+def request_head(endpoint: str, *headers: str) -> bytes:
+    lines = [f"POST {endpoint} HTTP/1.1", "Host: 127.0.0.1", *headers]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def assert_json_refusal(raw: bytes, status: int, needle: str) -> None:
+    got, headers, body = parse_response(raw)
+    assert got == status, raw
+    assert headers["content-type"] == "application/json"
+    assert headers["connection"] == "close"  # unread body bytes are not drained
+    assert needle in json.loads(body)["error"]
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * DEEP + b"]" * DEEP,
+        b'{"message": "hi", "history": ' + b"[" * DEEP + b"]" * DEEP + b"}",
+    ],
+    ids=["top-level", "in-history"],
+)
+def test_deeply_nested_json_is_400_json(
+    serve_url: str, upstream: FakeLLMServer, endpoint: str, raw: bytes
+) -> None:
+    response = httpx.post(serve_url + endpoint, content=raw, headers=JSON_TYPE, timeout=10)
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {"error": "Invalid JSON body: nested too deeply"}
+    assert upstream.requests == []
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+@pytest.mark.parametrize(
+    ("raw", "needle"),
+    [
+        (b'{"message": "hi \\ud800"}', "Message is not valid Unicode"),
+        (
+            b'{"message": "hi", "history": [{"role": "user", "content": "\\udc00x"}]}',
+            "History item 0 content is not valid Unicode",
+        ),
+    ],
+    ids=["message", "history"],
+)
+def test_lone_surrogate_is_400_json_and_never_sent_upstream(
+    serve_url: str, upstream: FakeLLMServer, endpoint: str, raw: bytes, needle: str
+) -> None:
+    response = httpx.post(serve_url + endpoint, content=raw, headers=JSON_TYPE, timeout=10)
+    assert response.status_code == 400
+    assert needle in response.json()["error"]
+    assert upstream.requests == []
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_body_declared_over_the_default_1mb_is_413_before_it_is_sent(
+    serve_url: str, upstream: FakeLLMServer, endpoint: str
+) -> None:
+    head = request_head(
+        endpoint, "Content-Type: application/json", f"Content-Length: {MAX_BODY + 1}"
+    )
+    assert_json_refusal(raw_exchange(serve_url, head), 413, f"larger than {MAX_BODY} bytes")
+    assert MAX_BODY == 1_000_000
+    assert upstream.requests == []
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_body_at_the_limit_is_served_and_one_byte_more_is_413(
+    start_serve: Callable[..., str], upstream: FakeLLMServer, endpoint: str
+) -> None:
+    url = start_serve(max_body=100)
+    prefix, suffix = b'{"message": "', b'"}'
+    at_limit = prefix + b"x" * (100 - len(prefix) - len(suffix)) + suffix
+    assert len(at_limit) == 100
+    response = httpx.post(url + endpoint, content=at_limit, headers=JSON_TYPE, timeout=10)
+    assert response.status_code == 200
+    over = at_limit[:-2] + b'x"}'
+    head = request_head(endpoint, "Content-Type: application/json", "Content-Length: 101")
+    assert_json_refusal(raw_exchange(url, head + over), 413, "larger than 100 bytes")
+    assert len(upstream.requests) == 1
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_chunked_body_over_the_limit_is_413(
+    start_serve: Callable[..., str], upstream: FakeLLMServer, endpoint: str
+) -> None:
+    """Without a Content-Length the limit is enforced while reading."""
+    url = start_serve(max_body=100)
+    chunk = b'{"message": "' + b"x" * 150 + b'"}'
+    head = request_head(endpoint, "Content-Type: application/json", "Transfer-Encoding: chunked")
+    raw = raw_exchange(url, head + b"%x\r\n%s\r\n" % (len(chunk), chunk))  # no final chunk
+    assert_json_refusal(raw, 413, "larger than 100 bytes")
+    assert upstream.requests == []
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_body_that_never_finishes_is_408(
+    start_serve: Callable[..., str], upstream: FakeLLMServer, endpoint: str
+) -> None:
+    url = start_serve(read_timeout=0.3)
+    head = request_head(endpoint, "Content-Type: application/json", "Content-Length: 100")
+    assert_json_refusal(raw_exchange(url, head + b'{"message"'), 408, "body not received")
+    assert upstream.requests == []
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [b"", b"POST /api/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Ty"],
+    ids=["nothing", "half-the-headers"],
+)
+def test_headers_that_never_finish_are_408(start_serve: Callable[..., str], sent: bytes) -> None:
+    url = start_serve(read_timeout=0.3)
+    assert_json_refusal(raw_exchange(url, sent), 408, "headers not received")
+
+
+def test_next_request_on_a_kept_alive_connection_has_the_header_deadline_too(
+    start_serve: Callable[..., str],
+) -> None:
+    url = start_serve(read_timeout=0.3)
+    raw = raw_exchange(url, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET / HTTP/1.1\r\nHo")
+    status, headers, body = parse_response(raw)
+    assert (status, body) == (200, b"Backend is running successfully.")
+    second = raw.split(b"Backend is running successfully.", 1)[1]
+    assert_json_refusal(second, 408, "headers not received")
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+@pytest.mark.parametrize(
+    "content_type",
+    [None, "text/plain", "application/x-www-form-urlencoded", "application/jsonp"],
+    ids=["missing", "text", "form", "jsonp"],
+)
+def test_body_that_is_not_declared_json_is_415(
+    serve_url: str, upstream: FakeLLMServer, endpoint: str, content_type: str | None
+) -> None:
+    body = b'{"message": "hi"}'
+    headers = [f"Content-Length: {len(body)}"]
+    if content_type is not None:
+        headers.append(f"Content-Type: {content_type}")
+    raw = raw_exchange(serve_url, request_head(endpoint, *headers) + body)
+    assert_json_refusal(raw, 415, "Content-Type must be application/json")
+    assert upstream.requests == []
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+@pytest.mark.parametrize(
+    "content_type", ["application/json; charset=utf-8", "Application/JSON;charset=UTF-8"]
+)
+def test_json_content_type_with_parameters_is_accepted(
+    serve_url: str, upstream: FakeLLMServer, endpoint: str, content_type: str
+) -> None:
+    upstream.enqueue(Script(chunks=["ok"]))
+    response = httpx.post(
+        serve_url + endpoint,
+        content=b'{"message": "hi"}',
+        headers={"Content-Type": content_type},
+        timeout=10,
+    )
+    assert response.status_code == 200
+    assert "ok" in response.text

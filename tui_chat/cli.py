@@ -171,6 +171,19 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     _add_provider_flags(serve, recording=False)
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
+
+    def byte_count(value: str) -> int:
+        if not value.isdigit() or int(value) < 1:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a number of bytes above 0")
+        return int(value)
+
+    serve.add_argument(
+        "--max-body",
+        type=byte_count,
+        default=1_000_000,
+        metavar="BYTES",
+        help="largest request body accepted, else 413 (default 1000000)",
+    )
     from tui_chat.history.cli import add_arguments as add_history_arguments
 
     history = _Parser(
@@ -255,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "serve":
         from tui_chat.server import run_serve
 
-        return run_serve(settings, host=args.host, port=args.port)
+        return run_serve(settings, host=args.host, port=args.port, max_body=args.max_body)
 
     try:
         compare = compare_contenders(args, settings, config, os.environ)

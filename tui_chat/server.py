@@ -3,25 +3,36 @@
 Any provider can sit behind it, so a browser front end or the TUI's "backend"
 provider can talk to an LLM while the API key stays on this machine. Responses
 carry only the reply text or a fixed error string: provider messages (which may
-quote server text) go to the log, never to the client.
+quote server text) go to the log, never to the client, and every log line is cleaned of
+control codes first.
+
+Requests are checked before a byte goes upstream: a JSON Content-Type (415), a body of
+at most `max_body` bytes (413), headers and body each within `read_timeout` (408), and
+valid JSON with valid Unicode text (400). Every refusal is a JSON `{"error": ...}`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import logging
+import socket
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
+import h11
+import uvicorn
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from tui_chat.config import Settings
 from tui_chat.providers.base import (
@@ -33,6 +44,7 @@ from tui_chat.providers.base import (
     TextDelta,
     collect,
 )
+from tui_chat.sanitize import clean
 
 logger = logging.getLogger("tui_chat.server")
 
@@ -42,16 +54,65 @@ STREAM_ERROR_MARKER = "\n[Error occurred]"
 #: "system" is accepted because the TUI's backend provider sends its system prompt as a
 #: leading history turn; such turns are folded into the request's system prompt.
 HISTORY_ROLES = ("user", "assistant", "system")
+#: Default cap on a request body, in bytes (`--max-body`); a chat turn is far smaller.
+MAX_BODY = 1_000_000
+#: Seconds a client gets to send a request's headers, and again its body, before a 408.
+READ_TIMEOUT = 15.0
+#: Pending connections the kernel queues before serve's loop accepts them (uvicorn's own).
+BACKLOG = 2048
 
 T = TypeVar("T")
 
 
 class BadRequest(Exception):
-    """A client mistake; `message` goes back verbatim as `{"error": message}` with 400."""
+    """A client mistake; `message` goes back verbatim as `{"error": message}` with `status`."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.message = message
+        self.status = status
+
+
+def refusal(exc: BadRequest) -> JSONResponse:
+    """The JSON answer to a client mistake.
+
+    Anything but a 400 may leave body bytes unread, so the connection is closed rather
+    than kept alive to drain an upload nobody wants.
+    """
+    headers = None if exc.status == 400 else {"Connection": "close"}
+    return JSONResponse({"error": exc.message}, status_code=exc.status, headers=headers)
+
+
+async def read_body(request: Request, max_body: int, read_timeout: float) -> bytes:
+    """The request body, refused as early as possible: 415, 413 (before reading, when the
+    declared length says so), or 408 when it does not all arrive within `read_timeout`."""
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json":
+        raise BadRequest("Content-Type must be application/json", 415)
+    too_large = BadRequest(f"Request body is larger than {max_body} bytes", 413)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_body:
+        raise too_large
+    body = bytearray()
+    try:
+        async with asyncio.timeout(read_timeout):
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > max_body:
+                    raise too_large
+    except TimeoutError:
+        raise BadRequest(f"Request body not received within {read_timeout:g} s", 408) from None
+    return bytes(body)
+
+
+def _text(text: str, what: str) -> str:
+    """`text` if it can be sent on: a JSON escape can spell a lone surrogate (`\\ud800`),
+    which no UTF-8 request upstream can carry."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest(f"{what} is not valid Unicode text (it has a lone surrogate)") from None
+    return text
 
 
 class ClientGone(Exception):
@@ -64,12 +125,14 @@ def parse_body(raw: bytes) -> tuple[str, tuple[ChatMessage, ...]]:
         body = json.loads(raw)
     except ValueError:  # JSONDecodeError and UnicodeDecodeError alike
         raise BadRequest("Invalid JSON body") from None
+    except RecursionError:  # [[[[... nested deeper than the parser's stack
+        raise BadRequest("Invalid JSON body: nested too deeply") from None
     if not isinstance(body, dict):
         raise BadRequest("Invalid JSON body")
     message = body.get("message")
     if not isinstance(message, str) or not message.strip():
         raise BadRequest("Message is required")
-    return message, parse_history(body.get("history"))
+    return _text(message, "Message"), parse_history(body.get("history"))
 
 
 def parse_history(history: Any) -> tuple[ChatMessage, ...]:
@@ -87,7 +150,7 @@ def parse_history(history: Any) -> tuple[ChatMessage, ...]:
             raise BadRequest(f"History item {index} must have role 'user', 'assistant' or 'system'")
         if not isinstance(content, str):
             raise BadRequest(f"History item {index} must have string content")
-        turns.append(ChatMessage(role, content))
+        turns.append(ChatMessage(role, _text(content, f"History item {index} content")))
     return tuple(turns)
 
 
@@ -145,7 +208,13 @@ def _redact(text: str, secret: str | None) -> str:
     return text.replace(secret, "***") if secret else text
 
 
-def create_app(provider: Provider, settings: Settings) -> Starlette:
+def create_app(
+    provider: Provider,
+    settings: Settings,
+    *,
+    max_body: int = MAX_BODY,
+    read_timeout: float = READ_TIMEOUT,
+) -> Starlette:
     """The backend app; it owns `provider` and closes it on shutdown."""
 
     def chat_request(message: str, history: tuple[ChatMessage, ...], stream: bool) -> ChatRequest:
@@ -173,9 +242,9 @@ def create_app(provider: Provider, settings: Settings) -> Starlette:
 
     async def chat(request: Request) -> Response:
         try:
-            message, history = parse_body(await request.body())
+            message, history = parse_body(await read_body(request, max_body, read_timeout))
         except BadRequest as exc:
-            return JSONResponse({"error": exc.message}, status_code=400)
+            return refusal(exc)
         except ClientDisconnect:
             return Response(status_code=499)
         try:
@@ -193,9 +262,9 @@ def create_app(provider: Provider, settings: Settings) -> Starlette:
 
     async def chat_stream(request: Request) -> Response:
         try:
-            message, history = parse_body(await request.body())
+            message, history = parse_body(await read_body(request, max_body, read_timeout))
         except BadRequest as exc:
-            return JSONResponse({"error": exc.message}, status_code=400)
+            return refusal(exc)
         except ClientDisconnect:
             return Response(status_code=499)
         events = provider.stream(chat_request(message, history, stream=True))
@@ -261,34 +330,161 @@ async def _body(
         await _aclose(events)
 
 
-def run_serve(settings: Settings, host: str, port: int) -> int:
+class HeaderDeadlineProtocol(H11Protocol):
+    """uvicorn's h11 protocol with a deadline for each request's headers.
+
+    uvicorn times out only idle keep-alive connections, so a client that connects and
+    sends its headers a byte at a time (or never) would hold a connection for good.
+    The deadline runs from the connection (or the previous response) to the end of the
+    headers; the body has its own in `read_body`.
+    """
+
+    header_timeout = READ_TIMEOUT
+    _header_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._sync_header_deadline()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_header_deadline()
+        super().connection_lost(exc)
+
+    def handle_events(self) -> None:
+        super().handle_events()
+        self._sync_header_deadline()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._sync_header_deadline()
+
+    def _sync_header_deadline(self) -> None:
+        """Run the clock while the next request's headers are awaited, and only then."""
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            if self._header_timer is None:
+                self._header_timer = self.loop.call_later(
+                    self.header_timeout, self._headers_too_slow
+                )
+        else:
+            self._cancel_header_deadline()
+
+    def _cancel_header_deadline(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _headers_too_slow(self) -> None:
+        self._header_timer = None
+        if self.transport.is_closing() or self.conn.their_state is not h11.IDLE:
+            return
+        # No request exists yet, so h11 cannot frame a response: written by hand.
+        error = f"Request headers not received within {self.header_timeout:g} s"
+        body = json.dumps({"error": error}).encode()
+        self.transport.write(
+            b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
+            b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(body), body)
+        )
+        self.transport.close()
+
+
+def uvicorn_config(
+    app: ASGIApp, *, read_timeout: float = READ_TIMEOUT, **options: Any
+) -> uvicorn.Config:
+    """How serve runs `app` under uvicorn (tests use the same): h11 with a header deadline."""
+    protocol = type(
+        "HeaderDeadlineProtocol", (HeaderDeadlineProtocol,), {"header_timeout": read_timeout}
+    )
+    options = {"lifespan": "on", "timeout_graceful_shutdown": 5, **options}
+    return uvicorn.Config(app, http=protocol, **options)
+
+
+def _clean_arg(arg: object) -> object:
+    return arg if isinstance(arg, int | float) else clean(str(arg))
+
+
+class CleanLogText(logging.Filter):
+    """Strips control codes from a log record: serve logs upstream error texts, and a
+    terminal must not act on an escape sequence a server (or a client) put there."""
+
+    _tracebacks = logging.Formatter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = clean(str(record.msg))
+        if isinstance(record.args, tuple):
+            record.args = tuple(_clean_arg(arg) for arg in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {key: _clean_arg(value) for key, value in record.args.items()}
+        if record.exc_info and not record.exc_text:
+            record.exc_text = clean(self._tracebacks.formatException(record.exc_info))
+        return True
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging, plus serve's own lines on the root logger, all through CleanLogText."""
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["filters"] = {"clean": {"()": CleanLogText}}
+    config["formatters"]["plain"] = {"format": "%(levelname)s:     %(name)s: %(message)s"}
+    config["handlers"]["plain"] = {
+        "class": "logging.StreamHandler",
+        "formatter": "plain",
+        "stream": "ext://sys.stderr",
+    }
+    for handler in config["handlers"].values():
+        handler["filters"] = ["clean"]
+    config["root"] = {"handlers": ["plain"], "level": "INFO"}
+    return config
+
+
+def _host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket, made before anything is printed: a busy port fails here, and
+    port 0 has its real number. Connections queue in the backlog until uvicorn runs."""
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(BACKLOG)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def run_serve(settings: Settings, host: str, port: int, max_body: int = MAX_BODY) -> int:
     """Run `tui-chat serve` until Ctrl+C; returns the exit status."""
-    import sys
-
-    import uvicorn
-
     from tui_chat.providers import make_provider
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
     try:
-        provider = make_provider(settings)
-    except ProviderError as exc:
-        print(f"tui-chat: {_redact(exc.message, settings.api_key)}", file=sys.stderr)
-        return 1
-    shown_host = f"[{host}]" if ":" in host else host
-    print(
-        f"tui-chat serve: listening on http://{shown_host}:{port}"
-        f" (provider {provider.name}, model {settings.model})",
-        flush=True,
-    )
-    try:
-        uvicorn.run(
-            create_app(provider, settings),
-            host=host,
-            port=port,
-            log_level="info",
-            timeout_graceful_shutdown=5,
+        sock = listen(host, port)
+    except OSError as exc:  # gaierror (unknown host) included
+        reason = exc.strerror or str(exc)
+        where = clean(_host_port(host, port))
+        print(f"tui-chat serve: error: cannot listen on {where}: {reason}", file=sys.stderr)
+        return 2
+    with sock:
+        try:
+            provider = make_provider(settings)
+        except ProviderError as exc:
+            print(f"tui-chat: {clean(_redact(exc.message, settings.api_key))}", file=sys.stderr)
+            return 1
+        bound_host, bound_port = sock.getsockname()[:2]
+        print(
+            clean(
+                f"tui-chat serve: listening on http://{_host_port(bound_host, bound_port)}"
+                f" (provider {provider.name}, model {settings.model})"
+            ),
+            flush=True,
         )
-    except KeyboardInterrupt:  # uvicorn re-raises the SIGINT it handled
-        pass
-    return 0
+        app = create_app(provider, settings, max_body=max_body)
+        server = uvicorn.Server(uvicorn_config(app, log_config=log_config(), log_level="info"))
+        try:
+            server.run(sockets=[sock])
+        except KeyboardInterrupt:  # uvicorn re-raises the SIGINT it handled
+            pass
+    return 0 if server.started else 1
