@@ -25,6 +25,9 @@ strikes after release(). A hold waits for a release() made after its request arr
 and holds come before the whole body; "disconnect" and "stall" still apply, "malformed"
 sends a non-JSON body, and for /v1/* "error_event" is a 500. With `steady`, `delay` is a
 period rather than a gap, so a fast rate (1 ms) is not slowed by timer overshoot.
+Two faults strike before any answer, streaming or not: "no_answer" reads the request and
+never sends a byte back, "hang_up" reads it and closes the connection. An error `status`
+sends `retry_after` as its Retry-After header (429s get `RETRY_AFTER` by default).
 """
 
 from __future__ import annotations
@@ -54,6 +57,8 @@ FAULTS = frozenset(
         "trailing_error",  # backend stream: "\n[Error occurred]"
         "generation_error",  # backend stream: "\n[Error during generation]"
         "unsuccessful",  # backend /api/chat: {"success": false, "error": ...}, no "response"
+        "no_answer",  # accept the request, never send a byte back (until the client leaves)
+        "hang_up",  # accept the request, close the connection without an answer
     }
 )
 
@@ -83,6 +88,7 @@ class Script:
     steady: bool = False  # delay is a period: chunk k is due k*delay after the first
     hold_after: int | None = None  # send this many chunks, then wait for server.release()
     status: int = 200  # != 200: reply with this status and an error JSON body, no stream
+    retry_after: str | None = None  # with an error status: the Retry-After header to send
     error_message: str = "scripted failure"
     fault: str | None = None  # one of FAULTS
     usage: tuple[int, int] | None = (12, 5)  # (input, output) tokens, where the protocol allows
@@ -344,10 +350,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_json(self, status: int, obj: Any, extra: dict[str, str] | None = None) -> None:
         self._send_body(status, json.dumps(obj).encode(), "application/json", extra)
 
-    def _error_headers(self, status: int) -> dict[str, str]:
+    def _error_headers(self, status: int, retry_after: str | None = None) -> dict[str, str]:
+        if retry_after is not None:
+            return {"Retry-After": retry_after}
         return {"Retry-After": RETRY_AFTER} if status == 429 else {}
 
-    def _send_openai_error(self, status: int, message: str) -> None:
+    def _send_openai_error(self, status: int, message: str, retry_after: str | None = None) -> None:
         kind, code = {
             400: ("invalid_request_error", None),
             401: ("invalid_request_error", "invalid_api_key"),
@@ -356,7 +364,7 @@ class _Handler(BaseHTTPRequestHandler):
             429: ("rate_limit_error", "rate_limit_exceeded"),
         }.get(status, ("server_error" if status >= 500 else "invalid_request_error", None))
         body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
-        self._send_json(status, body, self._error_headers(status))
+        self._send_json(status, body, self._error_headers(status, retry_after))
 
     def _begin_stream(self, content_type: str) -> None:
         self.send_response(200)
@@ -443,6 +451,15 @@ class _Handler(BaseHTTPRequestHandler):
                 fake._cond.wait(_POLL)
             self._check()
 
+    def _take_script(self) -> Script:
+        """The next script; the faults that strike before any answer strike here."""
+        script = self.fake._next_script()
+        if script.fault == "no_answer":
+            self._stall()
+        if script.fault == "hang_up":
+            self._drop_connection()
+        return script
+
     # -- shared script runner ------------------------------------------------------------
     def _play(
         self,
@@ -509,9 +526,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     # Responses API ---------------------------------------------------------------------
     def _responses(self) -> None:
-        script = self.fake._next_script()
+        script = self._take_script()
         if script.status != 200:
-            self._send_openai_error(script.status, script.error_message)
+            self._send_openai_error(script.status, script.error_message, script.retry_after)
             return
         model = str(self.req.get("model") or "fake-model")
         resp_id = f"resp_{uuid.uuid4().hex}"
@@ -628,9 +645,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     # Chat Completions --------------------------------------------------------------------
     def _chat_completions(self) -> None:
-        script = self.fake._next_script()
+        script = self._take_script()
         if script.status != 200:
-            self._send_openai_error(script.status, script.error_message)
+            self._send_openai_error(script.status, script.error_message, script.retry_after)
             return
         model = str(self.req.get("model") or "fake-model")
         cid = f"chatcmpl-{uuid.uuid4().hex}"
@@ -696,10 +713,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     # Backend protocol ---------------------------------------------------------------------
     def _backend_chat(self) -> None:
-        script = self.fake._next_script()
+        script = self._take_script()
         if script.status != 200:
             self._send_json(
-                script.status, {"error": script.error_message}, self._error_headers(script.status)
+                script.status,
+                {"error": script.error_message},
+                self._error_headers(script.status, script.retry_after),
             )
             return
         self._prepare_plain(script)
@@ -711,10 +730,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, {"response": script.text, "success": True})
 
     def _backend_stream(self) -> None:
-        script = self.fake._next_script()
+        script = self._take_script()
         if script.status != 200:
             self._send_json(
-                script.status, {"error": script.error_message}, self._error_headers(script.status)
+                script.status,
+                {"error": script.error_message},
+                self._error_headers(script.status, script.retry_after),
             )
             return
         self._begin_stream("text/plain; charset=utf-8")

@@ -434,3 +434,28 @@ def test_without_a_key_ask_answers_from_the_local_model(
     assert (result.returncode, result.stderr) == (0, "")
     assert result.stdout.strip(), "the local model wrote a reply"
     assert "\x1b" not in result.stdout
+
+
+@pytest.mark.parametrize("flags", [(), ("--no-stream",)], ids=["stream", "no-stream"])
+def test_a_retry_is_said_on_stderr_and_the_reply_still_arrives(
+    fake_server: FakeLLMServer, env: dict[str, str], tmp_path: Path, flags: tuple[str, ...]
+) -> None:
+    fake_server.enqueue(Script(status=503, retry_after="0"))
+    result = run_ask(fake_server, *flags, "hi", env=env, cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout == "Hello from the fake server.\n"
+    assert result.stderr == "tui-chat: retrying 1/2 in 0 s · server said 503\n"
+    assert len(fake_server.requests) == 2
+
+
+def test_timeout_flag_ends_a_silent_server_after_that_long_saying_what_to_do(
+    fake_server: FakeLLMServer, env: dict[str, str], tmp_path: Path
+) -> None:
+    fake_server.enqueue(Script(fault="no_answer"))
+    result = run_ask(fake_server, "--timeout", "1", "hi", env=env, cwd=tmp_path)
+    assert result.returncode == 1
+    line = assert_one_line_error(result.stderr)
+    assert "No data" in line and "1 s" in line and "--timeout" in line
+    assert result.stdout == ""
+    assert len(fake_server.requests) == 1, "a timeout is not retried"
+

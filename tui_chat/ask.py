@@ -2,7 +2,8 @@
 
 Made for shells and scripts: stdout carries only the (sanitized) reply, stderr
 only a one-line `tui-chat: ...` error, and the exit status says what happened
-(0 ok, 1 provider error, 2 no prompt, 130 interrupted).
+(0 ok, 1 provider error, 2 no prompt, 130 interrupted). Each retry is noted on stderr
+while it waits ("retrying 1/2 in 2 s · server said 503").
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from collections.abc import Callable
 from contextlib import ExitStack
 from typing import TextIO
 
@@ -19,6 +21,7 @@ from tui_chat.providers.base import (
     ChatRequest,
     Done,
     ProviderError,
+    Retrying,
     TextDelta,
     collect,
 )
@@ -88,7 +91,11 @@ def _one_line(message: str, secret: str | None) -> str:
 
 
 async def _ask(
-    settings: Settings, prompt: str, out: _Output, recording: Recording | None = None
+    settings: Settings,
+    prompt: str,
+    out: _Output,
+    recording: Recording | None = None,
+    note: Callable[[str], None] = lambda _: None,
 ) -> None:
     from tui_chat.providers import make_provider
 
@@ -113,10 +120,14 @@ async def _ask(
                 async for event in events:
                     if isinstance(event, TextDelta):
                         out.write(event.text)
+                    elif isinstance(event, Retrying):
+                        note(event.describe())
                     else:
                         done = event
             else:
-                collected = await collect(provider, request, tap=tap)
+                collected = await collect(
+                    provider, request, tap=tap, on_retry=lambda retry: note(retry.describe())
+                )
                 out.write(collected.text)
                 done = collected.done
             if recorder is not None and done is not None:
@@ -167,7 +178,7 @@ def run_ask(
         try:
             # asyncio.run turns the first Ctrl+C into a cancellation of `_ask`
             # (so the stream closes cleanly) and then raises KeyboardInterrupt.
-            asyncio.run(_ask(settings, text, out, recording))
+            asyncio.run(_ask(settings, text, out, recording, lambda line: fail(line, EXIT_OK)))
         except ProviderError as exc:
             out.finish()
             return fail(exc.message, EXIT_ERROR)

@@ -82,6 +82,16 @@ def _speed(value: str) -> float:
     return number
 
 
+def _timeout(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
+    if not 0 < number < float("inf"):  # also rejects nan
+        raise argparse.ArgumentTypeError(f"{value} is not a number of seconds above 0")
+    return number
+
+
 def _recording_to_replay(value: str) -> Path:
     path = Path(value)
     if not path.is_file():
@@ -112,6 +122,12 @@ def _add_provider_flags(parser: argparse.ArgumentParser, *, recording: bool = Tr
     group.add_argument("--system", help="system prompt")
     group.add_argument("--temperature", type=_temperature, help="sampling temperature, 0 to 2")
     group.add_argument("--profile", type=_non_empty, help="a profile from config.toml")
+    group.add_argument(
+        "--timeout",
+        type=_timeout,
+        metavar="SECONDS",
+        help="fail a reply after this long without data from the server (default 30)",
+    )
     if not recording:
         return
     group.add_argument(
@@ -198,7 +214,7 @@ def settings_from_args(args: argparse.Namespace, base: Settings) -> Settings:
     changes: dict[str, object] = {}
     if args.api:
         changes.update(api=args.api, api_defaulted=False)
-    for name in ("base_url", "model", "system", "temperature"):
+    for name in ("base_url", "model", "system", "temperature", "timeout"):
         value = getattr(args, name, None)
         if value is not None:
             changes[name] = value

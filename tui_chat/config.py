@@ -44,6 +44,8 @@ class Settings:
     replay: Path | None = None
     #: Replay speed: 2.0 plays twice as fast; 0 or inf as fast as possible.
     speed: float = 1.0
+    #: Idle timeout (`--timeout`): seconds without a byte from the server before a reply fails.
+    timeout: float = 30.0
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]

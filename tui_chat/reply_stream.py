@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tui_chat.metrics import ReplyTimer
-from tui_chat.providers.base import ChatRequest, Done, Provider, TextDelta, WireTap
+from tui_chat.providers.base import ChatRequest, Done, Provider, Retrying, TextDelta, WireTap
 from tui_chat.widgets.message import AssistantMessage
 
 
@@ -15,6 +15,7 @@ async def stream_reply(
     tap: WireTap | None = None,
 ) -> Done | None:
     """Append each delta; the timer notes a chunk once it is in the widget (on screen).
+    A retry is shown in the reply while the provider waits to make it.
 
     Raises whatever the provider raises (`ProviderError`, `CancelledError`): how a reply
     ends is the caller's business.
@@ -25,6 +26,8 @@ async def stream_reply(
         if isinstance(event, TextDelta):
             await reply.append(event.text)
             timer.on_text()
+        elif isinstance(event, Retrying):
+            reply.show_retry(event)
         else:
             done = event
     return done

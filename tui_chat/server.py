@@ -43,6 +43,7 @@ from tui_chat.providers.base import (
     ProviderError,
     TextDelta,
     collect,
+    next_event,
 )
 from tui_chat.sanitize import clean
 
@@ -271,7 +272,8 @@ def create_app(
         # Pull the first event before committing to a 200: a failure that happens
         # before any text can still get a proper status code and a JSON body.
         try:
-            first = await unless_disconnected(request, anext(events))
+            # Retries are waited out here: the status code follows the attempt that answers.
+            first = await unless_disconnected(request, next_event(events))
         except StopAsyncIteration:
             first = None
         except ClientGone:

@@ -17,6 +17,7 @@ from tui_chat.providers.base import (
     Event,
     Provider,
     ProviderError,
+    Retrying,
     Role,
     TextDelta,
     Usage,
@@ -46,6 +47,7 @@ __all__ = [
     "ProviderError",
     "ReplayProvider",
     "ResponsesProvider",
+    "Retrying",
     "Role",
     "TextDelta",
     "Usage",
@@ -73,11 +75,18 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def make_provider(settings: Settings, *, timeout: float = 60.0, max_retries: int = 2) -> Provider:
-    """The provider for `settings.api`; `timeout` is the read timeout in seconds.
+def make_provider(
+    settings: Settings, *, timeout: float | None = None, max_retries: int = 2
+) -> Provider:
+    """The provider for `settings.api`.
 
-    A replay file (`--replay`) wins over any protocol: what was recorded is played back.
+    `timeout` is the idle timeout in seconds (no byte for that long fails the reply),
+    `settings.timeout` (`--timeout`) unless given; `max_retries` is how often a 429 or
+    5xx before any text is tried again. A replay file (`--replay`) wins over any
+    protocol: what was recorded is played back.
     """
+    if timeout is None:
+        timeout = settings.timeout
     api = settings.api
     if api == "replay" or settings.replay is not None:
         from tui_chat.providers.replay import ReplayProvider

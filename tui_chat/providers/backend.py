@@ -31,10 +31,12 @@ from tui_chat.providers.base import (
 )
 from tui_chat.providers.errors import (
     ErrorContext,
+    RetryPolicy,
     clean_detail,
     connect_timeout,
     error_detail,
     guarded,
+    parse_retry_after,
     status_error,
 )
 
@@ -92,20 +94,29 @@ class BackendProvider:
         self,
         base_url: str | None = None,
         *,
-        timeout: float = 60.0,
+        timeout: float = 30.0,
         max_retries: int = 2,
+        retry_backoff: float = 1.0,
     ) -> None:
+        """`timeout` is the idle timeout: httpx's read timeout is per read, so it counts
+        from the last byte. Retries are `guarded`'s (429 and 5xx only, shown), so the
+        transport makes none of its own."""
         self.base_url = (base_url or DEFAULT_BACKEND_URL).rstrip("/")
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout, connect=connect_timeout(timeout)),
-            # httpx retries only failed connection attempts, which are always safe to repeat.
-            transport=httpx.AsyncHTTPTransport(retries=max_retries),
+            transport=httpx.AsyncHTTPTransport(retries=0),
         )
         self._errors = ErrorContext(url=self.base_url, timeout=timeout, uses_api_key=False)
+        self._retry = RetryPolicy(max_retries=max_retries, backoff=retry_backoff)
 
     def stream(self, request: ChatRequest, *, tap: WireTap | None = None) -> AsyncIterator[Event]:
-        return guarded(self._events(request, tap), self._errors)
+        return guarded(
+            lambda: self._events(request, tap),
+            self._errors,
+            streaming=request.stream,
+            retry=self._retry,
+        )
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -121,7 +132,7 @@ class BackendProvider:
             response.status_code,
             error_detail(response.content),
             self._errors,
-            retry_after=response.headers.get("retry-after"),
+            retry_after=parse_retry_after(response.headers),
         )
 
     async def _events(self, request: ChatRequest, tap: WireTap | None) -> AsyncIterator[Event]:

@@ -1,8 +1,9 @@
 """The one event stream every provider speaks.
 
 Providers turn a wire protocol into `TextDelta`s followed by one `Done`, or raise
-`ProviderError`. They import nothing from Textual, so the TUI, `ask` and `serve`
-share them unchanged.
+`ProviderError`. Before any text, a `Retrying` may come: the server said to try again
+and the provider is waiting to. They import nothing from Textual, so the TUI, `ask`
+and `serve` share them unchanged.
 """
 
 from __future__ import annotations
@@ -60,7 +61,28 @@ class Done:
     response_id: str | None = None
 
 
-Event = TextDelta | Done
+@dataclass(frozen=True, slots=True)
+class Retrying:
+    """The server said "try again" (429 or 5xx) before any text; the provider waits
+    `delay` seconds, then makes attempt `attempt` of `of` retries. Said out loud so a
+    person sees why nothing is arriving, instead of a silent minute."""
+
+    attempt: int
+    of: int
+    delay: float
+    reason: str  # e.g. "server said 503"
+
+    def describe(self) -> str:
+        """One line for a person: "retrying 1/2 in 2 s · server said 503"."""
+        return f"retrying {self.attempt}/{self.of} in {seconds(self.delay)} · {self.reason}"
+
+
+def seconds(value: float) -> str:
+    """A short duration as people read it: "2 s", "0.5 s"."""
+    return f"{value:.0f} s" if value >= 1 or value == 0 else f"{value:.1f} s"
+
+
+Event = TextDelta | Done | Retrying
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +147,7 @@ class ProviderError(Exception):
         kind: ErrorKind = "server",
         status: int | None = None,
         partial: str = "",
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -132,12 +155,15 @@ class ProviderError(Exception):
         self.status = status
         #: Text received before the failure (kept on screen and in history).
         self.partial = partial
+        #: Seconds the server asked us to wait (its Retry-After), if it said.
+        self.retry_after = retry_after
 
 
 class Provider(Protocol):
     """A wire protocol behind one method.
 
-    `stream()` yields `TextDelta`s then exactly one `Done`. With `request.stream`
+    `stream()` yields `TextDelta`s then exactly one `Done`, with `Retrying`s possible
+    before the first `TextDelta` (a consumer that ignores them loses nothing). With `request.stream`
     false it makes one non-streaming call and yields the whole text as a single
     delta. Cancelling the iteration (the app's Escape) must close the connection.
 
@@ -166,8 +192,13 @@ class Collected:
 
 
 async def collect(
-    provider: Provider, request: ChatRequest, *, tap: WireTap | None = None
+    provider: Provider,
+    request: ChatRequest,
+    *,
+    tap: WireTap | None = None,
+    on_retry: Callable[[Retrying], None] | None = None,
 ) -> Collected:
+    """The whole reply; `on_retry` hears about each retry while it waits (for a note)."""
     out = Collected()
     # Without a tap, call as before the tap existed: a provider written against the
     # older contract (a test double, a plugin) keeps working.
@@ -175,7 +206,21 @@ async def collect(
     async for event in events:
         if isinstance(event, TextDelta):
             out.deltas.append(event.text)
-        else:
+        elif isinstance(event, Done):
             out.done = event
+        elif on_retry is not None:
+            on_retry(event)
     out.text = "".join(out.deltas)
     return out
+
+
+async def next_event(events: AsyncIterator[Event]) -> TextDelta | Done:
+    """The next event that is not a `Retrying` (StopAsyncIteration at the end).
+
+    For a consumer that must decide on the first real event (serve commits to a 200
+    on it); `events` stays open for the rest.
+    """
+    while True:
+        event = await anext(events)
+        if not isinstance(event, Retrying):
+            return event

@@ -8,24 +8,37 @@ and the backend provider does not pay for importing the SDK.
 
 No message ever contains the API key: servers echo rejected keys in their error bodies,
 so server text is redacted and a 401 gets a fixed message.
+
+The guard also retries, itself rather than in the SDK or transport, so each retry can be
+shown (`Retrying`): only what the server said to retry (429 and 5xx, after its
+Retry-After), never a timeout or a dropped connection, and never once text has arrived.
 """
 
 from __future__ import annotations
 
+import asyncio
+import email.utils
 import json
+import math
 import sys
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from tui_chat.providers.base import ErrorKind, Event, ProviderError, TextDelta
+from tui_chat.providers.base import ErrorKind, Event, ProviderError, Retrying, TextDelta
 
 #: Longest piece of server text quoted in a message (error pages can be whole HTML files).
 MAX_DETAIL = 300
 #: Cap on the connect phase: an unreachable host should fail fast even with a long read timeout.
 MAX_CONNECT_TIMEOUT = 10.0
+#: Longest Retry-After we wait out; a server asking for more gets an error saying so, since
+#: retrying sooner than it asked would only be refused again.
+MAX_RETRY_DELAY = 20.0
+#: What to tell a person whose server is slower than the idle timeout.
+LONGER = "allow longer with --timeout SECONDS"
 
 
 def connect_timeout(timeout: float) -> float:
@@ -66,12 +79,35 @@ def clean_detail(text: str, secret: str | None) -> str:
     return text
 
 
+def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds from `Retry-After-Ms` or `Retry-After` (seconds or an HTTP date); None if absent
+    or unreadable. Servers in the wild send fractions, so those are accepted too."""
+    if headers is None:
+        return None
+    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            seconds = float(value) / scale
+        except ValueError:
+            if scale == 1000.0:
+                continue
+            try:
+                when = email.utils.parsedate_to_datetime(value)
+            except (TypeError, ValueError, IndexError):
+                return None
+            seconds = when.timestamp() - time.time()
+        return max(0.0, seconds) if math.isfinite(seconds) else None
+    return None
+
+
 def status_error(
     status: int,
     detail: str,
     ctx: ErrorContext,
     *,
-    retry_after: str | None = None,
+    retry_after: float | None = None,
 ) -> ProviderError:
     """A ProviderError for an HTTP error status; `detail` is the server's own message."""
     detail = clean_detail(detail, ctx.secret)
@@ -91,7 +127,7 @@ def status_error(
         message = f"Not found (404){said}. Check --model and --base-url ({display_url(ctx.url)})."
     elif status == 429:
         kind = "rate_limit"
-        wait = f"wait {retry_after} s" if retry_after and retry_after.isdigit() else "wait a moment"
+        wait = f"wait {math.ceil(retry_after)} s" if retry_after else "wait a moment"
         message = f"Rate limited by the server (429){said}. {wait.capitalize()} and try again."
     elif status >= 500:
         kind = "server"
@@ -99,7 +135,7 @@ def status_error(
     else:
         kind = "bad_request"
         message = f"The server refused the request ({status}){said}."
-    return ProviderError(message, kind=kind, status=status)
+    return ProviderError(message, kind=kind, status=status, retry_after=retry_after)
 
 
 def error_detail(body: Any) -> str:
@@ -157,7 +193,7 @@ def _transport_error(exc: BaseException, ctx: ErrorContext) -> ProviderError | N
             response.status_code,
             error_detail(response.text),
             ctx,
-            retry_after=response.headers.get("retry-after"),
+            retry_after=parse_retry_after(response.headers),
         )
     if _is(exc, "TransportError"):
         return ProviderError(f"Talking to {url} failed: {exc}. Try again.", kind="connection")
@@ -166,9 +202,26 @@ def _transport_error(exc: BaseException, ctx: ErrorContext) -> ProviderError | N
 
 def _timeout_error(ctx: ErrorContext) -> ProviderError:
     return ProviderError(
-        f"No reply from {display_url(ctx.url)} within {ctx.timeout:g} s."
-        " The server may be busy or stuck; try again.",
+        f"No answer from {display_url(ctx.url)} within {ctx.timeout:g} s."
+        f" The server may be busy or stuck: try again, or {LONGER}.",
         kind="timeout",
+    )
+
+
+def stall_message(ctx: ErrorContext, *, streaming: bool, midway: bool) -> str:
+    """What an idle timeout means for this reply. The timeout counts from the last byte
+    received (httpx's read timeout is per read), so "no data for N s" is exact."""
+    url, waited = display_url(ctx.url), f"{ctx.timeout:g} s"
+    if not streaming:
+        return (
+            f"No reply from {url} within {waited}. A reply that is not streamed comes only"
+            f" once it is complete: turn streaming on, or {LONGER}."
+        )
+    if midway:
+        return f"The reply stalled: no data from {url} for {waited}. Try again, or {LONGER}."
+    return (
+        f"No data from {url} for {waited} before the reply began: the server may be busy"
+        f" or stuck. Try again, or {LONGER}."
     )
 
 
@@ -190,7 +243,7 @@ def _openai_error(exc: BaseException, ctx: ErrorContext) -> ProviderError | None
             exc.status_code,
             error_detail(exc.body),
             ctx,
-            retry_after=exc.response.headers.get("retry-after"),
+            retry_after=parse_retry_after(exc.response.headers),
         )
     if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
         cause = exc.__cause__
@@ -230,28 +283,84 @@ def _mentions(exc: BaseException, secret: str | None) -> bool:
     return secret in text
 
 
-async def guarded(events: AsyncIterator[Event], ctx: ErrorContext) -> AsyncIterator[Event]:
-    """Pass `events` through, turning failures into ProviderError with the partial text.
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """When a failed attempt is tried again: `max_retries` times at most, for 429 and 5xx
+    only, after the server's Retry-After (up to `max_delay`) or else `backoff` seconds,
+    doubling each time."""
+
+    max_retries: int = 2
+    backoff: float = 1.0
+    max_delay: float = MAX_RETRY_DELAY
+
+    def delay(self, error: ProviderError, retries_done: int) -> float | None:
+        """Seconds to wait before trying again, or None for "do not"."""
+        status = error.status
+        if retries_done >= self.max_retries or status is None:
+            return None
+        if status != 429 and not 500 <= status <= 599:
+            return None
+        if error.retry_after is not None:
+            return error.retry_after if error.retry_after <= self.max_delay else None
+        return min(self.backoff * 2**retries_done, self.max_delay)
+
+
+NO_RETRIES = RetryPolicy(max_retries=0)
+
+
+async def guarded(
+    attempt: Callable[[], AsyncIterator[Event]],
+    ctx: ErrorContext,
+    *,
+    streaming: bool = True,
+    retry: RetryPolicy = NO_RETRIES,
+) -> AsyncIterator[Event]:
+    """Pass the events of `attempt()` through, turning failures into ProviderError with the
+    partial text, and trying again (with a `Retrying` first) where `retry` allows it.
 
     `aclosing` matters: when the consumer stops early, the inner generator (and with it
     the HTTP response) is closed now, not whenever the garbage collector gets to it.
     """
-    received: list[str] = []
-    try:
-        async with aclosing(events):  # type: ignore[type-var]
-            async for event in events:
-                if isinstance(event, TextDelta):
-                    received.append(event.text)
-                yield event
-    except Exception as exc:
-        mapped = to_provider_error(exc, ctx)
-        if mapped is None:
-            raise
-        if not mapped.partial:
-            mapped.partial = "".join(received)
-        if mapped is exc:
-            raise
-        # A cause that quotes the key would print it in any traceback: drop that one.
-        if _mentions(exc, ctx.secret):
-            raise mapped from None
-        raise mapped from exc
+    retries = 0
+    while True:
+        received: list[str] = []
+        try:
+            events = attempt()
+            async with aclosing(events):  # type: ignore[type-var]
+                async for event in events:
+                    if isinstance(event, TextDelta):
+                        received.append(event.text)
+                    yield event
+            return
+        except Exception as exc:
+            mapped = to_provider_error(exc, ctx)
+            if mapped is None:
+                raise
+            delay = None if received else retry.delay(mapped, retries)
+            if delay is None:
+                _finish(mapped, ctx, received, retries, streaming=streaming)
+                if mapped is exc:
+                    raise
+                # A cause that quotes the key would print it in any traceback: drop that one.
+                if _mentions(exc, ctx.secret):
+                    raise mapped from None
+                raise mapped from exc
+        # Outside the `except`, so the failure is not chained to whatever comes next.
+        assert delay is not None
+        retries += 1
+        yield Retrying(retries, retry.max_retries, delay, f"server said {mapped.status}")
+        await asyncio.sleep(delay)
+
+
+def _finish(
+    error: ProviderError, ctx: ErrorContext, received: list[str], retries: int, *, streaming: bool
+) -> None:
+    """The last touches on an error that ends the reply: partial text, what a timeout
+    means here, and how many retries came before it."""
+    if not error.partial:
+        error.partial = "".join(received)
+    if error.kind == "timeout":
+        error.message = stall_message(ctx, streaming=streaming, midway=bool(received))
+    if retries:
+        error.message += f" (Gave up after {retries} {'retry' if retries == 1 else 'retries'}.)"
+    error.args = (error.message,)

@@ -15,7 +15,13 @@ from typing import Any
 import openai
 
 from tui_chat.providers.base import ChatRequest, Event, ProviderError, Usage, WireEvent, WireTap
-from tui_chat.providers.errors import ErrorContext, connect_timeout, guarded, to_provider_error
+from tui_chat.providers.errors import (
+    ErrorContext,
+    RetryPolicy,
+    connect_timeout,
+    guarded,
+    to_provider_error,
+)
 
 #: Sent to servers that ignore keys (the SDK will not build a client without one).
 DUMMY_API_KEY = "not-needed"
@@ -36,21 +42,31 @@ class OpenAIProviderBase:
         *,
         api_key: str | None = None,
         base_url: str | None = None,
-        timeout: float = 60.0,
+        timeout: float = 30.0,
         max_retries: int = 2,
+        retry_backoff: float = 1.0,
     ) -> None:
+        """`timeout` is the idle timeout: seconds without a byte before the reply fails
+        (the SDK's read timeout applies per read, so it counts from the last byte).
+        The SDK never retries by itself: `guarded` does, so a retry can be shown."""
         self._missing_key = not api_key and not base_url
         self._client = openai.AsyncOpenAI(
             api_key=api_key or DUMMY_API_KEY,
             base_url=base_url,
             timeout=openai.Timeout(timeout, connect=connect_timeout(timeout)),
-            max_retries=max_retries,
+            max_retries=0,
         )
         self.base_url = str(self._client.base_url).rstrip("/")
         self._errors = ErrorContext(url=self.base_url, timeout=timeout, secret=api_key)
+        self._retry = RetryPolicy(max_retries=max_retries, backoff=retry_backoff)
 
     def stream(self, request: ChatRequest, *, tap: WireTap | None = None) -> AsyncIterator[Event]:
-        return guarded(self._events(request, tap), self._errors)
+        return guarded(
+            lambda: self._events(request, tap),
+            self._errors,
+            streaming=request.stream,
+            retry=self._retry,
+        )
 
     def _events(self, request: ChatRequest, tap: WireTap | None) -> AsyncIterator[Event]:
         """The protocol itself, as an async generator; errors are mapped by `guarded`."""

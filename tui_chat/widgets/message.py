@@ -7,8 +7,9 @@ never parsed as Rich markup (Markdown is rendered from its own parser).
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 from markdown_it import MarkdownIt
 from rich.markdown import Markdown as RichMarkdown
@@ -21,8 +22,9 @@ from textual.widgets._markdown import MarkdownStream
 
 from tui_chat.markdown_segments import settle_point
 from tui_chat.metrics import ReplyMetrics
+from tui_chat.providers.base import Retrying, seconds
 from tui_chat.sanitize import clean
-from tui_chat.widgets.typing import TypingIndicator
+from tui_chat.widgets.typing import STALL_NOTICE_SECONDS, TypingIndicator
 
 #: How often streamed text is handed to the Markdown widget: about one frame.
 FLUSH_SECONDS = 1 / 30
@@ -37,6 +39,8 @@ SEGMENT_LINES = 40
 RUNWAY_SHARE = 1 / 4
 #: Code highlighting for settled text, close to Textual's Markdown fences.
 CODE_THEME = "monokai"
+#: How often a streaming reply checks whether its text has stopped coming.
+STALL_CHECK_SECONDS = 1.0
 
 ReplyStatus = Literal["waiting", "streaming", "complete", "stopped", "error"]
 
@@ -86,7 +90,14 @@ class AssistantMessage(Vertical):
     `FLUSH_SECONDS` (a frame), so a fast server costs one render per frame rather than
     one per token; and every `SEGMENT_LINES` lines the finished part above the last
     block boundary is settled into one widget while the tail keeps streaming.
+
+    While it streams, a 1 Hz check (the only cost: one clock read per fragment) says on
+    the meta line how long no text has come, once that passes `stall_notice_after`.
     """
+
+    #: Seconds without data before the reply says so; a class attribute so tests (and
+    #: the typing indicator it hands it to) can use a small one.
+    stall_notice_after: ClassVar[float] = STALL_NOTICE_SECONDS
 
     DEFAULT_CSS = """
     AssistantMessage { height: auto; }
@@ -109,6 +120,9 @@ class AssistantMessage(Vertical):
         self._live = ""  # the source now in the streaming Markdown widget
         self._stream: MarkdownStream | None = None
         self._flush_timer: Timer | None = None
+        self._stall_timer: Timer | None = None
+        self._last_data = 0.0
+        self._stalled = False
         self._lock = asyncio.Lock()
         self._meta = meta
         self.status: ReplyStatus = status
@@ -130,7 +144,7 @@ class AssistantMessage(Vertical):
         if self._from_history:
             yield SettledMarkdown(self.text)
         else:
-            yield TypingIndicator(self._label)
+            yield TypingIndicator(self._label, stall_after=self.stall_notice_after)
             yield _live_markdown()
         yield Static(self._meta, id="meta", markup=False)
 
@@ -140,13 +154,34 @@ class AssistantMessage(Vertical):
             return
         self._parts.append(fragment)
         self._pending.append(fragment)
+        self._last_data = time.monotonic()
+        if self._stalled:
+            self._show_stall(None)
         if self._stream is None:
             self.status = "streaming"
+            self._stall_timer = self.set_interval(STALL_CHECK_SECONDS, self._check_stall)
             await self.query_one(TypingIndicator).remove()
             self._stream = Markdown.get_stream(self.query_one("#body", Markdown))
             await self._flush()  # the first words go on screen at once
         elif self._flush_timer is None:
             self._flush_timer = self.set_timer(FLUSH_SECONDS, self._flush)
+
+    def show_retry(self, retry: Retrying) -> None:
+        """The provider waits to try again (only ever before the first words)."""
+        for indicator in self.query(TypingIndicator):
+            indicator.show_retry(retry)
+
+    def _check_stall(self) -> None:
+        idle = time.monotonic() - self._last_data
+        if idle >= self.stall_notice_after:
+            self._show_stall(idle)
+        elif self._stalled:
+            self._show_stall(None)
+
+    def _show_stall(self, idle: float | None) -> None:
+        self._stalled = idle is not None
+        note = "" if idle is None else f"no data for {seconds(idle)} · Esc stops"
+        self.query_one("#meta", Static).update(note)
 
     async def _flush(self) -> None:
         self._flush_timer = None
@@ -200,6 +235,10 @@ class AssistantMessage(Vertical):
         """Show everything received, close the stream, and say how the reply ended."""
         if self._flush_timer is not None:
             self._flush_timer.stop()
+        if self._stall_timer is not None:
+            self._stall_timer.stop()
+            self._stall_timer = None
+        self._stalled = False
         await self._flush()
         if self._stream is not None:
             await self._stream.stop()
