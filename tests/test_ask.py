@@ -459,3 +459,13 @@ def test_timeout_flag_ends_a_silent_server_after_that_long_saying_what_to_do(
     assert result.stdout == ""
     assert len(fake_server.requests) == 1, "a timeout is not retried"
 
+
+@pytest.mark.parametrize("flags", [(), ("--no-stream",)], ids=["stream", "no-stream"])
+def test_an_empty_reply_is_said_on_stderr_and_exits_0(
+    fake_server: FakeLLMServer, env: dict[str, str], tmp_path: Path, flags: tuple[str, ...]
+) -> None:
+    fake_server.enqueue(Script(chunks=[]))
+    result = run_ask(fake_server, *flags, "say nothing", env=env, cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout == ""
+    assert "empty" in assert_one_line_error(result.stderr)

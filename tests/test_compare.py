@@ -168,3 +168,18 @@ async def test_an_unexpected_error_on_one_side_ends_the_race_instead_of_hanging(
         assert pane_reply(screen, "right").status == "error"
         notices = [str(n.render()) for n in screen.query("#pane-right ErrorNotice")]
         assert any("RuntimeError: boom" in text for text in notices)
+
+
+async def test_an_empty_reply_is_said_in_both_panes(fake_server: FakeLLMServer) -> None:
+    fake_server.enqueue(Script(chunks=[]), Script(chunks=[]))
+    app = ChatApp(Settings(api="chat", base_url=fake_server.openai_url, api_key=KEY))
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = CompareScreen(*contenders(fake_server))
+        await app.push_screen(screen)
+        screen.query_one(PromptInput).load_text("say nothing")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not screen.busy)
+        for side in ("left", "right"):
+            assert pane_stats(screen, side).startswith("∅ empty reply · total ")
+            meta = str(pane_reply(screen, side).query_one("#meta").render())
+            assert meta.startswith("∅ empty reply")

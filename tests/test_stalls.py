@@ -107,6 +107,21 @@ async def test_a_retry_is_shown_in_the_reply_then_the_text_arrives(
     assert len(fake_server.requests) == 2
 
 
+@pytest.mark.parametrize("api", ["responses", "chat", "backend"])
+async def test_an_empty_reply_says_it_was_empty(fake_server: FakeLLMServer, api: str) -> None:
+    fake_server.enqueue(Script(chunks=[], usage=None), Script())
+    app = make_app(fake_server, api)
+    async with app.run_test() as pilot:
+        await send(pilot, "say nothing")
+        await wait_for(pilot, lambda: replies(app)[0].status == "complete")
+        assert meta(replies(app)[0]).startswith("∅ empty reply · total ")
+        await send(pilot, "say something")
+        await wait_for(
+            pilot, lambda: len(replies(app)) == 2 and replies(app)[1].status == "complete"
+        )
+        assert "empty" not in meta(replies(app)[1])
+
+
 @pytest.mark.parametrize("command", ["chat", "ask", "serve"])
 def test_the_timeout_flag_sets_the_idle_timeout(command: str) -> None:
     args = build_parser()[command].parse_args(["--timeout", "2.5"])

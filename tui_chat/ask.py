@@ -2,8 +2,9 @@
 
 Made for shells and scripts: stdout carries only the (sanitized) reply, stderr
 only a one-line `tui-chat: ...` error, and the exit status says what happened
-(0 ok, 1 provider error, 2 no prompt, 130 interrupted). Each retry is noted on stderr
-while it waits ("retrying 1/2 in 2 s · server said 503").
+(0 ok, 1 provider error, 2 no prompt, 130 interrupted). Notes a person should see go
+to stderr too: each retry while it waits ("retrying 1/2 in 2 s · server said 503"), and
+a reply that completed without any text, which still exits 0 (the request worked).
 """
 
 from __future__ import annotations
@@ -52,6 +53,11 @@ class _Output:
             self._stream.write(text)
             self._stream.flush()
             self._last = text[-1]
+
+    @property
+    def wrote(self) -> bool:
+        """Whether any text reached stdout (an empty reply writes none)."""
+        return bool(self._last)
 
     def finish(self) -> None:
         if self._last and self._last != "\n":
@@ -192,6 +198,8 @@ def run_ask(
                 recording.close()
                 if recording.error is not None:  # the reply itself went fine: just say so
                     fail(recording.error, EXIT_OK)
+        if not out.wrote:
+            fail("the reply was empty: the server sent no text", EXIT_OK)
         out.finish()
         return EXIT_OK
     except KeyboardInterrupt:

@@ -13,7 +13,7 @@ import pytest
 
 from tui_chat.history import HistoryStore
 
-from .helpers import TickingClock
+from .helpers import TickingClock, file_modes_bind
 
 
 @pytest.fixture
@@ -33,3 +33,10 @@ def clock() -> TickingClock:
 def store(data_home: Path, clock: TickingClock) -> Iterator[HistoryStore]:
     with HistoryStore.open(clock=clock) as opened:
         yield opened
+
+
+@pytest.fixture
+def file_modes() -> None:
+    """For tests of unwritable files: they run their programs `bound_by_file_modes`."""
+    if not file_modes_bind():
+        pytest.skip("file modes do not bind here (root that cannot drop CAP_DAC_OVERRIDE)")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,10 +29,14 @@ def clean_env(data_home: Path) -> dict[str, str]:
     return env
 
 
-def run_history(data_home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """`python -m tui_chat history ARGS` with `XDG_DATA_HOME=data_home` (stdout is a pipe)."""
+def run_history(
+    data_home: Path, *args: str, modes_bind: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """`python -m tui_chat history ARGS` with `XDG_DATA_HOME=data_home` (stdout is a pipe);
+    `modes_bind` runs it `bound_by_file_modes`."""
+    argv = [sys.executable, "-m", "tui_chat", "history", *args]
     return subprocess.run(
-        [sys.executable, "-m", "tui_chat", "history", *args],
+        bound_by_file_modes(argv) if modes_bind else argv,
         env=clean_env(data_home),
         capture_output=True,
         text=True,
@@ -45,3 +51,43 @@ def files_bytes(directory: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(directory)): p.read_bytes() for p in directory.rglob("*") if p.is_file()
     }
+
+
+#: Run as `python -c DROP_AND_EXEC PROGRAM ARGS...`: drops the capabilities that let root
+#: ignore file modes (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER) from the
+#: bounding set, then execs PROGRAM, which therefore runs without them.
+_DROP_AND_EXEC = """
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+for cap in (1, 2, 3):
+    if libc.prctl(24, cap, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
+        sys.exit(f"cannot drop capability {cap}: {os.strerror(ctypes.get_errno())}")
+os.execv(sys.argv[1], sys.argv[1:])
+"""
+
+
+def bound_by_file_modes(argv: list[str]) -> list[str]:
+    """`argv` run so that file modes bind it. The suite runs as root, and root writes a
+    0400 file without a second thought; without those capabilities it cannot."""
+    if os.name != "posix" or os.geteuid() != 0:
+        return argv
+    return [sys.executable, "-c", _DROP_AND_EXEC, *argv]
+
+
+@functools.cache
+def file_modes_bind() -> bool:
+    """Whether `bound_by_file_modes` really stops a write to a 0400 file here."""
+    if os.name != "posix":
+        return False
+    with tempfile.TemporaryDirectory() as tmp:
+        probe = Path(tmp) / "probe"
+        probe.write_text("")
+        probe.chmod(0o400)
+        code = "open(__import__('sys').argv[1], 'a')"
+        result = subprocess.run(
+            bound_by_file_modes([sys.executable, "-c", code, str(probe)]),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        return result.returncode != 0 and "PermissionError" in result.stderr

@@ -1,4 +1,5 @@
-"""A process killed mid-reply loses at most the text since its last save, nothing older."""
+"""A process killed mid-reply loses at most the text since its last save, nothing older,
+and the next process to open the history marks that reply interrupted."""
 
 from __future__ import annotations
 
@@ -89,7 +90,7 @@ def test_sigkill_mid_reply_keeps_earlier_messages_and_the_partial_reply(data_hom
         "tell me a long story",
         "complete",
     )
-    assert reply.status == "streaming"
+    assert reply.status == "interrupted"  # not "streaming" forever: its process is gone
     # Every acknowledged update is there; at most one more was committed but not yet
     # acknowledged when the signal landed.
     assert reply.content in (_text_upto(last), _text_upto(last + 1))

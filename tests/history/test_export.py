@@ -49,6 +49,8 @@ CONV = Conversation(
         _msg(6, "assistant", "Pass reverse=True", "stopped"),
         _msg(7, "user", "Thanks"),
         _msg(8, "assistant", "You're", "streaming"),
+        _msg(9, "user", "Still there?"),
+        _msg(10, "assistant", "Yes, but", "interrupted"),
     ),
 )
 
@@ -63,7 +65,10 @@ def test_markdown_reads_as_a_document() -> None:
     assert "## Assistant\n\nUse `sorted(xs)`." in text
     assert "> *(failed: connection dropped)*" in text
     assert "> *(stopped by the user)*" in text
-    assert "interrupted" in text
+    assert "## Assistant\n\nYou're\n\n> *(unfinished: the reply was still streaming" in text
+    assert (
+        "## Assistant\n\nYes, but\n\n> *(interrupted: tui-chat ended before the reply did)*" in text
+    )
     assert text.endswith("\n") and not text.endswith("\n\n")
 
 
@@ -101,6 +106,8 @@ def test_json_keeps_every_field() -> None:
         "stopped",
         "complete",
         "streaming",
+        "complete",
+        "interrupted",
     ]
     assert data["messages"][1]["metrics"] == {"ttft": 0.2, "total": 1.0, "tokens": 5}
     assert data["messages"][3]["error"] == "connection dropped"

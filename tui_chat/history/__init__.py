@@ -21,7 +21,12 @@ from tui_chat.history.models import (
 )
 from tui_chat.history.paths import data_dir, default_db_path
 from tui_chat.history.schema import SCHEMA_VERSION, HistoryError, SchemaTooNewError
-from tui_chat.history.store import HistoryStore, NotFoundError, conversation_settings
+from tui_chat.history.store import (
+    HistoryStore,
+    NotFoundError,
+    ReadOnlyError,
+    conversation_settings,
+)
 
 __all__ = [
     "MATCH_END",
@@ -33,6 +38,7 @@ __all__ = [
     "HistoryStore",
     "MessageStatus",
     "NotFoundError",
+    "ReadOnlyError",
     "SchemaTooNewError",
     "SearchHit",
     "StoredMessage",

@@ -22,7 +22,8 @@ _ROLE_HEADINGS = {"user": "User", "assistant": "Assistant", "system": "System"}
 _STATUS_NOTES = {
     "stopped": "stopped by the user",
     "error": "failed",
-    "streaming": "interrupted: the reply was still streaming when tui-chat ended",
+    "streaming": "unfinished: the reply was still streaming when this was exported",
+    "interrupted": "interrupted: tui-chat ended before the reply did",
 }
 
 

@@ -14,8 +14,10 @@ from typing import Any, Literal
 from tui_chat.providers.base import ChatMessage, Role
 from tui_chat.sanitize import clean
 
-MessageStatus = Literal["complete", "stopped", "error", "streaming"]
-STATUSES: tuple[MessageStatus, ...] = ("complete", "stopped", "error", "streaming")
+#: "streaming" while a process writes the reply; "interrupted" once the store has found
+#: it orphaned (its process died before the reply ended, see `HistoryStore.open`).
+MessageStatus = Literal["complete", "stopped", "error", "streaming", "interrupted"]
+STATUSES: tuple[MessageStatus, ...] = ("complete", "stopped", "error", "streaming", "interrupted")
 ROLES: tuple[Role, ...] = ("user", "assistant", "system")
 
 #: Marks around each match in `SearchHit.snippet`. Control characters rather than
@@ -92,7 +94,7 @@ class Conversation:
 
         Same rule as the live `tui_chat.conversation.Conversation`: a prompt whose
         reply failed is left out with its reply, a stopped reply keeps its partial
-        text. A reply still marked `streaming` was cut off by a crash and counts as
+        text. A reply cut off by a crash (`interrupted`, or still `streaming`) counts as
         stopped; a prompt that never got a reply at all is left out.
         """
         out: list[ChatMessage] = []
@@ -110,7 +112,9 @@ class Conversation:
 
 
 def _dropped(reply: StoredMessage) -> bool:
-    return reply.status == "error" or (reply.status == "streaming" and not reply.content)
+    return reply.status == "error" or (
+        reply.status in ("streaming", "interrupted") and not reply.content
+    )
 
 
 @dataclass(frozen=True, slots=True)

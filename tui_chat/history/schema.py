@@ -93,8 +93,45 @@ def _initial(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+_FTS_TRIGGERS = ("messages_fts_insert", "messages_fts_delete", "messages_fts_update")
+
+
+def _interrupted_status(conn: sqlite3.Connection) -> None:
+    """v1 → v2: the status 'interrupted', for a reply whose process died mid-stream.
+
+    SQLite cannot change a CHECK constraint in place, so `messages` is rebuilt (SQLite's
+    documented procedure). Ids are kept, so the external-content search index, keyed by
+    id, stays valid as it is; its triggers go first so the copy does not touch it.
+    """
+    for name in _FTS_TRIGGERS:
+        conn.execute(f"DROP TRIGGER {name}")
+    conn.execute(
+        """
+        CREATE TABLE messages_v2 (
+            id              INTEGER PRIMARY KEY,
+            conversation_id INTEGER NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+            seq             INTEGER NOT NULL,
+            role            TEXT NOT NULL CHECK (role IN ('user', 'assistant', 'system')),
+            content         TEXT NOT NULL,
+            status          TEXT NOT NULL CHECK (status IN
+                            ('complete', 'stopped', 'error', 'streaming', 'interrupted')),
+            error           TEXT,
+            created_at      TEXT NOT NULL,
+            metrics         TEXT,
+            UNIQUE (conversation_id, seq)
+        )
+        """
+    )
+    columns = "id, conversation_id, seq, role, content, status, error, created_at, metrics"
+    conn.execute(f"INSERT INTO messages_v2 ({columns}) SELECT {columns} FROM messages")
+    conn.execute("DROP TABLE messages")
+    conn.execute("ALTER TABLE messages_v2 RENAME TO messages")
+    for statement in _V1[4:]:  # the three triggers, as version 1 made them
+        conn.execute(statement)
+
+
 #: Append only. Index i migrates version i to i + 1.
-MIGRATIONS: tuple[Migration, ...] = (_initial,)
+MIGRATIONS: tuple[Migration, ...] = (_initial, _interrupted_status)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

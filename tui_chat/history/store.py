@@ -14,6 +14,7 @@ opened with `check_same_thread=False` and every call holds `self._lock`.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sqlite3
@@ -38,7 +39,7 @@ from tui_chat.history.models import (
     make_title,
 )
 from tui_chat.history.paths import default_db_path
-from tui_chat.history.schema import HistoryError, check_not_too_new, migrate
+from tui_chat.history.schema import HistoryError, check_not_too_new, migrate, user_version
 from tui_chat.providers.base import Role
 
 if TYPE_CHECKING:
@@ -108,14 +109,77 @@ def _metrics_json(metrics: Mapping[str, Any] | ReplyMetrics) -> str:
     return json.dumps(data, separators=(",", ":"))
 
 
-def _prepare_file(path: Path) -> None:
+#: Beside the database: every process that has it open for writing holds a shared
+#: `flock` on this file until it closes it (see `_hold_lock_and_mark_orphans`).
+LOCK_SUFFIX = ".lock"
+_READ_ONLY_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
+
+
+class ReadOnlyError(HistoryError):
+    """A change was asked of a history that could only be opened read-only."""
+
+
+def _prepare_file(path: Path) -> str | None:
     """Create the directory and an empty 0600 database file: conversations are private,
-    and SQLite gives its -wal and -shm files the database file's permissions."""
+    and SQLite gives its -wal and -shm files the database file's permissions.
+
+    Returns None if the database can be written, else why not (an existing file that
+    cannot be written can still be read). Asks the kernel rather than reading mode bits,
+    which root ignores. Raises OSError when there is no file to read.
+    """
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     except FileExistsError:
         pass
+    try:
+        os.close(os.open(path, os.O_RDWR))  # opens only; writes nothing
+    except OSError as exc:
+        if exc.errno not in _READ_ONLY_ERRNOS:
+            raise
+        return f"the file is not writable: {exc.strerror}"
+    if not os.access(path.parent, os.W_OK | os.X_OK):  # SQLite creates -wal and -shm there
+        return "its directory is not writable"
+    return None
+
+
+def _is_read_only(exc: BaseException | None) -> bool:
+    if isinstance(exc, sqlite3.Error):
+        name = getattr(exc, "sqlite_errorname", "")
+        return name.startswith(("SQLITE_READONLY", "SQLITE_PERM"))
+    return isinstance(exc, OSError) and exc.errno in _READ_ONLY_ERRNOS
+
+
+def _hold_lock_and_mark_orphans(conn: sqlite3.Connection, path: Path) -> int | None:
+    """Mark replies left "streaming" by a process that died as "interrupted"; returns
+    the lock's file descriptor, to hold until the database is closed.
+
+    Two tui-chats may share one database, so "streaming" alone does not mean dead. The
+    rule: every process with the database open for writing holds a shared `flock` on
+    `<database>.lock`, and the kernel drops it when the process ends, SIGKILL included.
+    Whoever gets that lock exclusively has the database to itself, so every reply still
+    "streaming" belongs to a dead process. A last-save age would need a heartbeat and
+    still mark a live reply waiting long for its first token, or a process paused with
+    Ctrl+Z; an owner pid breaks across PID namespaces and pid reuse. The price of the
+    lock: orphans wait to be marked until no other tui-chat has the database open.
+    """
+    try:
+        import fcntl
+    except ImportError:  # no flock (Windows): never mark, rather than mark a live reply
+        return None
+    fd = os.open(path.with_name(path.name + LOCK_SUFFIX), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pass  # another process has the database open; its replies may be live
+        else:
+            conn.execute("UPDATE messages SET status = 'interrupted' WHERE status = 'streaming'")
+        fcntl.flock(fd, fcntl.LOCK_SH)  # waits only while another opener marks orphans
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 class HistoryStore:
@@ -127,27 +191,60 @@ class HistoryStore:
         path: Path,
         *,
         clock: Callable[[], datetime] = _utcnow,
+        read_only_reason: str | None = None,
+        lock_fd: int | None = None,
     ) -> None:
         self._conn = conn
         self._lock = threading.Lock()
         self._clock = clock
+        self._lock_fd = lock_fd
         self.path = path
+        #: Why this store cannot write (None when it can): reads work, changes raise
+        #: `ReadOnlyError`.
+        self.read_only_reason = read_only_reason
+
+    @property
+    def read_only(self) -> bool:
+        return self.read_only_reason is not None
 
     # -- lifecycle -----------------------------------------------------------------
 
     @classmethod
     def open(
-        cls, path: Path | None = None, *, clock: Callable[[], datetime] = _utcnow
+        cls,
+        path: Path | None = None,
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+        read_only: bool = False,
     ) -> HistoryStore:
         """Open (creating and migrating if needed) the database at `path`, by default
         `$XDG_DATA_HOME/tui-chat/history.sqlite3` or the OS's user data directory.
 
+        A database that exists but cannot be written (its mode, its directory's, a
+        read-only mount) is opened read-only, so saved chats stay readable;
+        `read_only_reason` says why. `read_only=True` asks for that outright.
+
         Raises `SchemaTooNewError` for a database written by a newer tui-chat, and
-        `HistoryError` if the file cannot be created or is not a database.
+        `HistoryError` if the file cannot be created or is not a database (which is then
+        left exactly as it was).
         """
         path = default_db_path() if path is None else Path(path)
+        if read_only:
+            return cls._open_read_only(path, "opened read-only", clock=clock, could_write=True)
         with _as_history_error(path):
-            _prepare_file(path)
+            reason = _prepare_file(path)
+        if reason is None:
+            try:
+                return cls._open_writable(path, clock=clock)
+            except HistoryError as error:
+                if not _is_read_only(error.__cause__):
+                    raise
+                reason = str(error.__cause__)
+        return cls._open_read_only(path, reason, clock=clock, could_write=False)
+
+    @classmethod
+    def _open_writable(cls, path: Path, *, clock: Callable[[], datetime]) -> HistoryStore:
+        with _as_history_error(path):
             conn = sqlite3.connect(
                 path, timeout=_BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
             )
@@ -157,14 +254,53 @@ class HistoryStore:
                 conn.execute("PRAGMA synchronous = FULL")
                 conn.execute("PRAGMA foreign_keys = ON")
                 migrate(conn, path)
+                lock_fd = _hold_lock_and_mark_orphans(conn, path)
             except BaseException:
                 conn.close()
                 raise
-        return cls(conn, path, clock=clock)
+        return cls(conn, path, clock=clock, lock_fd=lock_fd)
+
+    @classmethod
+    def _open_read_only(
+        cls, path: Path, reason: str, *, clock: Callable[[], datetime], could_write: bool
+    ) -> HistoryStore:
+        """A connection that cannot write.
+
+        No -wal file means no connection has the database open (SQLite removes it when
+        the last one closes), so nothing waits to be checkpointed: then `immutable=1`
+        reads the file as it is and creates no -wal and -shm beside it, which a read-only
+        connection would leave behind (with the database's read-only mode, in the way of
+        a later writer). Given up: a writer that starts meanwhile is not seen by this
+        store. An empty -wal counts as none when this process could not write anyway.
+        """
+        with _as_history_error(path):
+            wal = path.with_name(path.name + "-wal")
+            wal_size = wal.stat().st_size if wal.exists() else None
+            immutable = wal_size is None or (wal_size == 0 and not could_write)
+            params = "mode=ro&immutable=1" if immutable else "mode=ro"
+            conn = sqlite3.connect(
+                f"{path.absolute().as_uri()}?{params}",
+                uri=True,
+                timeout=_BUSY_TIMEOUT,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            try:
+                check_not_too_new(conn, path)
+                if user_version(conn) == 0:
+                    raise HistoryError(f"{path}: holds no history yet and is read-only ({reason})")
+            except BaseException:
+                conn.close()
+                raise
+        return cls(conn, path, clock=clock, read_only_reason=reason)
 
     def close(self) -> None:
+        """Close the database, then let go of the lock (after the last write, not before)."""
         with self._lock:
             self._conn.close()
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
 
     def __enter__(self) -> HistoryStore:
         return self
@@ -179,6 +315,10 @@ class HistoryStore:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One short write transaction under the lock; committed before the call returns."""
+        if self.read_only_reason is not None:
+            raise ReadOnlyError(
+                f"{self.path} is read-only ({self.read_only_reason}): nothing can be changed"
+            )
         with self._lock, _as_history_error(self.path):
             conn = self._conn
             conn.execute("BEGIN IMMEDIATE")
@@ -446,7 +586,12 @@ def _as_history_error(path: Path) -> Iterator[None]:
     try:
         yield
     except (sqlite3.Error, OSError) as exc:
-        raise HistoryError(f"{path}: {exc}") from exc
+        detail = str(exc)
+        if isinstance(exc, OSError) and exc.strerror:  # without "[Errno 13]" and the path again
+            detail = exc.strerror
+            if exc.filename is not None and Path(exc.filename) != path:
+                detail += f": {exc.filename}"
+        raise HistoryError(f"{path}: {detail}") from exc
 
 
 def _check(*, role: str | None = None, status: str | None = None) -> None:

@@ -24,7 +24,7 @@ from tui_chat.providers.base import Provider, ProviderError
 from tui_chat.reply_stream import stream_reply
 from tui_chat.sanitize import clean
 from tui_chat.widgets.compare_pane import ComparePane
-from tui_chat.widgets.message import AssistantMessage
+from tui_chat.widgets.message import EMPTY_REPLY, AssistantMessage
 from tui_chat.widgets.prompt import PromptInput
 
 SIDES = ("left", "right")
@@ -150,7 +150,7 @@ class CompareScreen(Screen[None]):
             )
             await reply.finish("complete", contender.metrics)
             contender.conversation.add_assistant(reply.text)
-            pane.show_final(contender.metrics)
+            pane.show_final(contender.metrics, "" if reply.text.strip() else EMPTY_REPLY)
         self._settle(side)
 
     def _settle(self, side: str) -> None:

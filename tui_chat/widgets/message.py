@@ -41,6 +41,8 @@ RUNWAY_SHARE = 1 / 4
 CODE_THEME = "monokai"
 #: How often a streaming reply checks whether its text has stopped coming.
 STALL_CHECK_SECONDS = 1.0
+#: Said under a reply that completed without any text.
+EMPTY_REPLY = "∅ empty reply"
 
 ReplyStatus = Literal["waiting", "streaming", "complete", "stopped", "error"]
 
@@ -254,6 +256,8 @@ class AssistantMessage(Vertical):
         notes = []
         if status == "stopped":
             notes.append("■ stopped")
+        if status == "complete" and not self.text.strip():
+            notes.append(EMPTY_REPLY)
         if metrics is not None:
             notes.append(metrics.summary())
         self.query_one("#meta", Static).update(" · ".join(notes))
