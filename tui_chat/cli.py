@@ -325,21 +325,30 @@ def _run_app(
 ) -> int:
     from tui_chat.app import ChatApp
     from tui_chat.history import HistoryError, HistoryStore
+    from tui_chat.recorder import history_off_notice, read_only_notice
 
     if resume is not None and not settings.history:
         return _fail("--resume needs history; drop --no-history", 2)
     store = None
+    # Said in the chat: a line on stderr is hidden behind the alternate screen.
+    notice = None
     if settings.history:
         try:
             store = HistoryStore.open()
         except HistoryError as error:
             if resume is not None:
                 return _fail(f"cannot open history: {error}", 1)
-            print(f"tui-chat: history is off for this run: {error}", file=sys.stderr)
+            notice = history_off_notice(error)
+            print(f"tui-chat: {notice}", file=sys.stderr)  # still there after quitting
+        else:
+            notice = read_only_notice(store)
     try:
         resume_id = None
         if resume is not None and store is not None:
-            resume_id = _resume_id(store, resume)
+            try:
+                resume_id = _resume_id(store, resume)
+            except HistoryError as error:
+                return _fail(f"cannot read history: {error}", 1)
             if resume_id is None:
                 return _fail(
                     "no saved conversations yet"
@@ -347,7 +356,14 @@ def _run_app(
                     else f"no conversation {resume}",
                     1,
                 )
-        app = ChatApp(settings, config=config, store=store, resume=resume_id, compare=compare)
+        app = ChatApp(
+            settings,
+            config=config,
+            store=store,
+            resume=resume_id,
+            compare=compare,
+            history_notice=notice,
+        )
         from tui_chat.gc_tuning import tune_gc
 
         tune_gc()

@@ -1,7 +1,9 @@
 """The chat's view of history: save as it happens, never let a storage fault stop a chat.
 
 A full disk or a locked database must not crash the app or lose the conversation on
-screen, so every call here catches storage errors and reports them once.
+screen, so every call here catches storage errors and reports them once. A history that
+could only be opened read-only is not written at all: the chat says so once, when it
+starts (`read_only_notice`), rather than failing on every save.
 """
 
 from __future__ import annotations
@@ -10,11 +12,34 @@ import sqlite3
 from collections.abc import Callable
 
 from tui_chat.config import Settings
-from tui_chat.history import HistoryError, HistoryStore, conversation_settings
+from tui_chat.history import HistoryError, HistoryStore, SchemaTooNewError, conversation_settings
 from tui_chat.history.models import Conversation, MessageStatus
 from tui_chat.metrics import ReplyMetrics
 
 _STORAGE_ERRORS = (HistoryError, sqlite3.Error, OSError)
+_NOT_A_DATABASE = ("SQLITE_NOTADB", "SQLITE_CORRUPT")
+
+
+def history_off_notice(error: HistoryError) -> str:
+    """What the chat says when the history could not be opened at all: why, and what to do."""
+    if isinstance(error, SchemaTooNewError):  # its message already says what to do
+        return f"History is off for this run: {error}."
+    cause = error.__cause__
+    if getattr(cause, "sqlite_errorname", "").startswith(_NOT_A_DATABASE):
+        advice = "It is left as it is: move it aside to start a new history"
+    else:
+        advice = "Make that place writable or set XDG_DATA_HOME to another directory"
+    return f"History is off for this run: {error}. {advice}, or run with --no-history."
+
+
+def read_only_notice(store: HistoryStore) -> str | None:
+    """What the chat says when the history can be read but not written (else None)."""
+    if store.read_only_reason is None:
+        return None
+    return (
+        f"History is read-only ({store.path}: {store.read_only_reason}). Saved chats can "
+        "be opened, but this chat will not be saved."
+    )
 
 
 class Recorder:
@@ -29,8 +54,8 @@ class Recorder:
     def enabled(self) -> bool:
         return self.store is not None
 
-    def _guard(self, action: Callable[[HistoryStore], object]) -> object:
-        if self.store is None:
+    def _guard(self, action: Callable[[HistoryStore], object], *, writes: bool = True) -> object:
+        if self.store is None or (writes and self.store.read_only):
             return None
         try:
             return action(self.store)
@@ -97,7 +122,7 @@ class Recorder:
         )
 
     def load(self, conversation_id: int) -> Conversation | None:
-        found = self._guard(lambda store: store.get_conversation(conversation_id))
+        found = self._guard(lambda store: store.get_conversation(conversation_id), writes=False)
         if isinstance(found, Conversation):
             self.conversation_id = conversation_id
             return found
