@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import math
 import subprocess
@@ -453,6 +454,96 @@ async def test_recording_never_contains_the_api_key(
     assert FAKE_API_KEY not in text
     assert '"echo": "***"' in text
     assert fake_server_with_key.requests[0].headers["authorization"] == f"Bearer {FAKE_API_KEY}"
+
+
+async def test_a_one_letter_key_leaves_text_and_event_types_as_they_were(
+    fake_server: FakeLLMServer, tmp_path: Path
+) -> None:
+    """`OPENAI_API_KEY=x` is common for local servers: no `x` of the reply may change."""
+    path = tmp_path / "r.jsonl"
+    fake_server.enqueue(
+        Script(chunks=["Syntax: ", "x = max(x, 1)"]),
+        Script(status=404, error_message="The model `x-large` does not exist"),
+    )
+    provider = provider_for("responses", fake_server)
+    try:
+        with Recording.open(path, secret="x") as recording:
+            ok = await play(provider, request(), recording)
+            failed = await play(provider, request(), recording)
+    finally:
+        await provider.aclose()
+    assert ok.text == "Syntax: x = max(x, 1)" and failed.error is not None
+    good, bad = read_recording(path)
+    assert good.text == ok.text
+    assert "response.output_text.delta" in {event.kind for event in good.events}
+    assert good.events[-1].payload == ok.shape()[-1][2]  # payloads as the server sent them
+    assert bad.end is not None and bad.end.error is not None
+    assert "does not exist" in bad.end.error and "x-large" in bad.end.error
+    again = await play(ReplayProvider(path, speed=math.inf), request())
+    assert again.deltas == ok.deltas
+
+
+def test_a_short_key_is_masked_where_a_credential_stands(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    payload = {
+        "headers": {"Authorization": "Bearer xk", "x-api-key": "xk"},
+        "url": "http://me:xk@host/v1?api_key=xk&x=xk1",
+        "error": {"message": "Incorrect API key provided: xk. See xkcd."},
+        "text": "xk is a word here",
+    }
+    with Recording.open(path, secret="xk") as recording, recording.reply(request(), "chat") as rec:
+        rec.tap(WireEvent("chat", "chunk", payload, time.monotonic(), "xk stays"))
+    (event,) = read_recording(path)[0].events
+    assert event.payload == {
+        "headers": {"Authorization": "Bearer ***", "x-api-key": "***"},
+        "url": "http://me:***@host/v1?api_key=***&x=xk1",
+        "error": {"message": "Incorrect API key provided: ***. See xkcd."},
+        "text": "xk is a word here",
+    }
+    assert event.text == "xk stays"
+
+
+def test_recordings_are_created_for_their_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    with Recording.open(path) as recording, recording.reply(request(), "chat") as rec:
+        rec.tap(WireEvent("chat", "chunk", {}, time.monotonic(), "private"))
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_ask_replay_of_a_recording_whose_text_fields_were_masked_away_fails(
+    fake_server: FakeLLMServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Older versions replaced every `x` with `***`, turning each "text" field into "te***t"."""
+    fake_server.enqueue(Script(chunks=["Hello", " there"]))
+    path = tmp_path / "r.jsonl"
+    asyncio.run(record_one("responses", fake_server, path))
+    damaged = tmp_path / "damaged.jsonl"
+    damaged.write_text(path.read_text(encoding="utf-8").replace("x", "***"), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    status = main(["ask", "--replay", str(damaged), "--speed", "inf", "hi"])
+    out, err = capsys.readouterr()
+    assert status == 1 and out == ""
+    assert len(err.splitlines()) == 1 and "damaged.jsonl" in err and "text" in err
+
+
+def test_replayed_error_keeps_every_letter_with_a_one_letter_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_lines(
+        tmp_path / "r.jsonl",
+        reply_header(),
+        end_line(0, "error", error="The model `x-large` does not exist"),
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OPENAI_API_KEY", "x")
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    status = main(["ask", "--replay", str(path), "--speed", "inf", "hi"])
+    err = capsys.readouterr().err
+    assert status == 1 and "The model `x-large` does not exist" in err
 
 
 def test_appending_keeps_earlier_replies_and_repairs_a_torn_last_line(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ from tui_chat.providers.base import (
     TextDelta,
     collect,
 )
-from tui_chat.recording import Recording
+from tui_chat.recording import Recording, mask_credentials
 from tui_chat.sanitize import clean
 
 EXIT_OK = 0
@@ -91,8 +91,8 @@ def _isatty(stream: TextIO) -> bool:
 
 def _one_line(message: str, secret: str | None) -> str:
     """An error message safe for stderr: no key, no control characters, one line."""
-    if secret:
-        message = message.replace(secret, "***")
+    if secret:  # a short key ("x") only where a credential stands: "does not exist" stays
+        message = mask_credentials(message, (secret,))
     return " ".join(clean(message).split()) or "unknown error"
 
 

@@ -7,7 +7,10 @@ or an odd chunking can be shown, tested and benchmarked without the server.
 Why JSONL, appended, one flushed line per event: a crash keeps everything that
 arrived, a file can be tailed while it grows, and several runs can share one file.
 Only prompts and wire events are written, never requests or headers, so never the
-API key; as a last guard, a line that would contain the key has it masked.
+API key; as a last guard, a key echoed back by a server is masked (`mask_credentials`).
+Masking works on the parsed values, never on the JSON line, so it cannot break a line's
+structure, and a short key ("x", "ollama") is masked only where a credential stands,
+so the reply's own letters survive. The file is created 0600: it holds the prompts.
 
 The lines of one reply::
 
@@ -25,17 +28,20 @@ the latest header, so a hand-written file needs no ids.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
+import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, TextIO, get_args
 
+from tui_chat.private_files import open_private
 from tui_chat.providers.base import ChatRequest, ProviderError, Usage, WireEvent
 
 ReplyStatus = Literal["complete", "stopped", "error"]
@@ -50,6 +56,106 @@ class RecordingError(ValueError):
         self.path = path
         self.line = line
         self.problem = problem
+
+
+# -- masking ------------------------------------------------------------------------------
+
+MASK = "***"
+#: Keys shorter than this are ordinary words or letters too ("x", "ollama", "none"):
+#: masked only where a credential stands, never in reply text.
+SHORT_KEY = 8
+#: Field, header and parameter names whose value is a credential.
+_CREDENTIAL_NAME = re.compile(
+    r"(?i)^(?:proxy-)?authorization$|^key$|api[-_]?key|token|secret|password"
+)
+#: Field names whose strings are the reply's own text, in every protocol's payloads.
+_REPLY_TEXT_NAMES = frozenset({"text", "delta", "content", "output_text", "refusal"})
+
+
+@functools.lru_cache(maxsize=32)
+def _credential_places(secret: str) -> tuple[re.Pattern[str], ...]:
+    """Where a short key stands as a credential in text; group `p` is what precedes it."""
+    key = re.escape(secret)
+    return tuple(
+        re.compile(pattern)
+        for pattern in (
+            # Authorization: Bearer x, Basic x, token x
+            rf"(?P<p>(?i:\b(?:bearer|basic|token))\s+){key}(?![\w-])",
+            # "Incorrect API key provided: x", api_key=x, "password": "x", Authorization: x
+            rf"(?P<p>(?i:\b(?:api[ _-]?key|key|token|secret|password|authorization))"
+            rf"(?i:\s+provided)?[\"']?\s*[:=]\s*[\"']?){key}(?![\w-])",
+            # a URL's query: ?api_key=x&...
+            rf"(?P<p>[?&;][\w.~-]+=){key}(?=$|[&#;\s\"'])",
+            # a URL's userinfo: //x@, //user:x@, //x:password@
+            rf"(?P<p>//(?:[^/@\s:]*:)?){key}(?=@)",
+            rf"(?P<p>//){key}(?=:[^/@\s]*@)",
+        )
+    )
+
+
+def mask_credentials(
+    text: str, secrets: Iterable[str], *, credential: bool = False, reply: bool = False
+) -> str:
+    """`text` with each secret replaced by `***` where it can appear.
+
+    A long key is masked anywhere: it cannot occur by chance. A short one only where a
+    credential stands (auth header, URL userinfo or query, "API key provided: ...") or
+    when `text` is itself a credential field's value (`credential`), and never in the
+    reply's own text (`reply`), which a replay must reproduce exactly.
+    """
+    for secret in secrets:
+        if not secret or secret not in text:
+            continue
+        if len(secret) >= SHORT_KEY:
+            text = text.replace(secret, MASK)
+        elif reply:
+            continue
+        elif credential and text.strip() == secret:
+            text = MASK
+        else:
+            for place in _credential_places(secret):
+                text = place.sub(rf"\g<p>{MASK}", text)
+    return text
+
+
+def _masked(
+    value: Any, secrets: Collection[str], *, credential: bool = False, reply: bool = False
+) -> Any:
+    """`value` (a recording line or payload) with secrets masked in its strings only, so
+    its structure, and every field name a reader relies on, stays as it was.
+
+    `reply` marks the reply's own text: a field named like `_REPLY_TEXT_NAMES`, or a
+    payload or response that is a bare string (the backend's raw chunks and answers),
+    and all beneath them.
+    """
+    if isinstance(value, str):
+        return mask_credentials(value, secrets, credential=credential, reply=reply)
+    if isinstance(value, dict):
+        return {
+            _masked_name(name, secrets): _masked(
+                item,
+                secrets,
+                credential=isinstance(name, str) and bool(_CREDENTIAL_NAME.search(name)),
+                reply=reply
+                or name in _REPLY_TEXT_NAMES
+                or (name in ("payload", "response") and isinstance(item, str)),
+            )
+            for name, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_masked(item, secrets, reply=reply) for item in value]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return _masked(str(value), secrets, reply=reply)  # as json.dumps(default=str) writes it
+
+
+def _masked_name(name: Any, secrets: Collection[str]) -> Any:
+    """A field name loses only a long key: a short one would rename fields ("te***t")."""
+    if isinstance(name, str):
+        for secret in secrets:
+            if len(secret) >= SHORT_KEY:
+                name = name.replace(secret, MASK)
+    return name
 
 
 # -- writing ------------------------------------------------------------------------------
@@ -88,10 +194,11 @@ class Recording:
     ) -> Recording:
         """Open `path` for appending (created if missing); raises OSError if it cannot.
 
-        `secret` (the API key) is masked in any line that would contain it.
+        `secret` (the API key) is masked wherever it could appear (`mask_credentials`).
+        A new file is created 0600, like the history database.
         """
         path = Path(path)
-        file = path.open("a", encoding="utf-8", newline="\n")
+        file = open_private(path, "a")
         try:
             if file.tell() > 0 and not _ends_with_newline(path):
                 file.write("\n")  # a torn last line must not swallow our first one
@@ -123,13 +230,13 @@ class Recording:
         return ReplyRecorder(self, header, time.monotonic())
 
     def _write(self, line: dict[str, Any]) -> None:
+        if self._secrets:
+            line = _masked(line, tuple(self._secrets))
         try:
             text = json.dumps(line, ensure_ascii=False, default=str)
             text.encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate from a split emoji: escape it instead
             text = json.dumps(line, default=str)
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
         with self._lock:
             if self._file is None:
                 return

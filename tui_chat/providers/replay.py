@@ -8,6 +8,11 @@ Text is reproduced exactly, delta for delta, at the recorded times divided by `s
 Times count from the start of the replayed request, on one absolute schedule, so timer
 overshoot does not add up over a long reply. The tap sees the recorded wire events
 under their original protocol, so the raw-event inspector looks as it did live.
+
+A completed reply whose payloads carry text but whose events have none to play is an
+error, not an empty reply: the file was damaged (older versions masked a key such as
+"x" letter by letter, turning every "text" field into "te***t"), and an exit status of
+0 with nothing printed would hide that.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import get_args
+from typing import Any, get_args
 
 from tui_chat.providers.base import (
     ChatRequest,
@@ -33,6 +38,34 @@ from tui_chat.providers.base import (
 from tui_chat.recording import RecordedReply, RecordingError, read_recording
 
 _ERROR_KINDS = frozenset(get_args(ErrorKind))
+#: Payload fields that hold reply text in some protocol (deltas, chunks, tokens).
+_TEXT_FIELDS = frozenset({"text", "delta", "content", "output_text", "response"})
+
+
+def _carries_text(payload: Any) -> bool:
+    """Whether a recorded payload holds reply text (reasoning is not reply text)."""
+    if isinstance(payload, str):
+        return bool(payload)
+    if isinstance(payload, list):
+        return any(_carries_text(item) for item in payload)
+    if isinstance(payload, dict):
+        for name, value in payload.items():
+            if "reasoning" in str(name) or "reasoning" in str(payload.get("type", "")):
+                continue
+            if name in _TEXT_FIELDS and isinstance(value, str) and value:
+                return True
+            if isinstance(value, dict | list) and _carries_text(value):
+                return True
+    return False
+
+
+def _text_lost(reply: RecordedReply) -> bool:
+    """A completed reply with text in its payloads and none in its events to play."""
+    if reply.end is None or reply.end.status != "complete" or reply.text:
+        return False
+    return any(
+        "reasoning" not in event.kind and _carries_text(event.payload) for event in reply.events
+    )
 
 
 class ReplayProvider:
@@ -83,6 +116,12 @@ class ReplayProvider:
         reply ended, as a non-streaming request would get it: compare mode replays too."""
         replies = self.replies()
         reply = replies[index % len(replies)]
+        if _text_lost(reply):
+            raise ProviderError(
+                f"Cannot replay {self.path}: the reply at line {reply.line} has text in its "
+                "payloads but none in its 'text' fields (damaged by masking?); record it again.",
+                kind="protocol",
+            )
         fast = self.speed == 0 or math.isinf(self.speed)
         start = time.monotonic()
 
