@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tui_chat.cli import build_parser, compare_contenders, resolve_settings, settings_from_args
-from tui_chat.config import LOCAL_MODEL, Settings, load_dotenv_file, settings_from_env
+from tui_chat.config import LOCAL_MODEL, Settings, load_environment, settings_from_env
 from tui_chat.profiles import ConfigFile, load_config
 
 
@@ -79,10 +79,10 @@ def test_dotenv_never_overrides_real_environment(
     (tmp_path / ".env").write_text("TUI_CHAT_MODEL=from-dotenv\nTUI_CHAT_API=backend\n")
     monkeypatch.setenv("TUI_CHAT_MODEL", "from-env")
     monkeypatch.delenv("TUI_CHAT_API", raising=False)
-    load_dotenv_file(tmp_path)
-    settings = settings_from_env()
+    settings = settings_from_env(load_environment(tmp_path))
     assert settings.model == "from-env"
-    assert settings.api == "backend"  # monkeypatch removes the .env value again on teardown
+    assert settings.api == "backend"
+    assert "TUI_CHAT_API" not in os.environ  # read, never merged into the process
 
 
 def test_settings_repr_never_shows_the_key() -> None:
@@ -238,3 +238,96 @@ def test_serve_port_out_of_range_is_one_line_with_status_2(tmp_path: Path) -> No
     result = run_cli("serve", "--port", "99999", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "not a port" in result.stderr
+
+
+def one_line_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    """Run `main`; it must end with status 2 and exactly one line on stderr."""
+    from tui_chat.cli import main
+
+    try:
+        status = main(argv)
+    except SystemExit as exit_:
+        status = exit_.code  # type: ignore[assignment]
+    err = capsys.readouterr().err
+    assert status == 2, err
+    assert len(err.splitlines()) == 1, err
+    assert "Traceback" not in err and "ExceptionGroup" not in err
+    return err
+
+
+@pytest.mark.parametrize(
+    ("url", "needle"),
+    [
+        ("http://127.0.0.1:99999/v1", "port"),
+        ("http://127.0.0.1:abc/v1", "port"),
+        ("http://127.0.0.1:0/v1", "port"),
+        ("http://127.0.0.1:8000/v\x01", "control character"),
+        ("http://exa\u202emple/v1", "control character"),
+        ("http://:8000/v1", "host"),
+    ],
+)
+def test_bad_base_url_flag_is_one_line_and_exit_2_at_start(
+    url: str, needle: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    err = one_line_exit_2(["ask", "--api", "chat", "--base-url", url, "hi"], capsys)
+    assert "--base-url" in err and needle in err
+
+
+@pytest.mark.parametrize("where", ["environment", "dotenv"])
+def test_bad_openai_base_url_is_one_line_naming_the_variable(
+    where: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    if where == "environment":
+        monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:99999/v1")
+    else:
+        (tmp_path / ".env").write_text("OPENAI_BASE_URL=http://127.0.0.1:99999/v1\n")
+    err = one_line_exit_2(["ask", "--api", "chat", "hi"], capsys)
+    assert "OPENAI_BASE_URL" in err and "port" in err
+    assert (".env" in err) == (where == "dotenv")
+
+
+def test_bad_profile_base_url_is_one_line_naming_the_file(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = Path(os.environ["XDG_CONFIG_HOME"]) / "tui-chat" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('[profiles.box]\nbase_url = "http://box:8000/v\\u0007"\n')
+    err = one_line_exit_2(["ask", "--profile", "box", "hi"], capsys)
+    assert str(config) in err and "'box'" in err and "base_url" in err
+
+
+@pytest.mark.parametrize("value", ["[]", "{a=1}", "3"])
+def test_default_profile_that_is_not_a_name_is_one_line_and_exit_2(
+    value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = Path(os.environ["XDG_CONFIG_HOME"]) / "tui-chat" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text(f"default_profile = {value}\n[profiles.a]\n")
+    err = one_line_exit_2(["ask", "hi"], capsys)
+    assert str(config) in err and "default_profile" in err
+
+
+def test_profile_key_variable_that_is_not_set_is_named_at_start(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-default")
+    config = Path(os.environ["XDG_CONFIG_HOME"]) / "tui-chat" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text(
+        '[profiles.work]\napi = "chat"\napi_key_env = "WORK_OPENAI_KEY"\n'
+        '[profiles.plain]\napi_key_env = "WORK_OPENAI_KEY"\n'  # not the local model instead
+    )
+    for name in ("work", "plain"):
+        err = one_line_exit_2(["ask", "--profile", name, "hi"], capsys)
+        assert "WORK_OPENAI_KEY" in err and f"'{name}'" in err and str(config) in err
+        assert "Set OPENAI_API_KEY" not in err
+    chosen = resolve_settings(
+        build_parser()["ask"].parse_args(["--profile", "work", "--api", "local", "hi"]),
+        {},
+        load_config(config),
+    )
+    assert chosen.api == "local"  # a protocol without a key needs none

@@ -85,3 +85,22 @@ def test_config_lives_under_xdg_config_home(
 ) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     assert config_path() == tmp_path / "tui-chat" / "config.toml"
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("default_profile = []\n", "default_profile must be"),
+        ("default_profile = {a = 1}\n", "default_profile must be"),
+        ("[profiles.a]\nbase_url = 'http://a:99999/v1'\n", "base_url"),
+        ("[profiles.a]\nbase_url = 'ftp://a/v1'\n", "base_url"),
+        ('[profiles.a]\nbase_url = "http://a/v1\\u001b[2J"\n', "control character"),
+    ],
+)
+def test_unusable_default_profile_or_base_url_is_a_config_error(
+    tmp_path: Path, text: str, needle: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, text))
+    assert needle in str(caught.value) and "config.toml" in str(caught.value)
+    assert "\x1b" not in str(caught.value)

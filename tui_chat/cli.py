@@ -7,15 +7,20 @@ and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
-from urllib.parse import urlparse
 
 from tui_chat import __version__
-from tui_chat.config import APIS, Settings, env_changes, load_dotenv_file, with_default_api
+from tui_chat.config import (
+    APIS,
+    Settings,
+    base_url_problem,
+    env_changes,
+    load_environment,
+    with_default_api,
+)
 from tui_chat.profiles import ConfigError, ConfigFile, load_config
 
 if TYPE_CHECKING:
@@ -32,11 +37,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _base_url(value: str) -> str:
-    parsed = urlparse(value)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise argparse.ArgumentTypeError(
-            f"invalid URL {value!r}: expected http://host[:port][/path]"
-        )
+    if problem := base_url_problem(value):
+        raise argparse.ArgumentTypeError(f"invalid URL {value!r}: {problem}")
     return value.rstrip("/")
 
 
@@ -236,23 +238,34 @@ def settings_from_args(args: argparse.Namespace, base: Settings) -> Settings:
 def resolve_settings(
     args: argparse.Namespace, env: Mapping[str, str], config: ConfigFile
 ) -> Settings:
-    """Layer defaults < default_profile < environment < --profile < flags."""
+    """Layer defaults < default_profile < environment < --profile < flags.
+
+    `env` may be a `config.Environment`, which knows what came from `.env`: the key check
+    runs once every layer is on (a flag's --base-url may still replace a `.env` one).
+    """
     settings = Settings(api_defaulted=True, model_defaulted=True)
     chosen = getattr(args, "profile", None)
+    key_profile = None  # the profile that named the key variable, for a missing key
     if config.default_profile and not chosen:
         profile = config.profile(config.default_profile)
-        settings = settings.with_(profile=profile.name, **profile.settings_changes(env))
+        settings = settings.layer(profile=profile.name, **profile.settings_changes(env))
+        key_profile = profile if profile.api_key_env else None
     from_env = env_changes(env)
     if settings.api_key_env != "OPENAI_API_KEY":
         from_env.pop("api_key", None)  # the profile named its own key variable
-    settings = settings.with_(**from_env)
+        from_env.pop("api_key_from", None)
+    settings = settings.layer(**from_env)
     if chosen:
         profile = config.profile(chosen)
-        settings = settings.with_(profile=profile.name, **profile.settings_changes(env))
+        settings = settings.layer(profile=profile.name, **profile.settings_changes(env))
+        key_profile = profile if profile.api_key_env else None
     settings = settings_from_args(args, settings)
     if settings.api not in APIS and settings.replay is None:
         raise ConfigError(f"TUI_CHAT_API={settings.api!r} is not one of {', '.join(APIS)}")
-    return with_default_api(settings)
+    settings = with_default_api(settings)
+    if key_profile is not None:
+        config.check_key(key_profile, settings)
+    return settings
 
 
 def _fail(message: str, status: int) -> int:
@@ -270,12 +283,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tui_chat.history.cli import run_history
 
         return run_history(args)
-    load_dotenv_file()
     try:
+        env = load_environment()  # .env is read, never merged into os.environ
         config = load_config()
-        settings = resolve_settings(args, os.environ, config)
+        settings = resolve_settings(args, env, config)
     except ConfigError as error:
         return _fail(str(error), 2)
+    if settings.key_withheld and command in ("ask", "serve"):  # the app shows it itself
+        print(f"tui-chat: {settings.key_withheld}", file=sys.stderr, flush=True)
 
     if command == "ask":
         from tui_chat.ask import run_ask
@@ -287,7 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_serve(settings, host=args.host, port=args.port, max_body=args.max_body)
 
     try:
-        compare = compare_contenders(args, settings, config, os.environ)
+        compare = compare_contenders(args, settings, config, env)
     except ConfigError as error:
         return _fail(str(error), 2)
     return _run_app(settings, config, args.resume, compare)
@@ -315,7 +330,9 @@ def compare_contenders(
         sides = []
         for name in args.compare_profiles:
             profile = config.profile(name)
-            sides.append((name, settings.with_(stream=True, **profile.settings_changes(env))))
+            side = settings.with_(stream=True, **profile.settings_changes(env))
+            config.check_key(profile, side)
+            sides.append((name, side))
         return sides[0], sides[1]
     return None
 

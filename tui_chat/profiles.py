@@ -18,13 +18,11 @@ from pathlib import Path
 
 import platformdirs
 
-from tui_chat.config import APIS
+from tui_chat.config import APIS, KEYED_APIS, ConfigError, Settings, base_url_problem, origin
+
+__all__ = ["ConfigError", "ConfigFile", "Profile", "config_path", "load_config"]
 
 KNOWN_KEYS = {"api", "base_url", "model", "system", "temperature", "api_key_env"}
-
-
-class ConfigError(Exception):
-    """The config file cannot be used; the message says where and why."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +49,8 @@ class Profile:
         if self.api_key_env:
             changes["api_key"] = env.get(self.api_key_env) or None
             changes["api_key_env"] = self.api_key_env
+            if source := origin(env, self.api_key_env):
+                changes["api_key_from"] = source
         elif self.base_url is not None:
             # A server of its own and no key named: OPENAI_API_KEY is not sent there.
             changes["api_key"] = None
@@ -71,6 +71,21 @@ class ConfigFile:
             known = ", ".join(sorted(self.profiles)) or "none defined"
             where = f" in {self.path}" if self.path else ""
             raise ConfigError(f"unknown profile {name!r}{where} (profiles: {known})") from None
+
+    def check_key(self, profile: Profile, settings: Settings) -> None:
+        """Fail at start-up when `profile` names a key variable that is not set and the
+        settings it led to need a key: the first request would only say "No API key"."""
+        if not profile.api_key_env or settings.api_key or settings.key_withheld:
+            return
+        if settings.replay is not None or (
+            settings.api not in KEYED_APIS and not settings.api_defaulted
+        ):
+            return  # chosen to run without a key (local, backend); a default is no choice
+        where = f" in {self.path}" if self.path else ""
+        raise ConfigError(
+            f"profile {profile.name!r}{where} takes its key from {profile.api_key_env}, "
+            "which is not set (in the environment or ./.env)"
+        )
 
 
 def config_dir() -> Path:
@@ -97,6 +112,8 @@ def load_config(path: Path | None = None) -> ConfigFile:
         raise ConfigError(f"{path}: [profiles] must be a table of tables")
     profiles = {name: _profile(path, name, body) for name, body in raw_profiles.items()}
     default = data.get("default_profile")
+    if default is not None and not isinstance(default, str):
+        raise ConfigError(f"{path}: default_profile must be a profile name in quotes")
     if default is not None and default not in profiles:
         raise ConfigError(f"{path}: default_profile {default!r} is not a defined profile")
     return ConfigFile(path=path, default_profile=default, profiles=profiles)
@@ -120,6 +137,8 @@ def _profile(path: Path, name: str, body: object) -> Profile:
     for text_key in ("base_url", "model", "system", "api_key_env"):
         if text_key in body and not isinstance(body[text_key], str):
             raise ConfigError(f"{where}: {text_key} must be a string")
+    if isinstance(url := body.get("base_url"), str) and (problem := base_url_problem(url)):
+        raise ConfigError(f"{where}: base_url is not a usable URL: {problem}")
     temperature = body.get("temperature")
     if temperature is not None and (
         isinstance(temperature, bool)
