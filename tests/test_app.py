@@ -242,7 +242,7 @@ async def test_control_sequences_from_the_model_never_reach_the_screen(
         reply = replies(app)[0]
         await wait_for(pilot, lambda: reply.status == "complete")
         assert "\x1b" not in reply.text and "\x07" not in reply.text
-        assert reply.text == "safe [2J]52;c;aGk=[b]text[/b]"
+        assert reply.text == "safe [b]text[/b]", "each sequence goes whole, no residue"
         await pilot.pause(0.1)
         drawn = "".join(
             strip.text
@@ -348,8 +348,11 @@ async def test_streaming_keeps_room_below_the_text_and_gives_it_back_at_the_end(
             sizes.add(body.size.height)
             await pilot.pause(0.01)
         assert body.styles.min_height is None
-        content = body.children[-1].virtual_region_with_margin.bottom
-        assert body.size.height == content, "no empty room left after the reply"
+
+        def no_room_left() -> bool:  # the layout catches up a frame later on a busy machine
+            return body.size.height == body.children[-1].virtual_region_with_margin.bottom
+
+        await wait_for(pilot, no_room_left)
 
 
 async def test_escape_before_the_first_word_takes_the_prompt_back(
