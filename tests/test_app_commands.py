@@ -235,5 +235,6 @@ async def test_server_text_in_status_line_and_history_is_drawn_without_control_c
             "".join(strip.text for strip in widget.render_lines(Region(0, 0, *widget.size)))
             for widget in (app.query_one(StatusLine), app.query_one(UserMessage))
         ]
-        assert "PWNED" in drawn[0] and "SGVsbG8=" in drawn[1], "the text itself is shown"
+        assert "chat · m ·" in drawn[0] and "u" in drawn[1], "the text itself is shown"
+        assert "PWNED" not in drawn[0] and "SGVsbG8=" not in drawn[1], "sequences go whole"
         assert not any("\x1b" in line or "\x07" in line for line in drawn)

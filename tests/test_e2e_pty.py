@@ -117,7 +117,7 @@ def test_killing_the_app_mid_reply_keeps_the_prompt_and_the_streamed_text(
         ("user", "do not lose me"),
         ("assistant", "Durable partial text "),
     ]
-    assert conversation.messages[1].status == "streaming"
+    assert conversation.messages[1].status == "interrupted", "marked when the store reopened"
 
 
 def test_no_history_writes_nothing(
@@ -165,3 +165,27 @@ def test_without_a_key_the_installed_app_chats_with_the_local_model(
         term.child.expect(pexpect.EOF, timeout=10)
     finally:
         term.close()
+
+
+def test_a_base_url_from_dotenv_gets_no_key_and_the_app_says_so(
+    fake_server: FakeLLMServer, tmp_path: Path, terminal_env: dict[str, str]
+) -> None:
+    """A cloned repository's .env must not send the shell's key to a server it names."""
+    exe = shutil.which("tui-chat")
+    assert exe
+    (tmp_path / ".env").write_text(f"OPENAI_BASE_URL={fake_server.openai_url}\n")
+    env = {**terminal_env, "OPENAI_API_KEY": "sk-real-key-from-the-shell-0123456789"}
+    term = Terminal([exe, "--api", "chat", "--model", "fake-model", "--no-history"], tmp_path, env)
+    try:
+        screen = term.wait_for(lambda s: "Enter sends" in s and "Not sending" in s)
+        host = fake_server.openai_url.split("//")[1].split("/")[0]
+        assert f"chat · fake-model · {host}" in screen, "the status line names the host"
+        assert "OPENAI_API_KEY" in screen
+        term.child.send("who gets my key?\r")
+        term.wait_for(lambda s: "tok/s" in s)
+        term.child.sendcontrol("q")
+        term.child.expect(pexpect.EOF, timeout=10)
+    finally:
+        term.close()
+    sent = fake_server.requests[-1].headers.get("authorization", "")
+    assert "sk-real-key-from-the-shell" not in sent

@@ -22,7 +22,7 @@ from textual.worker import Worker
 
 from tui_chat.clipboard import in_tmux, osc52, too_large
 from tui_chat.code_blocks import code_blocks
-from tui_chat.config import Settings, auto_choice_notice
+from tui_chat.config import Settings, auto_choice_notice, endpoint_host
 from tui_chat.conversation import Conversation, live_conversation
 from tui_chat.history import HistoryError, HistoryStore, export_json, export_markdown
 from tui_chat.history.models import Conversation as StoredConversation
@@ -59,6 +59,11 @@ AUTOSAVE_SECONDS = 0.5
 APP_WIDE_ACTIONS = frozenset({"quit", "help", "command_palette", "toggle_dark"})
 #: Replies shown at once when opening a long conversation; older ones on request.
 SHOWN_WHEN_OPENING = 60
+
+
+def _remote_host(settings: Settings) -> str:
+    """The host for the status line; nothing for the local model or a replay."""
+    return "" if settings.api in ("local", "replay") else endpoint_host(settings)
 
 
 class ChatApp(App[None]):
@@ -122,6 +127,7 @@ class ChatApp(App[None]):
         status = StatusLine(id="status")
         status.provider = self.provider.name
         status.model = self.settings.model
+        status.host = _remote_host(self.settings)
         status.streaming = self.streaming
         yield status
         with Horizontal(id="main"):
@@ -139,12 +145,15 @@ class ChatApp(App[None]):
         if self.recorder.enabled:
             self.query_one(Sidebar).display = self.size.width >= WIDE_ENOUGH_FOR_SIDEBAR
             self._refresh_sidebar()
-        if notice := auto_choice_notice(self.settings):
-            await self.query_one(ChatLog).mount(InfoNotice(notice))
-        if self._history_notice:
-            await self.query_one(ChatLog).mount(ErrorNotice(clean(self._history_notice)))
-        if self._resume is not None:
+        if self._resume is not None:  # first: opening a chat clears the log
             await self.open_conversation(self._resume)
+        log = self.query_one(ChatLog)
+        if notice := auto_choice_notice(self.settings):
+            await log.mount(InfoNotice(notice))
+        if withheld := self.settings.key_withheld:
+            await log.mount(ErrorNotice(withheld))
+        if self._history_notice:
+            await log.mount(ErrorNotice(self._history_notice))
         if self._compare_at_start is not None:
             self.open_compare(*self._compare_at_start)
 
@@ -277,6 +286,7 @@ class ChatApp(App[None]):
         status = self.query_one(StatusLine)
         status.provider = self.provider.name
         status.model = settings.model
+        status.host = _remote_host(settings)
         self.recorder.settings_changed(settings)
         if self.recording is not None:
             self.recording.mask(settings.api_key)

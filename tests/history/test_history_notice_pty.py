@@ -139,11 +139,6 @@ def test_resume_from_a_read_only_history_shows_the_chat_and_goes_on_without_savi
     assert files_bytes(data_home) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tui_chat/app.py: opening the resumed chat clears the log, the history notice "
-    "with it; the app has to show history_notice after open_conversation",
-)
 def test_resume_from_a_read_only_history_says_so_in_the_chat(
     fake_server: FakeLLMServer, tmp_path: Path, data_home: Path, file_modes: None
 ) -> None:

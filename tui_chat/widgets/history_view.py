@@ -27,8 +27,10 @@ def history_widgets(messages: Sequence[StoredMessage]) -> list[Widget]:
             continue
         if message.role != "assistant":
             continue
-        # A reply still "streaming" in the database was cut off when tui-chat ended.
-        status: ReplyStatus = "stopped" if message.status == "streaming" else message.status
+        # A reply still "streaming" (or marked interrupted) was cut off when tui-chat ended.
+        status: ReplyStatus = (
+            "stopped" if message.status in ("streaming", "interrupted") else message.status
+        )
         notes = ["■ stopped"] if status == "stopped" else []
         metrics = ReplyMetrics.from_mapping(message.metrics) if message.metrics else None
         if metrics is not None:

@@ -16,6 +16,9 @@ class StatusLine(Widget):
 
     provider: reactive[str] = reactive("")
     model: reactive[str] = reactive("")
+    #: Where requests go ("api.openai.com", "127.0.0.1:8000"); "" when nothing leaves
+    #: the machine. A `.env` can point the app at a server: the user sees which.
+    host: reactive[str] = reactive("")
     streaming: reactive[bool] = reactive(True)
     busy: reactive[bool] = reactive(False)
 
@@ -23,7 +26,8 @@ class StatusLine(Widget):
         mode = "streaming on" if self.streaming else "streaming off"
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(" tui-chat ", style="bold")
-        text.append(clean(f"│ {self.provider} · {self.model} │ {mode}"))
+        where = f" · {self.host}" if self.host else ""
+        text.append(clean(f"│ {self.provider} · {self.model}{where} │ {mode}"))
         if self.busy:
             text.append(" │ replying…")
         return text
