@@ -18,9 +18,10 @@ class TypingIndicator(Static):
     """Dots plus elapsed seconds; ticks at 5 Hz so it stays cheap over SSH.
 
     It lives only until the first words, so its timer is the "still waiting" clock: once
-    nothing has come for `stall_after` seconds it says how long, and while the provider
-    waits to retry it counts that down instead, so a silent server never looks like a
-    slow one.
+    `stall_after` seconds have passed since the send (or the last retry) it says so, and
+    while the provider waits to retry it counts that down instead, so a silent server
+    never looks like a slow one. Bytes that carry no text (a Responses stream's opening
+    events) are not seen here; they do hold off the provider's idle timeout.
     """
 
     DEFAULT_CSS = """
