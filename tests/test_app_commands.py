@@ -166,6 +166,30 @@ async def test_switch_profile_sends_the_next_request_with_its_protocol(
         assert app.provider.name == "backend" and app.settings.model == "be"
 
 
+async def test_switching_to_a_profile_uses_a_key_that_only_dotenv_holds(
+    fake_server_with_key: FakeLLMServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`.env` is read, not merged into os.environ: the app must still find its key."""
+    from conftest import FAKE_API_KEY
+
+    server = fake_server_with_key
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text(f"WORK_KEY={FAKE_API_KEY}\n")
+    config_file = tmp_path / "config.toml"
+    config_file.write_text(
+        f'[profiles.work]\napi = "chat"\nbase_url = "{server.openai_url}"\n'
+        'model = "w"\napi_key_env = "WORK_KEY"\n'
+    )
+    settings = Settings(api="chat", base_url=server.openai_url, model="m")
+    app = ChatApp(settings, make_provider(settings, max_retries=0), config=load_config(config_file))
+    async with app.run_test() as pilot:
+        app.use_profile("work")
+        await send(pilot, "hi")
+        await wait_for(pilot, lambda: replies(app)[0].status in ("complete", "error"))
+        assert replies(app)[0].status == "complete"
+        assert server.requests[-1].headers["authorization"] == f"Bearer {FAKE_API_KEY}"
+
+
 async def test_new_chat_forgets_the_context(fake_server: FakeLLMServer) -> None:
     app = make_app(fake_server)
     async with app.run_test() as pilot:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Iterable
 from functools import partial
@@ -22,7 +21,14 @@ from textual.worker import Worker
 
 from tui_chat.clipboard import in_tmux, osc52, too_large
 from tui_chat.code_blocks import code_blocks
-from tui_chat.config import Settings, auto_choice_notice, endpoint_host
+from tui_chat.config import (
+    ConfigError,
+    Settings,
+    auto_choice_notice,
+    endpoint_host,
+    load_environment,
+    origin,
+)
 from tui_chat.conversation import Conversation, live_conversation
 from tui_chat.history import HistoryError, HistoryStore, export_json, export_markdown
 from tui_chat.history.models import Conversation as StoredConversation
@@ -432,12 +438,19 @@ class ChatApp(App[None]):
             self.notify("Stop the reply first (Esc).", severity="warning")
             return
         profile = self.config.profile(name)
+        try:
+            env = load_environment()  # .env is read, never merged into os.environ
+        except ConfigError as error:
+            self.notify(str(error), severity="error", markup=False)
+            return
         # Start from the environment's key, never the previous profile's: a key goes
         # only where its profile (or OPENAI_API_KEY's default endpoint) says.
         base = self.settings.with_(
-            api_key=os.environ.get("OPENAI_API_KEY") or None, api_key_env="OPENAI_API_KEY"
+            api_key=env.get("OPENAI_API_KEY") or None,
+            api_key_env="OPENAI_API_KEY",
+            api_key_from=origin(env, "OPENAI_API_KEY"),
         )
-        settings = base.with_(profile=name, **profile.settings_changes(os.environ))
+        settings = base.with_(profile=name, **profile.settings_changes(env))
         self._set_settings(settings, make_provider(settings))
         self.notify(f"Profile: {name}", timeout=3, markup=False)
 
