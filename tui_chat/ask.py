@@ -26,7 +26,8 @@ from tui_chat.providers.base import (
     TextDelta,
     collect,
 )
-from tui_chat.recording import Recording, mask_credentials
+from tui_chat.recording import Recording
+from tui_chat.redact import mask_credentials
 from tui_chat.sanitize import clean
 
 EXIT_OK = 0

@@ -28,13 +28,12 @@ the latest header, so a hand-written file needs no ids.
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import os
 import re
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -43,6 +42,7 @@ from typing import Any, Literal, TextIO, get_args
 
 from tui_chat.private_files import open_private
 from tui_chat.providers.base import ChatRequest, ProviderError, Usage, WireEvent
+from tui_chat.redact import MASK, SHORT_KEY, mask_credentials
 
 ReplyStatus = Literal["complete", "stopped", "error"]
 STATUSES: tuple[str, ...] = get_args(ReplyStatus)
@@ -60,62 +60,12 @@ class RecordingError(ValueError):
 
 # -- masking ------------------------------------------------------------------------------
 
-MASK = "***"
-#: Keys shorter than this are ordinary words or letters too ("x", "ollama", "none"):
-#: masked only where a credential stands, never in reply text.
-SHORT_KEY = 8
 #: Field, header and parameter names whose value is a credential.
 _CREDENTIAL_NAME = re.compile(
     r"(?i)^(?:proxy-)?authorization$|^key$|api[-_]?key|token|secret|password"
 )
 #: Field names whose strings are the reply's own text, in every protocol's payloads.
 _REPLY_TEXT_NAMES = frozenset({"text", "delta", "content", "output_text", "refusal"})
-
-
-@functools.lru_cache(maxsize=32)
-def _credential_places(secret: str) -> tuple[re.Pattern[str], ...]:
-    """Where a short key stands as a credential in text; group `p` is what precedes it."""
-    key = re.escape(secret)
-    return tuple(
-        re.compile(pattern)
-        for pattern in (
-            # Authorization: Bearer x, Basic x, token x
-            rf"(?P<p>(?i:\b(?:bearer|basic|token))\s+){key}(?![\w-])",
-            # "Incorrect API key provided: x", api_key=x, "password": "x", Authorization: x
-            rf"(?P<p>(?i:\b(?:api[ _-]?key|key|token|secret|password|authorization))"
-            rf"(?i:\s+provided)?[\"']?\s*[:=]\s*[\"']?){key}(?![\w-])",
-            # a URL's query: ?api_key=x&...
-            rf"(?P<p>[?&;][\w.~-]+=){key}(?=$|[&#;\s\"'])",
-            # a URL's userinfo: //x@, //user:x@, //x:password@
-            rf"(?P<p>//(?:[^/@\s:]*:)?){key}(?=@)",
-            rf"(?P<p>//){key}(?=:[^/@\s]*@)",
-        )
-    )
-
-
-def mask_credentials(
-    text: str, secrets: Iterable[str], *, credential: bool = False, reply: bool = False
-) -> str:
-    """`text` with each secret replaced by `***` where it can appear.
-
-    A long key is masked anywhere: it cannot occur by chance. A short one only where a
-    credential stands (auth header, URL userinfo or query, "API key provided: ...") or
-    when `text` is itself a credential field's value (`credential`), and never in the
-    reply's own text (`reply`), which a replay must reproduce exactly.
-    """
-    for secret in secrets:
-        if not secret or secret not in text:
-            continue
-        if len(secret) >= SHORT_KEY:
-            text = text.replace(secret, MASK)
-        elif reply:
-            continue
-        elif credential and text.strip() == secret:
-            text = MASK
-        else:
-            for place in _credential_places(secret):
-                text = place.sub(rf"\g<p>{MASK}", text)
-    return text
 
 
 def _masked(

@@ -45,6 +45,7 @@ from tui_chat.providers.base import (
     collect,
     next_event,
 )
+from tui_chat.redact import mask_credentials
 from tui_chat.sanitize import clean
 
 logger = logging.getLogger("tui_chat.server")
@@ -206,7 +207,7 @@ async def _aclose(events: AsyncIterator[Any]) -> None:
 
 
 def _redact(text: str, secret: str | None) -> str:
-    return text.replace(secret, "***") if secret else text
+    return mask_credentials(text, (secret,)) if secret else text
 
 
 def create_app(

@@ -148,6 +148,21 @@ async def test_key_quoted_in_a_server_error_is_redacted(
     assert key not in "".join(traceback.format_exception(err))
 
 
+async def test_a_one_letter_key_is_masked_only_where_it_stands_as_a_key(
+    fake_server: FakeLLMServer,
+) -> None:
+    """Local servers take any key, and "x" is common: the error must still read right."""
+    fake_server.enqueue(
+        Script(status=400, error_message="The model does not exist. Incorrect API key provided: x")
+    )
+    provider = make(fake_server.openai_url, api_key="x")
+    try:
+        err = await failure(provider, request("hi"))
+    finally:
+        await provider.aclose()
+    assert "does not exist" in err.message and "provided: ***" in err.message
+
+
 async def test_no_key_and_no_base_url_is_an_auth_error_before_any_request() -> None:
     provider = ResponsesProvider(api_key=None, base_url=None, max_retries=0)
     try:

@@ -29,6 +29,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from tui_chat.providers.base import ErrorKind, Event, ProviderError, Retrying, TextDelta
+from tui_chat.redact import mask_credentials
 
 #: Longest piece of server text quoted in a message (error pages can be whole HTML files).
 MAX_DETAIL = 300
@@ -66,9 +67,8 @@ def display_url(url: str) -> str:
 
 
 def redact(text: str, secret: str | None) -> str:
-    if secret:
-        text = text.replace(secret, "***")
-    return text
+    """The key masked where it can stand, never blindly (a key "x" must not eat "exist")."""
+    return mask_credentials(text, (secret,)) if secret else text
 
 
 def clean_detail(text: str, secret: str | None) -> str:
