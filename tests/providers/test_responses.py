@@ -163,6 +163,19 @@ async def test_a_one_letter_key_is_masked_only_where_it_stands_as_a_key(
     assert "does not exist" in err.message and "provided: ***" in err.message
 
 
+async def test_a_missing_key_names_the_variable_the_profile_reads() -> None:
+    from tui_chat.config import Settings
+    from tui_chat.providers import make_provider
+
+    settings = Settings(api="responses", api_key=None, api_key_env="WORK_OPENAI_KEY")
+    provider = make_provider(settings, max_retries=0)
+    try:
+        err = await failure(provider, request("hi"))
+    finally:
+        await provider.aclose()
+    assert err.kind == "auth" and "Set WORK_OPENAI_KEY" in err.message
+
+
 async def test_no_key_and_no_base_url_is_an_auth_error_before_any_request() -> None:
     provider = ResponsesProvider(api_key=None, base_url=None, max_retries=0)
     try:

@@ -102,6 +102,7 @@ def make_provider(
             base_url=settings.base_url,
             timeout=timeout,
             max_retries=max_retries,
+            key_variable=settings.api_key_env,
         )
     if api == "chat":
         from tui_chat.providers.chat_completions import ChatCompletionsProvider
@@ -111,6 +112,7 @@ def make_provider(
             base_url=settings.base_url,
             timeout=timeout,
             max_retries=max_retries,
+            key_variable=settings.api_key_env,
         )
     if api == "backend":
         from tui_chat.providers.backend import BackendProvider

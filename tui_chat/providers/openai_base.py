@@ -27,7 +27,7 @@ from tui_chat.providers.errors import (
 DUMMY_API_KEY = "not-needed"
 
 MISSING_KEY_MESSAGE = (
-    "No API key. Set OPENAI_API_KEY (or put it in .env), or use --base-url for a local"
+    "No API key. Set {variable} (or put it in .env), or use --base-url for a local"
     " server that needs none."
 )
 
@@ -45,11 +45,14 @@ class OpenAIProviderBase:
         timeout: float = 30.0,
         max_retries: int = 2,
         retry_backoff: float = 1.0,
+        key_variable: str = "OPENAI_API_KEY",
     ) -> None:
         """`timeout` is the idle timeout: seconds without a byte before the reply fails
         (the SDK's read timeout applies per read, so it counts from the last byte).
         The SDK never retries by itself: `guarded` does, so a retry can be shown."""
         self._missing_key = not api_key and not base_url
+        #: Named when the key is missing: a profile's own variable, not always OPENAI_API_KEY.
+        self._key_variable = key_variable or "OPENAI_API_KEY"
         self._client = openai.AsyncOpenAI(
             api_key=api_key or DUMMY_API_KEY,
             base_url=base_url,
@@ -97,7 +100,9 @@ class OpenAIProviderBase:
 
     def _require_key(self) -> None:
         if self._missing_key:
-            raise ProviderError(MISSING_KEY_MESSAGE, kind="auth")
+            raise ProviderError(
+                MISSING_KEY_MESSAGE.format(variable=self._key_variable), kind="auth"
+            )
 
     async def list_models(self) -> list[str]:
         """Model ids from `GET /models`, for the model switcher (not every server has it)."""
