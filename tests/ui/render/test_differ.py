@@ -1,0 +1,243 @@
+"""The differ's bytes, replayed into a VT emulator (pyte), show exactly the intended frame."""
+
+from __future__ import annotations
+
+import random
+
+import pyte
+from rich.color import ColorSystem
+from rich.console import Console
+from rich.segment import Segment
+from rich.style import Style
+from textual._compositor import LayoutUpdate
+from textual.geometry import Region
+from textual.strip import Strip
+
+from tui_chat.ui.render.differ import ScreenDiffer
+from tui_chat.ui.render.pen import Pen, switch
+
+CONSOLE = Console(color_system="truecolor", force_terminal=True, width=200)
+BG = Style(color="#e0e0e0", bgcolor="#1e1e2e")
+STYLES = [
+    BG,
+    Style(color="#89b4fa", bgcolor="#1e1e2e", bold=True),
+    Style(color="#f38ba8", bgcolor="#313244", italic=True),
+    Style(color="color(214)", bgcolor="#1e1e2e", underline=True),
+    Style(color="red", bgcolor="color(236)", strike=True),
+    Style(color="#a6e3a1", bgcolor="#1e1e2e", reverse=True),
+    Style(color="#a6e3a1", bgcolor="#1e1e2e", bold=True, italic=True),
+    Style(bgcolor="#45475a"),
+]
+WORDS = "the stream of tokens 漢字 and a 表 table code 😀 ok".split()
+
+Frame = list[Strip]
+
+
+def row(segments: list[Segment], width: int) -> Strip:
+    return Strip(segments).adjust_cell_length(width, BG)
+
+
+def text_frame(lines: list[str], width: int, height: int) -> Frame:
+    padded = lines + [""] * (height - len(lines))
+    return [row([Segment(line, BG)], width) for line in padded[:height]]
+
+
+def full_update(frame: Frame) -> LayoutUpdate:
+    width = frame[0].cell_length
+    return LayoutUpdate([[strip] for strip in frame], Region(0, 0, width, len(frame)))
+
+
+def emulate(width: int, height: int) -> tuple[pyte.Screen, pyte.Stream]:
+    screen = pyte.Screen(width, height)
+    return screen, pyte.Stream(screen)
+
+
+def cells(screen: pyte.Screen) -> list[list[tuple[object, ...]]]:
+    return [
+        [
+            (c.data, c.fg, c.bg, c.bold, c.italics, c.underscore, c.strikethrough, c.reverse)
+            for c in (screen.buffer[y][x] for x in range(screen.columns))
+        ]
+        for y in range(screen.lines)
+    ]
+
+
+def intended(frame: Frame) -> list[list[tuple[object, ...]]]:
+    """The frame as Textual itself draws it (every row in full) on a fresh terminal."""
+    screen, stream = emulate(frame[0].cell_length, len(frame))
+    stream.feed("".join(f"\x1b[{y + 1};1H{s.render(CONSOLE)}" for y, s in enumerate(frame)))
+    return cells(screen)
+
+
+def random_row(rng: random.Random, width: int) -> Strip:
+    segments = []
+    used = 0
+    while used < width - 2 and rng.random() < 0.85:
+        text = " ".join(rng.choice(WORDS) for _ in range(rng.randrange(1, 4))) + " "
+        segments.append(Segment(text, rng.choice(STYLES)))
+        used += Strip([segments[-1]]).cell_length
+    return row(segments, width)
+
+
+def next_frame(rng: random.Random, old: Frame) -> Frame:
+    """A plausible next frame: rows edited, appended to, or a band scrolled."""
+    width, height = old[0].cell_length, len(old)
+    new = list(old)
+    kind = rng.random()
+    if kind < 0.3:
+        top = rng.randrange(0, height // 2)
+        bottom = rng.randrange(top + 3, height)
+        k = rng.choice([1, 1, 2, 3, -1, -2])
+        band = new[top : bottom + 1]
+        band = band[k:] + [random_row(rng, width) for _ in range(k)] if k > 0 else band
+        if k < 0:
+            band = [random_row(rng, width) for _ in range(-k)] + band[:k]
+        new[top : bottom + 1] = band
+        new[rng.randrange(height)] = random_row(rng, width)  # and a scrollbar-like change
+    elif kind < 0.6:
+        y = rng.randrange(height)
+        head = new[y].crop(0, rng.randrange(0, width))
+        word = Segment(" " + rng.choice(WORDS), rng.choice(STYLES))
+        new[y] = row([*head, word], width)
+    else:
+        for _ in range(rng.randrange(1, 5)):
+            new[rng.randrange(height)] = random_row(rng, width)
+    return new
+
+
+def test_random_frame_sequences_replay_to_the_intended_screen() -> None:
+    rng = random.Random(11)
+    for width, height in ((80, 24), (41, 13), (120, 40)):
+        differ = ScreenDiffer(width, height, ColorSystem.TRUECOLOR)
+        screen, stream = emulate(width, height)
+        frame = [random_row(rng, width) for _ in range(height)]
+        for step in range(120):
+            differ.apply(full_update(frame))
+            stream.feed(differ.flush((0, height - 1)))
+            assert cells(screen) == intended(frame), f"{width}x{height}, frame {step}"
+            frame = next_frame(rng, frame)
+
+
+def test_frames_skipped_between_flushes_cost_nothing_and_the_latest_one_shows() -> None:
+    rng = random.Random(3)
+    differ = ScreenDiffer(60, 10)
+    screen, stream = emulate(60, 10)
+    frame = [random_row(rng, 60) for _ in range(10)]
+    differ.apply(full_update(frame))
+    stream.feed(differ.flush())
+    for _ in range(30):  # drawn while the terminal was still busy: never written
+        frame = next_frame(rng, frame)
+        differ.apply(full_update(frame))
+    stream.feed(differ.flush())
+    assert cells(screen) == intended(frame)
+
+
+def test_appending_a_word_to_a_line_writes_only_that_line() -> None:
+    lines = [f"Line {i}: the reply streams in here, token after token" for i in range(20)]
+    before = text_frame(lines, 80, 24)
+    lines[12] += " appended"
+    after = text_frame(lines, 80, 24)
+    differ = ScreenDiffer(80, 24)
+    screen, stream = emulate(80, 24)
+    differ.apply(full_update(before))
+    stream.feed(differ.flush((0, 23)))
+    screen.dirty.clear()
+    differ.apply(full_update(after))
+    data = differ.flush((0, 23))
+    stream.feed(data)
+    assert cells(screen) == intended(after)
+    assert len(screen.dirty) <= 2
+    assert len(data.encode()) <= 30, repr(data)  # a move, " appended", a move back
+
+
+def test_unchanged_style_is_not_repeated_and_no_reset_per_run() -> None:
+    before = text_frame(["hello"], 40, 5)
+    after = text_frame(["hello world, again"], 40, 5)
+    differ = ScreenDiffer(40, 5)
+    differ.apply(full_update(before))
+    differ.flush()
+    differ.apply(full_update(after))
+    data = differ.flush()
+    assert "\x1b[0m" not in data and "m" not in data.replace(" world, again", "")
+
+
+def test_a_one_line_scroll_of_a_20_line_band_uses_a_scroll_region() -> None:
+    width, height = 80, 24
+    rng = random.Random(20)
+    log = [" ".join(rng.choice(WORDS[:4] + WORDS[5:7]) for _ in range(9)) for _ in range(40)]
+
+    def frame(first: int) -> Frame:
+        header = row([Segment(" tui-chat · model", STYLES[1])], width)
+        band = [
+            row([Segment(text, BG), Segment(" " * (width - 1 - len(text)), BG)], width - 1)
+            for text in log[first : first + 20]
+        ]
+        # A scrollbar in the last column, whose thumb moves with the scroll.
+        band = [
+            Strip([*b, Segment(" ", STYLES[7] if first <= y < first + 5 else BG)])
+            for y, b in enumerate(band)
+        ]
+        footer = [row([Segment(f"prompt row {i}", STYLES[2])], width) for i in range(3)]
+        return [header, *band, *footer]
+
+    differ = ScreenDiffer(width, height)
+    screen, stream = emulate(width, height)
+    differ.apply(full_update(frame(0)))
+    stream.feed(differ.flush((2, 22)))
+    differ.apply(full_update(frame(1)))
+    data = differ.flush((2, 22))
+    stream.feed(data)
+    assert cells(screen) == intended(frame(1))
+    assert "\x1b[2;21r" in data  # DECSTBM around the band, rows 2..21
+    assert len(data.encode()) < 2 * width, f"{len(data.encode())} bytes: {data!r}"
+
+
+def test_wide_characters_overwritten_by_narrow_ones_and_back() -> None:
+    frames = [
+        text_frame(["漢字漢字 abc"], 20, 3),
+        text_frame(["a漢字漢字 abc"], 20, 3),
+        text_frame(["ab字 😀 abc"], 20, 3),
+        text_frame(["漢字漢字漢字漢字漢字"], 20, 3),
+        text_frame([" 漢字漢字漢字漢字漢"], 20, 3),
+    ]
+    differ = ScreenDiffer(20, 3)
+    screen, stream = emulate(20, 3)
+    for frame in frames:
+        differ.apply(full_update(frame))
+        stream.feed(differ.flush((0, 2)))
+        assert cells(screen) == intended(frame)
+
+
+def test_a_partial_update_draws_over_what_the_frame_already_had() -> None:
+    differ = ScreenDiffer(30, 4)
+    screen, stream = emulate(30, 4)
+    base = text_frame(["0123456789", "abcdefghij"], 30, 4)
+    differ.apply(full_update(base))
+    stream.feed(differ.flush())
+    differ.put(3, 1, [Segment("XYZ", STYLES[2])])
+    stream.feed(differ.flush())
+    expected = list(base)
+    expected[1] = row([Segment("abc", BG), Segment("XYZ", STYLES[2]), Segment("ghij", BG)], 30)
+    assert cells(screen) == intended(expected)
+
+
+def test_pen_switch_emits_only_what_changed() -> None:
+    plain = Pen(0, "38;2;1;2;3", "48;2;9;9;9", "")
+    bold = plain._replace(attrs=1)
+    assert switch(plain, plain) == ""
+    assert switch(plain, bold) == "\x1b[1m"
+    assert switch(bold, plain) == "\x1b[22m"
+    assert switch(bold, bold._replace(fg="31")) == "\x1b[31m"
+    assert switch(None, bold) == "\x1b[0;1;38;2;1;2;3;48;2;9;9;9m"
+    dim_bold = plain._replace(attrs=0b11)
+    assert switch(dim_bold, plain._replace(attrs=0b10)) == "\x1b[22;2m"  # 22 clears both
+    linked = plain._replace(link="https://example.com")
+    assert switch(plain, linked) == "\x1b]8;;https://example.com\x1b\\"
+    assert switch(linked, plain) == "\x1b]8;;\x1b\\"
+
+
+def test_sixteen_colour_terminals_get_sixteen_colour_codes() -> None:
+    differ = ScreenDiffer(10, 1, ColorSystem.STANDARD)
+    differ.apply(full_update([row([Segment("hi", Style(color="#ff0000", bgcolor="#000000"))], 10)]))
+    data = differ.flush()
+    assert "38;2" not in data and "48;2" not in data and "hi" in data

@@ -1,0 +1,389 @@
+"""A shadow of the terminal's cells, and the bytes that turn it into the next frame.
+
+Textual sends every update as whole strips with full SGR codes. This keeps two grids of
+cells (char + pen): `desired`, what the app last drew, and `shadow`, what the terminal
+shows. `flush()` writes only the cells that differ, with short cursor moves and only the
+SGR codes that changed; when the frame is the old one shifted inside a band of rows it
+first scrolls that band with a scroll region (like ncurses' hashmap.c and mosh's frame
+diff), so a scrolling log costs its new rows, not the viewport. Frames applied between
+two flushes merge for free: only the latest desired screen is ever written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from rich.cells import get_character_cell_size
+from rich.color import ColorSystem
+from rich.segment import Segment
+from rich.style import Style
+from textual._compositor import ChopsUpdate, LayoutUpdate
+from textual.strip import Strip
+
+from tui_chat.ui.render.pen import BLANK_PEN, SHOWS_ON_BLANK, Pen, pen_of, switch
+
+UNKNOWN = -1  # pen id of a cell whose content is not known (never equal to a real one)
+MERGE_GAP = 4  # rewrite up to this many unchanged cells rather than move over them
+MIN_EL = 4  # clear a blank tail with EL from this many cells
+SCROLL_MIN_ROWS = 3  # bands smaller than this are cheaper to repaint
+
+
+class Grid:
+    """Rows of cells: `chars[y][x]` ("" right of a wide char) and `pens[y][x]` (pen ids)."""
+
+    def __init__(self, width: int, height: int) -> None:
+        self.width = width
+        self.height = height
+        self.chars = [[" "] * width for _ in range(height)]
+        self.pens = [[UNKNOWN] * width for _ in range(height)]
+
+    def forget(self, rows: Iterable[int] | None = None) -> None:
+        for y in range(self.height) if rows is None else rows:
+            self.chars[y] = [" "] * self.width
+            self.pens[y] = [UNKNOWN] * self.width
+
+
+class ScreenDiffer:
+    """Turns compositor updates into the fewest bytes that bring the terminal up to date."""
+
+    def __init__(
+        self, width: int, height: int, color_system: ColorSystem = ColorSystem.TRUECOLOR
+    ) -> None:
+        self.color_system = color_system
+        self._pens: list[Pen] = []
+        self._pen_ids: dict[Pen, int] = {}
+        self._style_ids: dict[Style, int] = {}
+        self.resize(width, height)
+
+    # -- state ------------------------------------------------------------------------
+
+    def resize(self, width: int, height: int) -> None:
+        """Start over at a new size: nothing of what the terminal shows is known."""
+        self.width, self.height = width, height
+        self.desired = Grid(width, height)
+        self.shadow = Grid(width, height)
+        self.dirty: set[int] = set()
+        self.invalidate()
+
+    def invalidate(self) -> None:
+        """Forget what the terminal shows (after a resume or a foreign write): repaint all."""
+        self.shadow.forget()
+        self.dirty = set(range(self.height))
+        self.pen: Pen | None = None  # the terminal's SGR state, None if unknown
+        self.cursor: tuple[int, int] | None = None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.width, self.height
+
+    def _pen_id(self, style: Style | None) -> int:
+        if style is None:
+            style = Style.null()
+        pid = self._style_ids.get(style)
+        if pid is None:
+            if len(self._style_ids) > 20_000:
+                self._style_ids.clear()  # styles carry per-widget meta; keep this bounded
+            pen = pen_of(style, self.color_system)
+            pid = self._pen_ids.get(pen)
+            if pid is None:
+                pid = self._pen_ids[pen] = len(self._pens)
+                self._pens.append(pen)
+            self._style_ids[style] = pid
+        return pid
+
+    # -- drawing into the desired screen -----------------------------------------------
+
+    def put(self, x: int, y: int, segments: Iterable[Segment]) -> int:
+        """Draw `segments` at (x, y) of the desired screen; returns the column after them."""
+        if not 0 <= y < self.height:
+            return x
+        width = self.width
+        chars, pens = self.desired.chars[y], self.desired.pens[y]
+        start = x
+        # Overwriting half of a wide char leaves its other half blank.
+        cut_head = 0 < start < width and chars[start] == ""
+        for text, style, control in segments:
+            if control or not text:
+                continue
+            pid = self._pen_id(style)
+            if text.isascii() and text.isprintable():
+                n = len(text)
+                a, b = max(x, 0), min(x + n, width)
+                if b > a:
+                    chars[a:b] = text[a - x : b - x]
+                    pens[a:b] = [pid] * (b - a)
+                x += n
+                continue
+            for ch in text:
+                w = get_character_cell_size(ch)
+                if w == 0:
+                    head = x - 1
+                    if 0 <= head < width:
+                        if chars[head] == "" and head > 0:
+                            head -= 1
+                        chars[head] += ch
+                    continue
+                if 0 <= x and x + w <= width:
+                    chars[x] = ch
+                    pens[x] = pid
+                    if w == 2:
+                        chars[x + 1] = ""
+                        pens[x + 1] = pid
+                elif 0 <= x < width:  # a wide char cut by the edge shows as a blank
+                    chars[x] = " "
+                    pens[x] = pid
+                x += w
+        if x > start:
+            if cut_head:
+                chars[start - 1] = " "
+            if 0 <= x < width and chars[x] == "":
+                chars[x] = " "
+        self.dirty.add(y)
+        return x
+
+    def apply(self, update: LayoutUpdate | ChopsUpdate) -> None:
+        """Draw a compositor update into the desired screen (nothing is written yet)."""
+        if isinstance(update, LayoutUpdate):
+            x0 = update.region.x
+            for y, line in enumerate(update.strips, update.region.y):
+                x = x0
+                for strip in line:
+                    x = self.put(x, y, strip)
+            return
+        self._apply_chops(update.chops, update.spans, update.chop_ends)
+
+    def _apply_chops(
+        self,
+        chops: Sequence[Mapping[int, Strip | None]],
+        spans: list[tuple[int, int, int]],
+        chop_ends: list[list[int]],
+    ) -> None:
+        # The same cuts as ChopsUpdate.render_segments, drawn into cells.
+        for y, x1, x2 in spans:
+            for end, (x, strip) in zip(chop_ends[y], chops[y].items(), strict=False):
+                if strip is None or x > x2 or end <= x1:
+                    continue
+                if not (x2 > x >= x1 and end <= x2):
+                    strip = strip.crop(0, min(end, x2) - x)
+                self.put(x, y, strip)
+
+    # -- writing the difference -------------------------------------------------------
+
+    def flush(self, cursor: tuple[int, int] | None = None) -> str:
+        """The bytes that make the terminal show the desired screen; the shadow follows.
+
+        `cursor` is where the terminal cursor should rest afterwards (Textual puts it
+        where an input's caret is, for IMEs); it is only moved when something was drawn
+        or it is asked to be elsewhere.
+        """
+        out: list[str] = []
+        if len(self.dirty) >= SCROLL_MIN_ROWS:
+            self._scroll(out)
+        for y in sorted(self.dirty):
+            self._row(y, out)
+        self.dirty.clear()
+        if cursor is not None and self.cursor != cursor:
+            out.append(self._move(*cursor))
+            self.cursor = cursor
+        return "".join(out)
+
+    def _move(self, x: int, y: int) -> str:
+        cur = self.cursor
+        cup = f"\x1b[{y + 1}H" if x == 0 else f"\x1b[{y + 1};{x + 1}H"
+        if cur is None:
+            return cup
+        cx, cy = cur
+        if (cx, cy) == (x, y):
+            return ""
+        best = cup
+        if cy == y:
+            d = x - cx
+            if x == 0:
+                best = "\r"
+            elif d > 0:
+                best = "\x1b[C" if d == 1 else f"\x1b[{d}C"
+            else:
+                best = f"\x1b[{-d}D"
+        elif cx == x:
+            d = y - cy
+            best = f"\x1b[{d}B" if d > 0 else f"\x1b[{-d}A"
+            if d == 1:
+                best = "\x1b[B"
+        elif x == 0 and y == cy + 1:
+            best = "\r\n"  # never on the last row, so it cannot scroll
+        return best if len(best) < len(cup) else cup
+
+    def _row(self, y: int, out: list[str]) -> None:
+        dc, dp = self.desired.chars[y], self.desired.pens[y]
+        sc, sp = self.shadow.chars[y], self.shadow.pens[y]
+        if dp == sp and dc == sc:
+            return
+        width = self.width
+        changed = [
+            x for x in range(width) if dp[x] != UNKNOWN and (dp[x] != sp[x] or dc[x] != sc[x])
+        ]
+        if not changed:
+            return
+        runs: list[list[int]] = []
+        for x in changed:
+            if runs and x - runs[-1][1] <= MERGE_GAP and UNKNOWN not in dp[runs[-1][1] : x]:
+                runs[-1][1] = x + 1
+            else:
+                runs.append([x, x + 1])
+        pens = self._pens
+        for a, b in runs:
+            # Widen to whole wide chars, in the frame and on the terminal.
+            while True:
+                a0, b0 = a, b
+                if a > 0 and (dc[a] == "" or sc[a] == ""):
+                    a -= 1
+                if b < width and (dc[b] == "" or sc[b] == ""):
+                    b += 1
+                if (a, b) == (a0, b0):
+                    break
+            # A blank tail to the row's end is cleared with EL instead of spaces.
+            tail = b
+            if b == width:
+                last = dp[b - 1]
+                if last != UNKNOWN and not pens[last].attrs & SHOWS_ON_BLANK:
+                    while tail > a and dc[tail - 1] == " " and dp[tail - 1] == last:
+                        tail -= 1
+                    if width - tail < MIN_EL:
+                        tail = b
+            out.append(self._move(a, y))
+            pen = self.pen
+            x = a
+            while x < tail:
+                pid = dp[x]
+                ch = dc[x]
+                if ch == "":
+                    x += 1
+                    continue
+                p = pens[pid] if pid != UNKNOWN else BLANK_PEN
+                if p != pen:
+                    out.append(switch(pen, p))
+                    pen = p
+                # Consecutive cells of one pen go out as one string.
+                j = x + 1
+                while j < tail and dp[j] == pid:
+                    j += 1
+                out.append("".join(dc[x:j]))
+                x = j
+            if tail < b:
+                p = pens[dp[b - 1]]
+                if p != pen:
+                    out.append(switch(pen, p))
+                    pen = p
+                out.append("\x1b[K")
+            self.pen = pen
+            sc[a:b] = dc[a:b]
+            sp[a:b] = dp[a:b]
+            # Writing the last column leaves the cursor in a pending-wrap state.
+            self.cursor = (tail, y) if tail < width else None
+
+    # -- scroll detection -------------------------------------------------------------
+
+    def _scroll(self, out: list[str]) -> None:
+        """Move rows the terminal already shows with a scroll region, if that is cheaper."""
+        dc, sc = self.desired.chars, self.shadow.chars
+        dtext = ["".join(row) for row in dc]
+        stext = ["".join(row) for row in sc]
+        where: dict[str, list[int]] = {}
+        for y, text in enumerate(stext):
+            if text.strip() and self.shadow.pens[y][0] != UNKNOWN:
+                where.setdefault(text, []).append(y)
+        votes: dict[int, int] = {}
+        for y in self.dirty:
+            if dtext[y] == stext[y]:
+                continue
+            for y2 in where.get(dtext[y], ()):
+                votes[y2 - y] = votes.get(y2 - y, 0) + 1
+        if not votes:
+            return
+        best: tuple[int, int, int, int] | None = None  # saving, k, top, bottom
+        for k in sorted(votes, key=votes.__getitem__, reverse=True)[:3]:
+            if votes[k] < 2:
+                break
+            band = self._band(k, dtext, stext)
+            if band is None:
+                continue
+            top, bottom = band
+            saving = self._saving(k, top, bottom)
+            if saving > 0 and (best is None or saving > best[0]):
+                best = (saving, k, top, bottom)
+        if best is None:
+            return
+        _, k, top, bottom = best
+        self._emit_scroll(k, top, bottom, out)
+
+    def _band(self, k: int, dtext: list[str], stext: list[str]) -> tuple[int, int] | None:
+        """The rows [top, bottom] scrolled by k (k > 0: content moved up k rows)."""
+        height = self.height
+        matched = [0 <= y + k < height and dtext[y] == stext[y + k] for y in range(height)]
+        # The longest run of matching rows, allowing gaps of two rows that changed too.
+        runs: list[list[int]] = []
+        for y in range(height):
+            if matched[y]:
+                if runs and y - runs[-1][1] <= 3:
+                    runs[-1][1] = y
+                else:
+                    runs.append([y, y])
+        if not runs:
+            return None
+        first, last = max(runs, key=lambda r: r[1] - r[0])
+        if last - first + 1 < 2:
+            return None
+        if k > 0:
+            top, bottom = first, last + k
+        else:
+            top, bottom = first + k, last
+        if top < 0 or bottom >= height or bottom - top + 1 < SCROLL_MIN_ROWS:
+            return None
+        return top, bottom
+
+    def _cost(self, y: int, src: int | None) -> int:
+        """Cells of desired row y that differ from shadow row `src` (None: a new row)."""
+        dc, dp = self.desired.chars[y], self.desired.pens[y]
+        if src is None:
+            return self.width
+        sc, sp = self.shadow.chars[src], self.shadow.pens[src]
+        if dc == sc and dp == sp:
+            return 0
+        return sum(
+            1 for a, b, p, q in zip(dc, sc, dp, sp, strict=True) if a != b or p != q or q == UNKNOWN
+        )
+
+    def _saving(self, k: int, top: int, bottom: int) -> int:
+        cost = self._cost
+        before = sum(cost(y, y) for y in range(top, bottom + 1))
+        after = 16
+        for y in range(top, bottom + 1):
+            src = y + k
+            after += cost(y, src if top <= src <= bottom else None)
+        return before - after
+
+    def _emit_scroll(self, k: int, top: int, bottom: int, out: list[str]) -> None:
+        full = top == 0 and bottom == self.height - 1
+        if not full:
+            out.append(f"\x1b[{top + 1};{bottom + 1}r")  # DECSTBM (homes the cursor)
+            self.cursor = (0, 0)
+        if k > 0:  # index (LF) at the bottom margin: the band moves up, a blank row enters
+            out.append(self._move(0, bottom) + "\n" * k)
+            self.cursor = (0, bottom)
+        else:  # reverse index at the top margin: the band moves down
+            out.append(self._move(0, top) + "\x1bM" * -k)
+            self.cursor = (0, top)
+        if not full:
+            # Margins back to the whole screen. xterm homes the cursor here, some
+            # emulators leave it: the next move is absolute either way.
+            out.append("\x1b[r")
+            self.cursor = None
+        chars, pens = self.shadow.chars, self.shadow.pens
+        rows = range(top, bottom + 1)
+        moved = [(chars[y + k], pens[y + k]) if top <= y + k <= bottom else None for y in rows]
+        for y, row in zip(rows, moved, strict=True):
+            if row is None:
+                self.shadow.forget([y])  # cleared by the terminal, in colours of its own
+            else:
+                chars[y], pens[y] = list(row[0]), list(row[1])
+        self.dirty.update(rows)

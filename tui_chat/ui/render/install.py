@@ -1,0 +1,189 @@
+"""Put the differ between Textual's compositor and the terminal, paced by the drain.
+
+`App._display` turns each compositor update into a full string of SGR-coded runs and
+queues it behind whatever the writer thread still holds. Here the update is drawn into
+the differ's desired screen instead; it is written (as a diff against what the terminal
+has) only once the previous output has left the process, so behind a slow link frames
+never queue: the next write carries the latest screen, and the frames in between cost
+nothing. The event loop never blocks on a full writer queue, so keys stay prompt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import struct
+import termios
+from types import MethodType
+from typing import IO, Any
+
+from textual._compositor import ChopsUpdate, LayoutUpdate
+from textual.app import App
+from textual.driver import Driver
+from textual.screen import Screen
+
+from tui_chat.ui.render.differ import ScreenDiffer
+
+POLL = 0.008  # seconds between looks at a terminal that has not drained
+OUTQ_LIMIT = 512  # bytes a tty's output queue may hold before a frame waits
+SYNC_FROM = 512  # frames this long are wrapped in synchronized output (mode 2026)
+
+
+class _CountingFile:
+    """The driver's output file, counting what has really been handed to the kernel."""
+
+    def __init__(self, file: IO[str]) -> None:
+        self._file = file
+        self.written = 0  # characters through write() + flush() in the writer thread
+        self._pending = 0
+
+    def write(self, text: str) -> int:
+        result = self._file.write(text)
+        self._pending += len(text)
+        return result
+
+    def flush(self) -> None:
+        self._file.flush()
+        self.written += self._pending
+        self._pending = 0
+
+    def fileno(self) -> int:
+        return self._file.fileno()
+
+    def isatty(self) -> bool:
+        return self._file.isatty()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._file, name)
+
+
+def _counting_driver(base: type[Driver]) -> type[Driver]:
+    """A subclass of `base` whose writes can be told apart: queued, or gone out."""
+
+    class CountingDriver(base):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.render_queued = 0
+            file = getattr(self, "_file", None)
+            self.render_file = _CountingFile(file) if file is not None else None
+            if self.render_file is not None:
+                self._file = self.render_file
+
+        def write(self, data: str) -> None:
+            self.render_queued += len(data)
+            super().write(data)
+
+    CountingDriver.__name__ = CountingDriver.__qualname__ = f"Counting{base.__name__}"
+    return CountingDriver
+
+
+def _tty_outq(fd: int) -> int:
+    """Bytes waiting in a tty's output queue (0 where the kernel does not say, as on ptys)."""
+    try:
+        return struct.unpack("i", fcntl.ioctl(fd, termios.TIOCOUTQ, b"\0\0\0\0"))[0]
+    except OSError:
+        return 0
+
+
+class RenderLayer:
+    """The state kept per app: the differ, and whether a paced flush is waiting."""
+
+    def __init__(self, app: App[Any]) -> None:
+        self.app = app
+        self.differ: ScreenDiffer | None = None
+        self.waiting = False
+        self.subscribed = False
+        self.original = app._display
+
+    def drained(self) -> bool:
+        """Has everything written so far left the process (and a tty's queue)?"""
+        driver = self.app._driver
+        file = getattr(driver, "render_file", None)
+        if file is not None and file.written < getattr(driver, "render_queued", 0):
+            return False
+        writer = getattr(driver, "_writer_thread", None)
+        if writer is not None and writer._queue.qsize():
+            return False
+        if file is not None:
+            try:
+                fd = file.fileno()
+            except (OSError, ValueError):
+                return True
+            return _tty_outq(fd) <= OUTQ_LIMIT
+        return True
+
+    def display(self, screen: Screen[Any], renderable: Any) -> None:
+        app = self.app
+        driver = app._driver
+        if (
+            not isinstance(renderable, (LayoutUpdate, ChopsUpdate))
+            or driver is None
+            or driver.is_inline
+            or app.is_headless
+            or not app._running
+            or app._closed
+        ):
+            if self.differ is not None and renderable is not None and not app._batch_count:
+                self.differ.invalidate()  # something else draws: trust nothing we knew
+            self.original(screen, renderable)
+            return
+        try:
+            size = (app.size.width, app.size.height)
+            differ = self.differ
+            if differ is None or differ.size != size:
+                differ = self.differ = ScreenDiffer(*size, app.console._color_system)
+            if not self.subscribed:
+                self.subscribed = True
+                app.app_resume_signal.subscribe(app, self._resumed)
+            differ.apply(renderable)
+            self.flush()
+        except Exception as error:
+            app._handle_exception(error)
+        finally:
+            app.post_display_hook()
+
+    def _resumed(self, _app: App[Any]) -> None:
+        if self.differ is not None:
+            self.differ.invalidate()
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the difference now if the terminal has drained, else look again soon."""
+        app = self.app
+        differ, driver = self.differ, app._driver
+        if differ is None or driver is None or app._closed:
+            return
+        if app._batch_count or not self.drained():
+            if not self.waiting:
+                self.waiting = True
+                asyncio.get_running_loop().call_later(POLL, self._poll)
+            return
+        cursor = app.screen.outer_size.clamp_offset(app.cursor_position)
+        app._previous_cursor_position = cursor
+        data = differ.flush((cursor.x, cursor.y))
+        if not data:
+            return
+        sync = app._sync_available and len(data) >= SYNC_FROM
+        if sync:
+            app._begin_update()
+        driver.write(data)
+        if sync:
+            app._end_update()
+        driver.flush()
+
+    def _poll(self) -> None:
+        self.waiting = False
+        try:
+            self.flush()
+        except Exception as error:
+            self.app._handle_exception(error)
+
+
+def install(app: App[Any]) -> None:
+    """Route `app`'s screen updates through the differ; call once, after App.__init__."""
+    if getattr(app, "_render_layer", None) is not None:
+        return
+    layer = RenderLayer(app)
+    app._render_layer = layer  # type: ignore[attr-defined]
+    app._display = MethodType(lambda _self, screen, r: layer.display(screen, r), app)  # type: ignore[method-assign]
+    app.driver_class = _counting_driver(app.driver_class)
