@@ -1,0 +1,86 @@
+"""The real `tui-chat` with the render layer, in a pseudo-terminal read through pyte."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import pexpect
+import pyte
+
+from fake_server import FakeLLMServer, Script
+
+LAUNCHER = Path(__file__).with_name("launcher.py")
+REPLY = [f" word{i}" if i % 9 else f"\n\nPara {i} 漢字 **bold** `code`" for i in range(1, 240)]
+REPLY.append(" THEEND")
+
+
+def run(argv: list[str], server: FakeLLMServer, home: Path) -> tuple[pyte.Screen, int]:
+    """Send one prompt, let the reply stream to its end; the screen and the bytes it took."""
+    keep = ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "VIRTUAL_ENV", "PYENV_VERSION", "PYENV_ROOT")
+    env = {k: v for k, v in os.environ.items() if k in keep}
+    env.update(HOME=str(home), TERM="xterm-256color", COLORTERM="truecolor")
+    env.setdefault("LANG", "C.UTF-8")
+    server.enqueue(Script(chunks=REPLY, first_delay=0.2, delay=0.004, usage=None))
+    argv = [*argv, "--api", "chat", "--base-url", server.openai_url, "--model", "fake-model"]
+    child = pexpect.spawn(argv[0], argv[1:], cwd=str(home), env=env, dimensions=(24, 80))
+    screen = pyte.Screen(80, 24)
+    stream = pyte.ByteStream(screen)
+    written = 0
+
+    def pump_until(done: str, timeout: float = 30.0) -> None:
+        nonlocal written
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                data = child.read_nonblocking(65536, timeout=0.1)
+            except pexpect.TIMEOUT:
+                data = b""
+            written += len(data)
+            stream.feed(data)
+            if done in "\n".join(screen.display):
+                return
+        raise AssertionError("screen never showed " + done + ":\n" + "\n".join(screen.display))
+
+    try:
+        pump_until("Enter sends")
+        start = written
+        child.send("write a long reply\r")
+        pump_until("tok/s")
+        return screen, written - start
+    finally:
+        child.terminate(force=True)
+
+
+def cells(screen: pyte.Screen, skip: tuple[str, ...]) -> list[object]:
+    """Every cell with its colours and attributes, leaving out rows with run-dependent text."""
+    return [
+        [(c.data, c.fg, c.bg, c.bold, c.italics, c.underscore, c.reverse) for c in line]
+        for line in (
+            [screen.buffer[y][x] for x in range(screen.columns)] for y in range(screen.lines)
+        )
+        if not any(s in "".join(c.data for c in line) for s in skip)
+    ]
+
+
+def test_streamed_reply_shows_as_textual_draws_it_for_a_tenth_of_the_bytes(
+    fake_server: FakeLLMServer, tmp_path: Path
+) -> None:
+    exe = shutil.which("tui-chat")
+    assert exe, "the tui-chat console script is installed (pip install -e .)"
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "layered").mkdir()
+    plain, plain_bytes = run([exe], fake_server, tmp_path / "plain")
+    layered, layered_bytes = run([sys.executable, str(LAUNCHER)], fake_server, tmp_path / "layered")
+    text = "\n".join(layered.display)
+    assert "Para 234 漢字 bold code word235" in text and "THEEND" in text
+    # Same cells, colours and attributes as Textual's own path (the header names the
+    # server's port and the meta line its timings, so those rows are left out).
+    skip = ("127.0.0.1", "tok/s")
+    assert cells(layered, skip) == cells(plain, skip)
+    chars = len("".join(REPLY))
+    assert layered_bytes / chars < 20, f"{layered_bytes / chars:.1f} bytes per reply char"
+    assert layered_bytes * 5 < plain_bytes
