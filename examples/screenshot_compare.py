@@ -12,11 +12,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from tui_chat.app import ChatApp
-from tui_chat.config import Settings
 from tui_chat.providers import make_provider
-from tui_chat.screens.compare import CompareScreen, Contender
-from tui_chat.widgets.prompt import PromptInput
+from tui_chat.settings.config import Settings
+from tui_chat.ui.app import ChatApp
+from tui_chat.ui.screens.compare import CompareScreen, Contender
+from tui_chat.ui.widgets.prompt import PromptInput
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDING = ROOT / "examples" / "chat-slow-first-token.jsonl"

@@ -12,13 +12,18 @@ from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widgets import Markdown
 
-from tui_chat.app import ChatApp
-from tui_chat.config import Settings
 from tui_chat.providers import make_provider
-from tui_chat.widgets.chat_log import ChatLog
-from tui_chat.widgets.message import AssistantMessage, ErrorNotice, SettledMarkdown, UserMessage
-from tui_chat.widgets.prompt import PromptInput
-from tui_chat.widgets.typing import TypingIndicator
+from tui_chat.settings.config import Settings
+from tui_chat.ui.app import ChatApp
+from tui_chat.ui.widgets.conversation.chat_log import ChatLog
+from tui_chat.ui.widgets.conversation.indicator import TypingIndicator
+from tui_chat.ui.widgets.conversation.message import (
+    AssistantMessage,
+    ErrorNotice,
+    SettledMarkdown,
+    UserMessage,
+)
+from tui_chat.ui.widgets.prompt import PromptInput
 
 from fake_server import FakeLLMServer, Script
 

@@ -11,15 +11,15 @@ from textual.command import CommandPalette
 from textual.geometry import Region
 from textual.widgets import Input, Markdown
 
-from tui_chat.app import ChatApp
-from tui_chat.config import Settings
-from tui_chat.profiles import load_config
 from tui_chat.providers import make_provider
-from tui_chat.screens.ask_text import Confirm
-from tui_chat.screens.help import HelpScreen
-from tui_chat.ui_state import state_path
-from tui_chat.widgets.message import UserMessage
-from tui_chat.widgets.status_line import StatusLine
+from tui_chat.settings.config import Settings
+from tui_chat.settings.preferences import state_path
+from tui_chat.settings.profiles import load_config
+from tui_chat.ui.app import ChatApp
+from tui_chat.ui.screens.dialogs import Confirm
+from tui_chat.ui.screens.help import HelpScreen
+from tui_chat.ui.widgets.conversation.message import UserMessage
+from tui_chat.ui.widgets.status_line import StatusLine
 
 from fake_server import FakeLLMServer, Script
 from test_app import make_app, replies, send, wait_for

@@ -11,15 +11,15 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input, OptionList
 
-from tui_chat.app import SHOWN_WHEN_OPENING, ChatApp
-from tui_chat.config import Settings
 from tui_chat.history import HistoryStore
 from tui_chat.providers import make_provider
-from tui_chat.screens.ask_text import Confirm
-from tui_chat.screens.details import ReplyDetails
-from tui_chat.widgets.history_view import EarlierMessages
-from tui_chat.widgets.message import AssistantMessage, UserMessage
-from tui_chat.widgets.sidebar import Sidebar
+from tui_chat.settings.config import Settings
+from tui_chat.ui.app import SHOWN_WHEN_OPENING, ChatApp
+from tui_chat.ui.screens.details import ReplyDetails
+from tui_chat.ui.screens.dialogs import Confirm
+from tui_chat.ui.widgets.conversation.history_view import EarlierMessages
+from tui_chat.ui.widgets.conversation.message import AssistantMessage, UserMessage
+from tui_chat.ui.widgets.history.sidebar import Sidebar
 
 from conftest import FAKE_API_KEY
 from fake_server import FakeLLMServer, Script

@@ -306,7 +306,7 @@ def test_run_ask_uses_the_streams_it_is_given(fake_server: FakeLLMServer) -> Non
     import io
 
     from tui_chat.ask import run_ask as run_ask_in_process
-    from tui_chat.config import Settings
+    from tui_chat.settings.config import Settings
 
     fake_server.enqueue(Script(chunks=["in", "-process"]))
     settings = Settings(api="chat", base_url=fake_server.openai_url, model="fake-model")
@@ -345,7 +345,7 @@ def test_record_that_cannot_be_opened_is_one_line_exit_1(
     import io
 
     from tui_chat.ask import run_ask as run_ask_in_process
-    from tui_chat.config import Settings
+    from tui_chat.settings.config import Settings
 
     settings = Settings(api="chat", base_url=fake_server.openai_url, record=tmp_path)
     stdout, stderr = io.StringIO(), io.StringIO()

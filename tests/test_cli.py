@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tui_chat.cli import build_parser, compare_contenders, resolve_settings, settings_from_args
-from tui_chat.config import LOCAL_MODEL, Settings, load_environment, settings_from_env
-from tui_chat.profiles import ConfigFile, load_config
+from tui_chat.settings.config import LOCAL_MODEL, Settings, load_environment, settings_from_env
+from tui_chat.settings.profiles import ConfigFile, load_config
 
 
 def run_cli(
@@ -191,7 +191,7 @@ def test_default_api_is_the_local_model_only_when_nothing_else_is_set(
 
 
 def test_auto_local_notice_says_what_runs_and_how_to_change_it() -> None:
-    from tui_chat.config import auto_choice_notice
+    from tui_chat.settings.config import auto_choice_notice
 
     auto = resolve_settings(build_parser()["chat"].parse_args([]), {}, ConfigFile())
     notice = auto_choice_notice(auto)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 import re
 
-from tui_chat.clipboard import MAX_CLIPBOARD_BYTES, in_tmux, osc52, too_large
-from tui_chat.code_blocks import code_blocks
+from tui_chat.core.code_blocks import code_blocks
+from tui_chat.ui.clipboard import MAX_CLIPBOARD_BYTES, in_tmux, osc52, too_large
 
 
 def test_osc52_carries_the_text_base64_encoded() -> None:

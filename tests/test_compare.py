@@ -7,13 +7,13 @@ import importlib.util
 import pytest
 from textual.widgets import Markdown
 
-from tui_chat.app import ChatApp
-from tui_chat.config import Settings
 from tui_chat.providers import make_provider
-from tui_chat.screens.compare import CompareScreen, Contender
-from tui_chat.widgets.compare_pane import ComparePane
-from tui_chat.widgets.message import AssistantMessage
-from tui_chat.widgets.prompt import PromptInput
+from tui_chat.settings.config import Settings
+from tui_chat.ui.app import ChatApp
+from tui_chat.ui.screens.compare import CompareScreen, Contender
+from tui_chat.ui.widgets.compare.pane import ComparePane
+from tui_chat.ui.widgets.conversation.message import AssistantMessage
+from tui_chat.ui.widgets.prompt import PromptInput
 
 from fake_server import FakeLLMServer, Script
 from test_app import KEY, wait_for

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from tui_chat.cli import build_parser, main, resolve_settings
-from tui_chat.config import Settings
-from tui_chat.profiles import load_config
+from tui_chat.settings.config import Settings
+from tui_chat.settings.profiles import load_config
 
 from conftest import FAKE_API_KEY
 from fake_server import FakeLLMServer, Script
@@ -58,7 +58,7 @@ def sent_keys(server: FakeLLMServer) -> list[str]:
 
 def resolved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *argv: str) -> Settings:
     """Settings as `tui-chat` resolves them in `tmp_path`, with its `.env`."""
-    from tui_chat.config import load_environment
+    from tui_chat.settings.config import load_environment
 
     monkeypatch.chdir(tmp_path)
     args = build_parser()["chat"].parse_args(list(argv))
@@ -230,6 +230,6 @@ def test_serve_says_the_key_was_withheld(tmp_path: Path) -> None:
 def test_endpoint_host_names_where_requests_go_without_credentials(
     settings: Settings, host: str
 ) -> None:
-    from tui_chat.config import endpoint_host
+    from tui_chat.settings.config import endpoint_host
 
     assert endpoint_host(settings) == host

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from textual.widgets import RichLog
 
-from tui_chat.app import ChatApp
-from tui_chat.config import Settings
 from tui_chat.providers import make_provider
-from tui_chat.recording import read_recording
-from tui_chat.widgets.inspector import EventInspector
+from tui_chat.recordings.recording import read_recording
+from tui_chat.settings.config import Settings
+from tui_chat.ui.app import ChatApp
+from tui_chat.ui.widgets.inspector import EventInspector
 
 from conftest import FAKE_API_KEY
 from fake_server import FakeLLMServer, Script

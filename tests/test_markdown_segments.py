@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tui_chat.markdown_segments import settle_point
+from tui_chat.ui.widgets.conversation.markdown_segments import settle_point
 
 
 def test_cuts_at_the_last_blank_line_before_a_new_block() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tui_chat.metrics import ReplyMetrics, ReplyTimer, verdict
-from tui_chat.sanitize import clean
+from tui_chat.core.metrics import ReplyMetrics, ReplyTimer, verdict
+from tui_chat.core.sanitize import clean
 
 
 class FakeClock:

@@ -19,7 +19,7 @@ def test_wheel_ships_the_repo_stylesheet(tmp_path: Path) -> None:
     )
     (wheel,) = tmp_path.glob("tui_chat-*.whl")
     with zipfile.ZipFile(wheel) as archive:
-        shipped = archive.read("tui_chat/styles.tcss")
+        shipped = archive.read("tui_chat/ui/styles.tcss")
         entry_points = archive.read(
             next(n for n in archive.namelist() if n.endswith("entry_points.txt"))
         )
@@ -28,6 +28,6 @@ def test_wheel_ships_the_repo_stylesheet(tmp_path: Path) -> None:
 
 
 def test_app_loads_the_stylesheet_beside_its_module() -> None:
-    from tui_chat.app import STYLESHEET
+    from tui_chat.ui.app import STYLESHEET
 
     assert STYLESHEET.read_bytes() == (ROOT / "styles.tcss").read_bytes()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tui_chat.profiles import ConfigError, config_path, load_config
+from tui_chat.settings.profiles import ConfigError, config_path, load_config
 
 
 def write(tmp_path: Path, text: str) -> Path:

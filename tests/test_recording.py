@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 
 from tui_chat.cli import main
-from tui_chat.config import Settings
 from tui_chat.providers import (
     ChatMessage,
     ChatRequest,
@@ -29,8 +28,9 @@ from tui_chat.providers import (
     collect,
     make_provider,
 )
-from tui_chat.providers.replay import ReplayProvider
-from tui_chat.recording import Recording, read_recording
+from tui_chat.recordings.recording import Recording, read_recording
+from tui_chat.recordings.replay import ReplayProvider
+from tui_chat.settings.config import Settings
 
 from conftest import FAKE_API_KEY
 from fake_server import FakeLLMServer, Script
@@ -589,7 +589,7 @@ def test_lone_surrogates_from_a_split_emoji_are_kept_escaped(tmp_path: Path) -> 
 
 async def test_replay_flag_overrides_api_and_sets_speed(tmp_path: Path) -> None:
     from tui_chat.cli import build_parser, resolve_settings
-    from tui_chat.profiles import ConfigFile
+    from tui_chat.settings.profiles import ConfigFile
 
     path = write_lines(tmp_path / "r.jsonl", reply_header(), end_line(0))
     args = build_parser()["ask"].parse_args(

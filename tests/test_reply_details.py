@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.geometry import Region
 from textual.widgets import Static
 
-from tui_chat.screens.details import ReplyDetails
+from tui_chat.ui.screens.details import ReplyDetails
 
 from fake_server import FakeLLMServer, Script
 from test_app import make_app, replies, send, wait_for

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tui_chat.sanitize import clean, shown
+from tui_chat.core.sanitize import clean, shown
 
 
 @pytest.mark.parametrize(

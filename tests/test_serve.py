@@ -21,9 +21,9 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 
-from tui_chat.config import Settings
 from tui_chat.providers import ChatMessage, ChatRequest, ProviderError, collect, make_provider
-from tui_chat.server import MAX_BODY, READ_TIMEOUT, STREAM_ERROR_MARKER, create_app, uvicorn_config
+from tui_chat.serve import MAX_BODY, READ_TIMEOUT, STREAM_ERROR_MARKER, create_app, uvicorn_config
+from tui_chat.settings.config import Settings
 
 from conftest import FAKE_API_KEY
 from fake_server import FakeLLMServer, Script
@@ -223,7 +223,7 @@ def test_chat_provider_failure_is_500_and_logged_server_side(
     serve_url: str, upstream: FakeLLMServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     upstream.enqueue(Script(status=503, error_message="upstream is on fire"))
-    with caplog.at_level(logging.ERROR, logger="tui_chat.server"):
+    with caplog.at_level(logging.ERROR, logger="tui_chat.serve"):
         response = post_json(serve_url + "/api/chat", {"message": "hi"})
     assert response.status_code == 500
     assert response.json() == {"error": "Failed to get AI response", "success": False}

@@ -17,9 +17,9 @@ import httpx
 import uvicorn
 from starlette.applications import Starlette
 
-from tui_chat.config import Settings
 from tui_chat.providers import make_provider
-from tui_chat.server import create_app
+from tui_chat.serve import create_app
+from tui_chat.settings.config import Settings
 
 from fake_server import FakeLLMServer, Script
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from tui_chat.app import ChatApp
 from tui_chat.cli import build_parser, main, settings_from_args
-from tui_chat.config import Settings
 from tui_chat.providers import make_provider
-from tui_chat.widgets.message import AssistantMessage, ErrorNotice
-from tui_chat.widgets.typing import TypingIndicator
+from tui_chat.settings.config import Settings
+from tui_chat.ui.app import ChatApp
+from tui_chat.ui.widgets.conversation.indicator import TypingIndicator
+from tui_chat.ui.widgets.conversation.message import AssistantMessage, ErrorNotice
 
 from fake_server import FakeLLMServer, Script
 from test_app import KEY, replies, send, shown_text, wait_for

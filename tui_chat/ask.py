@@ -16,8 +16,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from typing import TextIO
 
-from tui_chat.config import Settings
-from tui_chat.providers.base import (
+from tui_chat.core.protocol import (
     ChatMessage,
     ChatRequest,
     Done,
@@ -26,9 +25,10 @@ from tui_chat.providers.base import (
     TextDelta,
     collect,
 )
-from tui_chat.recording import Recording
-from tui_chat.redact import mask_credentials
-from tui_chat.sanitize import clean
+from tui_chat.core.redact import mask_credentials
+from tui_chat.core.sanitize import clean
+from tui_chat.recordings.recording import Recording
+from tui_chat.settings.config import Settings
 
 EXIT_OK = 0
 EXIT_ERROR = 1

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from tui_chat import __version__
-from tui_chat.config import (
+from tui_chat.settings.config import (
     APIS,
     Settings,
     base_url_problem,
@@ -21,7 +21,7 @@ from tui_chat.config import (
     load_environment,
     with_default_api,
 )
-from tui_chat.profiles import ConfigError, ConfigFile, load_config
+from tui_chat.settings.profiles import ConfigError, ConfigFile, load_config
 
 if TYPE_CHECKING:
     from tui_chat.history import HistoryStore
@@ -297,7 +297,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_ask(settings, args.prompt)
     if command == "serve":
-        from tui_chat.server import run_serve
+        from tui_chat.serve import run_serve
 
         return run_serve(settings, host=args.host, port=args.port, max_body=args.max_body)
 
@@ -340,9 +340,9 @@ def compare_contenders(
 def _run_app(
     settings: Settings, config: ConfigFile, resume: str | None, compare: Contenders | None
 ) -> int:
-    from tui_chat.app import ChatApp
     from tui_chat.history import HistoryError, HistoryStore
-    from tui_chat.recorder import history_off_notice, read_only_notice
+    from tui_chat.history.saver import history_off_notice, read_only_notice
+    from tui_chat.ui.app import ChatApp
 
     if resume is not None and not settings.history:
         return _fail("--resume needs history; drop --no-history", 2)
@@ -381,7 +381,7 @@ def _run_app(
             compare=compare,
             history_notice=notice,
         )
-        from tui_chat.gc_tuning import tune_gc
+        from tui_chat.ui.gc_tuning import tune_gc
 
         tune_gc()
         app.run()

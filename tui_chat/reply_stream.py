@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tui_chat.metrics import ReplyTimer
-from tui_chat.providers.base import ChatRequest, Done, Provider, Retrying, TextDelta, WireTap
-from tui_chat.widgets.message import AssistantMessage
+from tui_chat.core.metrics import ReplyTimer
+from tui_chat.core.protocol import ChatRequest, Done, Provider, Retrying, TextDelta, WireTap
+from tui_chat.ui.widgets.conversation.message import AssistantMessage
 
 
 async def stream_reply(

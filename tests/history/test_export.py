@@ -6,6 +6,8 @@ import json
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from tui_chat.core.protocol import Role
+from tui_chat.core.sanitize import clean
 from tui_chat.history import (
     Conversation,
     MessageStatus,
@@ -14,8 +16,6 @@ from tui_chat.history import (
     export_markdown,
 )
 from tui_chat.history.export import JSON_FORMAT_VERSION
-from tui_chat.providers.base import Role
-from tui_chat.sanitize import clean
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 

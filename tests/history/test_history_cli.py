@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from tui_chat.cli import build_parser
+from tui_chat.core.sanitize import clean
 from tui_chat.history import HistoryStore
 from tui_chat.history.cli import run_history as run_in_process
-from tui_chat.sanitize import clean
 
 from .helpers import TickingClock, run_history
 

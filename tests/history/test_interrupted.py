@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from tui_chat.core.protocol import Role
 from tui_chat.history import HistoryStore
 from tui_chat.history.models import Conversation, MessageStatus, StoredMessage
 from tui_chat.history.schema import MIGRATIONS, migrate
-from tui_chat.providers.base import Role
 
 from .helpers import clean_env, run_history
 from fake_server import FakeLLMServer, Script

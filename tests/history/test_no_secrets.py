@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tui_chat.config import Settings
 from tui_chat.history import HistoryStore, conversation_settings, export_json, export_markdown
+from tui_chat.settings.config import Settings
 
 from .helpers import files_bytes, run_history
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tui_chat.config import Settings
 from tui_chat.history import HistoryStore, ReadOnlyError
-from tui_chat.recorder import Recorder, read_only_notice
+from tui_chat.history.saver import Recorder, read_only_notice
+from tui_chat.settings.config import Settings
 
 from .helpers import TickingClock, files_bytes, run_history
 

@@ -14,6 +14,9 @@ from pathlib import Path
 import platformdirs
 import pytest
 
+from tui_chat.core.metrics import ReplyMetrics
+from tui_chat.core.protocol import ChatMessage
+from tui_chat.core.sanitize import clean
 from tui_chat.history import (
     Conversation,
     HistoryError,
@@ -23,9 +26,6 @@ from tui_chat.history import (
     default_db_path,
     make_title,
 )
-from tui_chat.metrics import ReplyMetrics
-from tui_chat.providers.base import ChatMessage
-from tui_chat.sanitize import clean
 
 from .helpers import TickingClock, clean_env
 

@@ -9,9 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from tui_chat.config import Settings
-from tui_chat.providers import make_provider
-from tui_chat.providers.base import (
+from tui_chat.core.protocol import (
     ChatMessage,
     ChatRequest,
     Done,
@@ -20,7 +18,9 @@ from tui_chat.providers.base import (
     WireEvent,
     collect,
 )
+from tui_chat.providers import make_provider
 from tui_chat.providers.local import LOCAL_MODEL_LABEL, LocalProvider, _messages
+from tui_chat.settings.config import Settings
 
 from .conftest import requires_model
 

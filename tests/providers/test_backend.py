@@ -11,7 +11,6 @@ from itertools import cycle
 import httpx
 import pytest
 
-from tui_chat.config import DEFAULT_BACKEND_URL, Settings
 from tui_chat.providers import (
     ChatMessage,
     ChatRequest,
@@ -23,6 +22,7 @@ from tui_chat.providers import (
     make_provider,
 )
 from tui_chat.providers.backend import ERROR_MARKERS, BackendProvider, MarkerFilter
+from tui_chat.settings.config import DEFAULT_BACKEND_URL, Settings
 
 from fake_server import FakeLLMServer, Script
 

@@ -12,7 +12,6 @@ import pytest
 from openai.types.chat import ChatCompletionChunk
 from pydantic import TypeAdapter
 
-from tui_chat.config import Settings
 from tui_chat.providers import (
     ChatMessage,
     ChatRequest,
@@ -25,6 +24,7 @@ from tui_chat.providers import (
 )
 from tui_chat.providers.chat_completions import ChatCompletionsProvider
 from tui_chat.providers.openai_base import DUMMY_API_KEY
+from tui_chat.settings.config import Settings
 
 from conftest import FAKE_API_KEY
 from fake_server import FakeLLMServer, Script

@@ -164,8 +164,8 @@ async def test_a_one_letter_key_is_masked_only_where_it_stands_as_a_key(
 
 
 async def test_a_missing_key_names_the_variable_the_profile_reads() -> None:
-    from tui_chat.config import Settings
     from tui_chat.providers import make_provider
+    from tui_chat.settings.config import Settings
 
     settings = Settings(api="responses", api_key=None, api_key_env="WORK_OPENAI_KEY")
     provider = make_provider(settings, max_retries=0)

@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from tui_chat.config import Settings
 from tui_chat.providers import (
     ChatMessage,
     ChatRequest,
@@ -30,6 +29,7 @@ from tui_chat.providers.backend import BackendProvider
 from tui_chat.providers.chat_completions import ChatCompletionsProvider
 from tui_chat.providers.errors import ErrorContext, RetryPolicy, guarded, parse_retry_after
 from tui_chat.providers.responses import ResponsesProvider
+from tui_chat.settings.config import Settings
 
 from fake_server import FakeLLMServer, Script
 

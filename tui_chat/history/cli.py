@@ -2,7 +2,7 @@
 
 Output is for people on a terminal (aligned columns, highlighted matches) and for
 scripts in a pipe (tab-separated, `[`…`]` around matches). Model text is passed
-through `tui_chat.sanitize.clean` before it is printed, so stored escape sequences
+through `tui_chat.core.sanitize.clean` before it is printed, so stored escape sequences
 never reach a terminal; exports are cleaned by the exporters themselves, wherever they
 go, and an export file is created 0600 like the database it comes from.
 Read-only commands never create a database that is not there yet.
@@ -19,13 +19,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
+from tui_chat.core.private_files import write_private
+from tui_chat.core.sanitize import clean
 from tui_chat.history.export import export_json, export_markdown
 from tui_chat.history.models import Conversation, SearchHit
 from tui_chat.history.paths import default_db_path
 from tui_chat.history.schema import HistoryError
 from tui_chat.history.store import HistoryStore, NotFoundError
-from tui_chat.private_files import write_private
-from tui_chat.sanitize import clean
 
 PROG = "tui-chat history"
 _TITLE_CELLS = 60

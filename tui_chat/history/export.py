@@ -1,7 +1,7 @@
 """Conversations as Markdown (to read or paste) and JSON (to process or archive).
 
 Pure functions of a `Conversation`: no database, no terminal. Every text field goes
-through `tui_chat.sanitize.clean` (newlines and tabs kept): an export is opened in a
+through `tui_chat.core.sanitize.clean` (newlines and tabs kept): an export is opened in a
 terminal (`cat`, `less -R`) or an editor, where a stored escape sequence from a model or
 a server would act rather than read.
 """
@@ -12,8 +12,8 @@ import json
 import re
 from typing import Any
 
+from tui_chat.core.sanitize import clean
 from tui_chat.history.models import Conversation, StoredMessage
-from tui_chat.sanitize import clean
 
 #: Bumped if the JSON layout changes incompatibly.
 JSON_FORMAT_VERSION = 1

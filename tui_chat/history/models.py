@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from tui_chat.providers.base import ChatMessage, Role
-from tui_chat.sanitize import clean
+from tui_chat.core.protocol import ChatMessage, Role
+from tui_chat.core.sanitize import clean
 
 #: "streaming" while a process writes the reply; "interrupted" once the store has found
 #: it orphaned (its process died before the reply ended, see `HistoryStore.open`).
@@ -92,7 +92,7 @@ class Conversation:
     def chat_messages(self) -> tuple[ChatMessage, ...]:
         """The turns to send as context when the conversation is resumed.
 
-        Same rule as the live `tui_chat.conversation.Conversation`: a prompt whose
+        Same rule as the live `tui_chat.core.conversation.Conversation`: a prompt whose
         reply failed is left out with its reply, a stopped reply keeps its partial
         text. A reply cut off by a crash (`interrupted`, or still `streaming`) counts as
         stopped; a prompt that never got a reply at all is left out.

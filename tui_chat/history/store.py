@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from tui_chat.core.protocol import Role
 from tui_chat.history.models import (
     MATCH_END,
     MATCH_START,
@@ -40,11 +41,10 @@ from tui_chat.history.models import (
 )
 from tui_chat.history.paths import default_db_path
 from tui_chat.history.schema import HistoryError, check_not_too_new, migrate, user_version
-from tui_chat.providers.base import Role
 
 if TYPE_CHECKING:
-    from tui_chat.config import Settings
-    from tui_chat.metrics import ReplyMetrics
+    from tui_chat.core.metrics import ReplyMetrics
+    from tui_chat.settings.config import Settings
 
 
 class NotFoundError(HistoryError, KeyError):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tui_chat.providers.base import (
+from tui_chat.core.protocol import (
     ChatMessage,
     ChatRequest,
     Collected,
@@ -28,11 +28,11 @@ from tui_chat.providers.base import (
 )
 
 if TYPE_CHECKING:
-    from tui_chat.config import Settings
     from tui_chat.providers.backend import BackendProvider
     from tui_chat.providers.chat_completions import ChatCompletionsProvider
-    from tui_chat.providers.replay import ReplayProvider
     from tui_chat.providers.responses import ResponsesProvider
+    from tui_chat.recordings.replay import ReplayProvider
+    from tui_chat.settings.config import Settings
 
 __all__ = [
     "BackendProvider",
@@ -62,7 +62,7 @@ _LAZY = {
     "ResponsesProvider": "tui_chat.providers.responses",
     "ChatCompletionsProvider": "tui_chat.providers.chat_completions",
     "BackendProvider": "tui_chat.providers.backend",
-    "ReplayProvider": "tui_chat.providers.replay",
+    "ReplayProvider": "tui_chat.recordings.replay",
 }
 
 
@@ -89,7 +89,7 @@ def make_provider(
         timeout = settings.timeout
     api = settings.api
     if api == "replay" or settings.replay is not None:
-        from tui_chat.providers.replay import ReplayProvider
+        from tui_chat.recordings.replay import ReplayProvider
 
         if settings.replay is None:
             raise ValueError("The replay provider needs a recording: pass --replay FILE.jsonl.")
@@ -123,6 +123,6 @@ def make_provider(
         from tui_chat.providers.local import LocalProvider  # type: ignore[import-not-found]
 
         return LocalProvider(settings)
-    from tui_chat.config import APIS
+    from tui_chat.settings.config import APIS
 
     raise ValueError(f"Unknown API {api!r}: choose one of {', '.join(APIS)}.")

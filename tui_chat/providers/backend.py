@@ -19,8 +19,7 @@ from typing import Any
 
 import httpx
 
-from tui_chat.config import DEFAULT_BACKEND_URL
-from tui_chat.providers.base import (
+from tui_chat.core.protocol import (
     ChatRequest,
     Done,
     Event,
@@ -39,6 +38,7 @@ from tui_chat.providers.errors import (
     parse_retry_after,
     status_error,
 )
+from tui_chat.settings.config import DEFAULT_BACKEND_URL
 
 ERROR_MARKERS: tuple[str, ...] = ("\n[Error occurred]", "\n[Error during generation]")
 

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from tui_chat.providers.base import ErrorKind, Event, ProviderError, Retrying, TextDelta
-from tui_chat.redact import mask_credentials
+from tui_chat.core.protocol import ErrorKind, Event, ProviderError, Retrying, TextDelta
+from tui_chat.core.redact import mask_credentials
 
 #: Longest piece of server text quoted in a message (error pages can be whole HTML files).
 MAX_DETAIL = 300

@@ -19,8 +19,7 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tui_chat.config import LOCAL_MODEL
-from tui_chat.providers.base import (
+from tui_chat.core.protocol import (
     ChatRequest,
     Done,
     Event,
@@ -30,10 +29,11 @@ from tui_chat.providers.base import (
     WireEvent,
     WireTap,
 )
+from tui_chat.settings.config import LOCAL_MODEL
 
 if TYPE_CHECKING:
-    from tui_chat.config import Settings
     from tui_chat.local_model.engine import GenerationStats
+    from tui_chat.settings.config import Settings
 
 #: What the UI can show as the model name.
 LOCAL_MODEL_LABEL = LOCAL_MODEL

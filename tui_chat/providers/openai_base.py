@@ -14,7 +14,7 @@ from typing import Any
 
 import openai
 
-from tui_chat.providers.base import ChatRequest, Event, ProviderError, Usage, WireEvent, WireTap
+from tui_chat.core.protocol import ChatRequest, Event, ProviderError, Usage, WireEvent, WireTap
 from tui_chat.providers.errors import (
     ErrorContext,
     RetryPolicy,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from tui_chat.providers.base import (
+from tui_chat.core.protocol import (
     ChatRequest,
     Done,
     ErrorKind,

@@ -19,9 +19,20 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer
 from textual.worker import Worker
 
-from tui_chat.clipboard import in_tmux, osc52, too_large
-from tui_chat.code_blocks import code_blocks
-from tui_chat.config import (
+from tui_chat.core.code_blocks import code_blocks
+from tui_chat.core.conversation import Conversation, live_conversation
+from tui_chat.core.metrics import ReplyTimer
+from tui_chat.core.private_files import write_private
+from tui_chat.core.protocol import ChatRequest, Done, Provider, ProviderError, tee
+from tui_chat.core.sanitize import clean, shown
+from tui_chat.history import HistoryError, HistoryStore, export_json, export_markdown
+from tui_chat.history.models import Conversation as StoredConversation
+from tui_chat.history.models import StoredMessage
+from tui_chat.history.saver import Recorder
+from tui_chat.providers import make_provider
+from tui_chat.recordings.recording import Recording, ReplyRecorder
+from tui_chat.reply_stream import stream_reply
+from tui_chat.settings.config import (
     ConfigError,
     Settings,
     auto_choice_notice,
@@ -29,32 +40,26 @@ from tui_chat.config import (
     load_environment,
     origin,
 )
-from tui_chat.conversation import Conversation, live_conversation
-from tui_chat.history import HistoryError, HistoryStore, export_json, export_markdown
-from tui_chat.history.models import Conversation as StoredConversation
-from tui_chat.history.models import StoredMessage
-from tui_chat.metrics import ReplyTimer
-from tui_chat.private_files import write_private
-from tui_chat.profiles import ConfigFile
-from tui_chat.providers import make_provider
-from tui_chat.providers.base import ChatRequest, Done, Provider, ProviderError, tee
-from tui_chat.recorder import Recorder
-from tui_chat.recording import Recording, ReplyRecorder
-from tui_chat.reply_stream import stream_reply
-from tui_chat.sanitize import clean, shown
-from tui_chat.screens.ask_text import AskText, Confirm
-from tui_chat.screens.compare import CompareScreen, Contender
-from tui_chat.screens.details import ReplyDetails
-from tui_chat.screens.help import HelpScreen
-from tui_chat.ui_state import load_state, save_state
-from tui_chat.widgets.chat_log import ChatLog
-from tui_chat.widgets.history_view import EarlierMessages
-from tui_chat.widgets.history_view import history_widgets as _history_widgets
-from tui_chat.widgets.inspector import EventInspector
-from tui_chat.widgets.message import AssistantMessage, ErrorNotice, InfoNotice, UserMessage
-from tui_chat.widgets.prompt import PromptInput
-from tui_chat.widgets.sidebar import Sidebar
-from tui_chat.widgets.status_line import StatusLine
+from tui_chat.settings.preferences import load_state, save_state
+from tui_chat.settings.profiles import ConfigFile
+from tui_chat.ui.clipboard import in_tmux, osc52, too_large
+from tui_chat.ui.screens.compare import CompareScreen, Contender
+from tui_chat.ui.screens.details import ReplyDetails
+from tui_chat.ui.screens.dialogs import AskText, Confirm
+from tui_chat.ui.screens.help import HelpScreen
+from tui_chat.ui.widgets.conversation.chat_log import ChatLog
+from tui_chat.ui.widgets.conversation.history_view import EarlierMessages
+from tui_chat.ui.widgets.conversation.history_view import history_widgets as _history_widgets
+from tui_chat.ui.widgets.conversation.message import (
+    AssistantMessage,
+    ErrorNotice,
+    InfoNotice,
+    UserMessage,
+)
+from tui_chat.ui.widgets.history.sidebar import Sidebar
+from tui_chat.ui.widgets.inspector import EventInspector
+from tui_chat.ui.widgets.prompt import PromptInput
+from tui_chat.ui.widgets.status_line import StatusLine
 
 STYLESHEET = Path(__file__).with_name("styles.tcss")
 #: Below this many columns the conversation list starts hidden (80x24 over SSH).

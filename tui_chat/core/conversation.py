@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from tui_chat.config import Settings
+from tui_chat.core.protocol import ChatMessage, ChatRequest
 from tui_chat.history.models import Conversation as StoredConversation
 from tui_chat.history.models import StoredMessage, make_title
-from tui_chat.providers.base import ChatMessage, ChatRequest
+from tui_chat.settings.config import Settings
 
 
 @dataclass

@@ -40,9 +40,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, TextIO, get_args
 
-from tui_chat.private_files import open_private
-from tui_chat.providers.base import ChatRequest, ProviderError, Usage, WireEvent
-from tui_chat.redact import MASK, SHORT_KEY, mask_credentials
+from tui_chat.core.private_files import open_private
+from tui_chat.core.protocol import ChatRequest, ProviderError, Usage, WireEvent
+from tui_chat.core.redact import MASK, SHORT_KEY, mask_credentials
 
 ReplyStatus = Literal["complete", "stopped", "error"]
 STATUSES: tuple[str, ...] = get_args(ReplyStatus)

@@ -20,11 +20,11 @@ from textual.timer import Timer
 from textual.widgets import Markdown, Static
 from textual.widgets._markdown import MarkdownStream
 
-from tui_chat.markdown_segments import settle_point
-from tui_chat.metrics import ReplyMetrics
-from tui_chat.providers.base import Retrying, seconds
-from tui_chat.sanitize import clean
-from tui_chat.widgets.typing import STALL_NOTICE_SECONDS, TypingIndicator
+from tui_chat.core.metrics import ReplyMetrics
+from tui_chat.core.protocol import Retrying, seconds
+from tui_chat.core.sanitize import clean
+from tui_chat.ui.widgets.conversation.indicator import STALL_NOTICE_SECONDS, TypingIndicator
+from tui_chat.ui.widgets.conversation.markdown_segments import settle_point
 
 #: How often streamed text is handed to the Markdown widget: about one frame.
 FLUSH_SECONDS = 1 / 30

@@ -18,7 +18,14 @@ from pathlib import Path
 
 import platformdirs
 
-from tui_chat.config import APIS, KEYED_APIS, ConfigError, Settings, base_url_problem, origin
+from tui_chat.settings.config import (
+    APIS,
+    KEYED_APIS,
+    ConfigError,
+    Settings,
+    base_url_problem,
+    origin,
+)
 
 __all__ = ["ConfigError", "ConfigFile", "Profile", "config_path", "load_config"]
 

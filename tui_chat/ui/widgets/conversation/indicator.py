@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from textual.widgets import Static
 
-from tui_chat.providers.base import Retrying, seconds
+from tui_chat.core.protocol import Retrying, seconds
 
 _FRAMES = ("●  ", "●● ", "●●●", " ●●", "  ●", "   ")
 #: Seconds without data before the indicator says so (and that Esc stops).

@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from tui_chat.sanitize import clean
+from tui_chat.core.sanitize import clean
 
 
 class StatusLine(Widget):

@@ -9,7 +9,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
-from tui_chat.metrics import ReplyMetrics
+from tui_chat.core.metrics import ReplyMetrics
 
 
 class ReplyDetails(ModalScreen[None]):

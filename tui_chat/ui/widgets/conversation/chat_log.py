@@ -14,7 +14,7 @@ class ChatLog(VerticalScroll, can_focus=True):
     async def settle_replies(self) -> None:
         """Collapse the last reply's Markdown tree before a new one starts streaming,
         so the cost of streaming does not grow with the conversation."""
-        from tui_chat.widgets.message import AssistantMessage
+        from tui_chat.ui.widgets.conversation.message import AssistantMessage
 
         replies = self.query_children(AssistantMessage)
         if replies:

@@ -15,8 +15,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import RichLog, Static
 
-from tui_chat.providers.base import WireEvent
-from tui_chat.sanitize import clean
+from tui_chat.core.protocol import WireEvent
+from tui_chat.core.sanitize import clean
 
 #: Events kept per reply; older ones scroll away (a 5,000-token reply has 5,000 events).
 MAX_EVENTS = 500

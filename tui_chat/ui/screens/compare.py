@@ -17,15 +17,15 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from tui_chat.config import Settings
-from tui_chat.conversation import Conversation
-from tui_chat.metrics import ReplyMetrics, ReplyTimer, verdict
-from tui_chat.providers.base import Provider, ProviderError
+from tui_chat.core.conversation import Conversation
+from tui_chat.core.metrics import ReplyMetrics, ReplyTimer, verdict
+from tui_chat.core.protocol import Provider, ProviderError
+from tui_chat.core.sanitize import clean
 from tui_chat.reply_stream import stream_reply
-from tui_chat.sanitize import clean
-from tui_chat.widgets.compare_pane import ComparePane
-from tui_chat.widgets.message import EMPTY_REPLY, AssistantMessage
-from tui_chat.widgets.prompt import PromptInput
+from tui_chat.settings.config import Settings
+from tui_chat.ui.widgets.compare.pane import ComparePane
+from tui_chat.ui.widgets.conversation.message import EMPTY_REPLY, AssistantMessage
+from tui_chat.ui.widgets.prompt import PromptInput
 
 SIDES = ("left", "right")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tui_chat.profiles import config_dir
+from tui_chat.settings.profiles import config_dir
 
 
 def state_path() -> Path:

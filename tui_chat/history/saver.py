@@ -11,10 +11,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-from tui_chat.config import Settings
+from tui_chat.core.metrics import ReplyMetrics
 from tui_chat.history import HistoryError, HistoryStore, SchemaTooNewError, conversation_settings
 from tui_chat.history.models import Conversation, MessageStatus
-from tui_chat.metrics import ReplyMetrics
+from tui_chat.settings.config import Settings
 
 _STORAGE_ERRORS = (HistoryError, sqlite3.Error, OSError)
 _NOT_A_DATABASE = ("SQLITE_NOTADB", "SQLITE_CORRUPT")

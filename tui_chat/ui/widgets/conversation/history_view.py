@@ -7,9 +7,14 @@ from collections.abc import Sequence
 from textual.widget import Widget
 from textual.widgets import Button
 
+from tui_chat.core.metrics import ReplyMetrics
 from tui_chat.history.models import StoredMessage
-from tui_chat.metrics import ReplyMetrics
-from tui_chat.widgets.message import AssistantMessage, ErrorNotice, ReplyStatus, UserMessage
+from tui_chat.ui.widgets.conversation.message import (
+    AssistantMessage,
+    ErrorNotice,
+    ReplyStatus,
+    UserMessage,
+)
 
 
 class EarlierMessages(Button):

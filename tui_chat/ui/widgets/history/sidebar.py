@@ -19,8 +19,8 @@ from textual.message import Message
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
+from tui_chat.core.sanitize import clean
 from tui_chat.history.models import ConversationSummary, SearchHit
-from tui_chat.sanitize import clean
 
 
 class Sidebar(Vertical):

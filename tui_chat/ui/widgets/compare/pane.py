@@ -6,9 +6,9 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from tui_chat.metrics import ReplyMetrics, ReplyTimer
-from tui_chat.widgets.chat_log import ChatLog
-from tui_chat.widgets.message import AssistantMessage, ErrorNotice, UserMessage
+from tui_chat.core.metrics import ReplyMetrics, ReplyTimer
+from tui_chat.ui.widgets.conversation.chat_log import ChatLog
+from tui_chat.ui.widgets.conversation.message import AssistantMessage, ErrorNotice, UserMessage
 
 
 class ComparePane(Vertical):

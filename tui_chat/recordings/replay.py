@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, get_args
 
-from tui_chat.providers.base import (
+from tui_chat.core.protocol import (
     ChatRequest,
     Done,
     ErrorKind,
@@ -35,7 +35,7 @@ from tui_chat.providers.base import (
     WireEvent,
     WireTap,
 )
-from tui_chat.recording import RecordedReply, RecordingError, read_recording
+from tui_chat.recordings.recording import RecordedReply, RecordingError, read_recording
 
 _ERROR_KINDS = frozenset(get_args(ErrorKind))
 #: Payload fields that hold reply text in some protocol (deltas, chunks, tokens).

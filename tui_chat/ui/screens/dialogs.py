@@ -8,7 +8,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
-from tui_chat.sanitize import clean
+from tui_chat.core.sanitize import clean
 
 
 class AskText(ModalScreen[str | None]):

@@ -34,8 +34,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from tui_chat.config import Settings
-from tui_chat.providers.base import (
+from tui_chat.core.protocol import (
     ChatMessage,
     ChatRequest,
     Event,
@@ -45,10 +44,11 @@ from tui_chat.providers.base import (
     collect,
     next_event,
 )
-from tui_chat.redact import mask_credentials
-from tui_chat.sanitize import clean
+from tui_chat.core.redact import mask_credentials
+from tui_chat.core.sanitize import clean
+from tui_chat.settings.config import Settings
 
-logger = logging.getLogger("tui_chat.server")
+logger = logging.getLogger("tui_chat.serve")
 
 GREETING = "Backend is running successfully."
 #: Appended to a stream that fails after it began (the status line is already sent).

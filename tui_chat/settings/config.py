@@ -18,7 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from dotenv import dotenv_values
 
-from tui_chat.sanitize import clean
+from tui_chat.core.sanitize import clean
 
 APIS = ("responses", "chat", "backend", "local")
 DEFAULT_API = "responses"

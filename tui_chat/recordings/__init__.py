@@ -1,0 +1,1 @@
+"""A reply's wire events written as JSONL (`--record`) and played back (`--replay`)."""

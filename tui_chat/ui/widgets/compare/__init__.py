@@ -1,0 +1,1 @@
+"""Compare mode's panes."""

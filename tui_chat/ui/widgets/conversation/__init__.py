@@ -1,0 +1,1 @@
+"""The conversation as drawn: the log, messages, the typing indicator."""

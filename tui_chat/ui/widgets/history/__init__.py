@@ -1,0 +1,1 @@
+"""Saved conversations in the UI: the chat list with search."""
