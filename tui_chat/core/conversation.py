@@ -7,12 +7,8 @@ returns to the prompt box), while a reply the user stopped keeps its partial tex
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from tui_chat.core.protocol import ChatMessage, ChatRequest
-from tui_chat.history.models import Conversation as StoredConversation
-from tui_chat.history.models import StoredMessage, make_title
-from tui_chat.settings.config import Settings
 
 
 @dataclass
@@ -46,33 +42,3 @@ class Conversation:
             stream=stream,
             temperature=temperature,
         )
-
-
-def live_conversation(conversation: Conversation, settings: Settings) -> StoredConversation:
-    """The conversation on screen in history's shape, to export it without a database."""
-    now = datetime.now(UTC)
-    messages = tuple(
-        StoredMessage(
-            id=seq,
-            conversation_id=0,
-            seq=seq,
-            role=message.role,
-            content=message.content,
-            status="complete",
-            error=None,
-            created_at=now,
-        )
-        for seq, message in enumerate(conversation.messages, start=1)
-    )
-    first = next((m.content for m in conversation.messages if m.role == "user"), "")
-    return StoredConversation(
-        id=0,
-        title=make_title(first),
-        created_at=now,
-        updated_at=now,
-        api=settings.api,
-        base_url=settings.base_url,
-        model=settings.model,
-        system=settings.system,
-        messages=messages,
-    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable
+from urllib.parse import urlsplit, urlunsplit
 
 MASK = "***"
 #: Keys shorter than this are ordinary words or letters too ("x", "ollama", "none"):
@@ -61,3 +62,12 @@ def mask_credentials(
             for place in _credential_places(secret):
                 text = place.sub(rf"\g<p>{MASK}", text)
     return text
+
+
+def display_url(url: str) -> str:
+    """The URL without user:password, which must not end up on screen."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url.rstrip("/")
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=netloc)).rstrip("/")

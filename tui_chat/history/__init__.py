@@ -19,7 +19,6 @@ from tui_chat.history.models import (
     StoredMessage,
     make_title,
 )
-from tui_chat.history.paths import data_dir, default_db_path
 from tui_chat.history.schema import SCHEMA_VERSION, HistoryError, SchemaTooNewError
 from tui_chat.history.store import (
     HistoryStore,
@@ -27,6 +26,7 @@ from tui_chat.history.store import (
     ReadOnlyError,
     conversation_settings,
 )
+from tui_chat.settings.paths import data_dir, default_db_path
 
 __all__ = [
     "MATCH_END",

@@ -23,9 +23,9 @@ from tui_chat.core.private_files import write_private
 from tui_chat.core.sanitize import clean
 from tui_chat.history.export import export_json, export_markdown
 from tui_chat.history.models import Conversation, SearchHit
-from tui_chat.history.paths import default_db_path
 from tui_chat.history.schema import HistoryError
 from tui_chat.history.store import HistoryStore, NotFoundError
+from tui_chat.settings.paths import default_db_path
 
 PROG = "tui-chat history"
 _TITLE_CELLS = 60

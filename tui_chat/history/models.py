@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
 
 from tui_chat.core.protocol import ChatMessage, Role
 from tui_chat.core.sanitize import clean
+
+if TYPE_CHECKING:
+    from tui_chat.core.conversation import Conversation as LiveConversation
+    from tui_chat.settings.config import Settings
 
 #: "streaming" while a process writes the reply; "interrupted" once the store has found
 #: it orphaned (its process died before the reply ended, see `HistoryStore.open`).
@@ -149,3 +153,33 @@ class SearchHit:
     def marked(self, start: str = "[", end: str = "]") -> str:
         """The snippet with matches between `start` and `end`, e.g. for plain-text output."""
         return "".join(f"{start}{text}{end}" if hit else text for text, hit in self.parts())
+
+
+def live_conversation(conversation: LiveConversation, settings: Settings) -> Conversation:
+    """The conversation on screen in history's shape, to export it without a database."""
+    now = datetime.now(UTC)
+    messages = tuple(
+        StoredMessage(
+            id=seq,
+            conversation_id=0,
+            seq=seq,
+            role=message.role,
+            content=message.content,
+            status="complete",
+            error=None,
+            created_at=now,
+        )
+        for seq, message in enumerate(conversation.messages, start=1)
+    )
+    first = next((m.content for m in conversation.messages if m.role == "user"), "")
+    return Conversation(
+        id=0,
+        title=make_title(first),
+        created_at=now,
+        updated_at=now,
+        api=settings.api,
+        base_url=settings.base_url,
+        model=settings.model,
+        system=settings.system,
+        messages=messages,
+    )

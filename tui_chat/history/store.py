@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from tui_chat.core.protocol import Role
+from tui_chat.core.redact import display_url
 from tui_chat.history.models import (
     MATCH_END,
     MATCH_START,
@@ -39,8 +40,8 @@ from tui_chat.history.models import (
     StoredMessage,
     make_title,
 )
-from tui_chat.history.paths import default_db_path
 from tui_chat.history.schema import HistoryError, check_not_too_new, migrate, user_version
+from tui_chat.settings.paths import default_db_path
 
 if TYPE_CHECKING:
     from tui_chat.core.metrics import ReplyMetrics
@@ -72,8 +73,6 @@ def conversation_settings(settings: Settings) -> dict[str, str | None]:
 
     `store.new_conversation(**conversation_settings(settings))`.
     """
-    from tui_chat.providers.errors import display_url
-
     return {
         "api": settings.api,
         # Without user:password: history is exported and shown, credentials never are.

@@ -26,10 +26,9 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from tui_chat.core.protocol import ErrorKind, Event, ProviderError, Retrying, TextDelta
-from tui_chat.core.redact import mask_credentials
+from tui_chat.core.redact import display_url, mask_credentials
 
 #: Longest piece of server text quoted in a message (error pages can be whole HTML files).
 MAX_DETAIL = 300
@@ -55,15 +54,6 @@ class ErrorContext:
     secret: str | None = field(default=None, repr=False)
     #: 401 says to set OPENAI_API_KEY; the backend protocol has no key, so it says otherwise.
     uses_api_key: bool = True
-
-
-def display_url(url: str) -> str:
-    """The URL without user:password, which must not end up on screen."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url.rstrip("/")
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=netloc)).rstrip("/")
 
 
 def redact(text: str, secret: str | None) -> str:

@@ -5,11 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tui_chat.settings.profiles import config_dir
-
-
-def state_path() -> Path:
-    return config_dir() / "ui-state.json"
+from tui_chat.settings.paths import preferences_path as state_path
 
 
 def load_state(path: Path | None = None) -> dict[str, str]:

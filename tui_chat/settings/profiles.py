@@ -10,13 +10,10 @@ an ambient one.
 
 from __future__ import annotations
 
-import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import platformdirs
 
 from tui_chat.settings.config import (
     APIS,
@@ -26,6 +23,7 @@ from tui_chat.settings.config import (
     base_url_problem,
     origin,
 )
+from tui_chat.settings.paths import config_path
 
 __all__ = ["ConfigError", "ConfigFile", "Profile", "config_path", "load_config"]
 
@@ -93,16 +91,6 @@ class ConfigFile:
             f"profile {profile.name!r}{where} takes its key from {profile.api_key_env}, "
             "which is not set (in the environment or ./.env)"
         )
-
-
-def config_dir() -> Path:
-    """`$XDG_CONFIG_HOME/tui-chat` when set (on every OS), else the platform's config dir."""
-    xdg = os.environ.get("XDG_CONFIG_HOME")
-    return Path(xdg) / "tui-chat" if xdg else Path(platformdirs.user_config_dir("tui-chat"))
-
-
-def config_path() -> Path:
-    return config_dir() / "config.toml"
 
 
 def load_config(path: Path | None = None) -> ConfigFile:

@@ -20,14 +20,14 @@ from textual.widgets import Footer
 from textual.worker import Worker
 
 from tui_chat.core.code_blocks import code_blocks
-from tui_chat.core.conversation import Conversation, live_conversation
+from tui_chat.core.conversation import Conversation
 from tui_chat.core.metrics import ReplyTimer
 from tui_chat.core.private_files import write_private
 from tui_chat.core.protocol import ChatRequest, Done, Provider, ProviderError, tee
 from tui_chat.core.sanitize import clean, shown
 from tui_chat.history import HistoryError, HistoryStore, export_json, export_markdown
 from tui_chat.history.models import Conversation as StoredConversation
-from tui_chat.history.models import StoredMessage
+from tui_chat.history.models import StoredMessage, live_conversation
 from tui_chat.history.saver import Recorder
 from tui_chat.providers import make_provider
 from tui_chat.recordings.recording import Recording, ReplyRecorder
