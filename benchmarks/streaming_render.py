@@ -147,8 +147,9 @@ def tokenize(text: str) -> list[str]:
 def make_reply(n_tokens: int, tag: str = "", seed: int = 5000) -> tuple[list[str], dict[int, str]]:
     """Exactly `n_tokens` chunks ending with an end marker; returns them and the markers.
 
-    Markers ({chunk index: word}) replace the first paragraph word at or after every
-    1,000th chunk (ZZ<tag>M1ZZ, ...) and are the last chunk (ZZ<tag>ENDZZ), so their
+    Markers ({chunk index: word}) are the first chunk (ZZ<tag>FIRSTZZ, a paragraph of
+    its own), replace the first paragraph word at or after every 1,000th chunk
+    (ZZ<tag>M1ZZ, ...) and are the last chunk (ZZ<tag>ENDZZ), so their
     arrival on screen shows in the terminal's byte stream. `tag` keeps each reply's
     markers apart from the ones of earlier replies still on screen. Only the markers
     depend on `tag`.
@@ -168,6 +169,10 @@ def make_reply(n_tokens: int, tag: str = "", seed: int = 5000) -> tuple[list[str
         add("\n\n")
         blocks.append(len(chunks))
 
+    first = f"ZZ{tag}FIRSTZZ"
+    chunks.append(first + "\n\n")  # one chunk, so its arrival is the first token's
+    prose.append(False)
+    blocks.append(1)
     section = 0
     while len(chunks) < n_tokens:
         section += 1
@@ -197,6 +202,7 @@ def make_reply(n_tokens: int, tag: str = "", seed: int = 5000) -> tuple[list[str
         markers[i] = f"ZZ{tag}M{k // 1000}ZZ"
         chunks[i] = " " + markers[i]
     markers[n_tokens - 1] = end
+    markers[0] = first
     assert len(chunks) == n_tokens and "".join(chunks).count(end) == 1
     return chunks, markers
 
@@ -238,7 +244,13 @@ class Pty:
     """The app in a pseudo-terminal; read as raw bytes, never emulated while streaming."""
 
     def __init__(
-        self, argv: list[str], cols: int, rows: int, home: str, save: Path | None = None
+        self,
+        argv: list[str],
+        cols: int,
+        rows: int,
+        home: str,
+        save: Path | None = None,
+        link: float = 0.0,
     ) -> None:
         env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL")}
         env.update(HOME=home, TERM="xterm-256color", COLORTERM="truecolor")
@@ -248,17 +260,34 @@ class Pty:
         self.pid = self.child.pid
         self.total = 0
         self._save = save.open("wb") if save else None
+        # A link of `link` bytes/s (0: unlimited): a token bucket holding at most 20 ms of
+        # bytes. What it has not read stays in the pty, so the app's writes back up as
+        # they would behind a slow SSH connection.
+        self.link = link
+        self._allowance = 0.0
+        self._refilled = time.monotonic()
 
     def read(self, timeout: float) -> bytes:
         """Whatever the app wrote within `timeout` (b"" if nothing); counts the bytes."""
+        size = 1 << 20
+        if self.link:
+            now = time.monotonic()
+            burst = max(self.link * 0.02, 1.0)
+            self._allowance = min(burst, self._allowance + (now - self._refilled) * self.link)
+            self._refilled = now
+            if self._allowance < 1:
+                time.sleep(min(timeout, (1 - self._allowance) / self.link))
+                return b""
+            size = int(self._allowance)
         ready, _, _ = select.select([self.fd], [], [], timeout)
         if not ready:
             return b""
         try:
-            data = os.read(self.fd, 1 << 20)
+            data = os.read(self.fd, size)
         except OSError:
             return b""
         self.total += len(data)
+        self._allowance -= len(data)
         if self._save:
             self._save.write(data)
         return data
@@ -276,6 +305,14 @@ class Pty:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             self.read(0.02)
+
+    def settle(self, quiet: float = 0.5, limit: float = 60.0) -> None:
+        """Read until the app has written nothing for `quiet` seconds (a link's backlog)."""
+        deadline = time.monotonic() + limit
+        last = time.monotonic()
+        while time.monotonic() < deadline and time.monotonic() - last < quiet:
+            if self.read(0.02):
+                last = time.monotonic()
 
     def send(self, data: str) -> None:
         self.child.send(data)
@@ -371,6 +408,7 @@ def stream_one(
 
 @dataclass
 class Run:
+    app: str
     rate: float
     cols: int
     rows: int
@@ -379,7 +417,8 @@ class Run:
 
 
 def run_app(
-    exe: str,
+    app: str,
+    command: list[str],
     server: FakeLLMServer,
     rate: float,
     cols: int,
@@ -387,15 +426,16 @@ def run_app(
     replies: int,
     n: int,
     opts: Options,
+    link: float = 0.0,
 ) -> Run:
-    argv = [exe, "--api", "chat", "--base-url", server.openai_url, "--model", "bench"]
-    name = f"{rate:g}-{cols}x{rows}"
+    argv = [*command, "--api", "chat", "--base-url", server.openai_url, "--model", "bench"]
+    name = f"{app}-{rate:g}-{cols}x{rows}"
     save = opts.out / f"{name}.out" if opts.out else None
     with tempfile.TemporaryDirectory(prefix="tui-chat-bench-") as home:
-        term = Pty(argv, cols, rows, home, save)
+        term = Pty(argv, cols, rows, home, save, link)
         try:
-            term.wait_for(READY, timeout=30)
-            term.drain(1.0)
+            term.wait_for(READY, timeout=60)
+            term.settle()
             cpu0, t0 = cpu_seconds(term.pid), time.monotonic()
             term.drain(2.0)
             idle = (cpu_seconds(term.pid) - cpu0) / (time.monotonic() - t0)
@@ -403,8 +443,8 @@ def run_app(
             for k in range(replies):
                 tag = chr(ord("A") + k)
                 done.append(stream_one(term, server, n, rate, tag, opts, f"{name}-{k + 1}"))
-                term.drain(1.0)
-            return Run(rate, cols, rows, idle, done)
+                term.settle()
+            return Run(app, rate, cols, rows, idle, done)
         finally:
             opts.wait()
             term.close()
@@ -431,13 +471,17 @@ def report_rows(run: Run) -> list[list[str]]:
             last = (r.cpu_end_seen - cpu[max(1, n - 1000)]) / min(1000, n - 1) * 1000
         wall = sent[-1] - sent[0] if len(sent) == n else 0.0
         busy = (r.cpu_end_seen - cpu.get(1, 0.0)) / wall if complete and wall else None
+        first_marker = r.markers[0]
+        seen_first = r.seen_at.get(first_marker)
+        first_tok = seen_first - sent[0] if seen_first and sent else None
         lags = []
-        for index, marker in sorted(r.markers.items()):
+        for index, marker in sorted(r.markers.items())[1:]:
             seen = r.seen_at.get(marker)
             lags.append(_ms(seen - sent[index]) if seen and index < len(sent) else "skip")
         end_lag = r.seen_at[end_marker] - sent[-1] if complete else None
         rows.append(
             [
+                run.app,
                 f"{run.rate:g}",
                 f"{run.cols}x{run.rows}",
                 str(k),
@@ -445,6 +489,7 @@ def report_rows(run: Run) -> list[list[str]]:
                 "-" if first is None else f"{first:.3f}",
                 "-" if last is None else f"{last:.3f}",
                 "-" if busy is None else f"{busy * 100:.0f}%",
+                _ms(first_tok),
                 " ".join(lags),
                 "-" if end_lag is None else f"{_ms(end_lag)} ({end_lag / FRAME:.1f})",
                 f"{r.bytes_out / r.chars:.1f}",
@@ -455,6 +500,7 @@ def report_rows(run: Run) -> list[list[str]]:
 
 
 HEADER = [
+    "app",
     "tok/s",
     "term",
     "reply",
@@ -462,6 +508,7 @@ HEADER = [
     "CPU s/1k first",
     "CPU s/1k last",
     "app CPU",
+    "first tok ms",
     "marker lag ms (1k,2k,...,end)",
     "last token ms (frames)",
     "bytes/char",
@@ -486,6 +533,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--replies", type=int, default=2, help="replies in one conversation (same text)"
     )
+    parser.add_argument(
+        "--apps",
+        default="raw,plain,layered",
+        help="clients, comma-separated: raw (a raw print of each delta: the floor), plain "
+        "(the installed tui-chat), layered (tui-chat with tui_chat.ui.render installed)",
+    )
+    parser.add_argument(
+        "--link",
+        type=float,
+        default=0.0,
+        metavar="BYTES_PER_S",
+        help="read the pty at most this fast, like a slow SSH link (8000 = 64 kbit/s)",
+    )
     parser.add_argument("--out", type=Path, help="save each run's terminal output here")
     parser.add_argument(
         "--py-spy",
@@ -505,6 +565,15 @@ def main(argv: list[str] | None = None) -> int:
     exe = shutil.which("tui-chat")
     if exe is None:
         parser.error("the tui-chat console script is not on PATH (pip install -e .)")
+    here = Path(__file__).resolve().parent
+    commands = {
+        "raw": [sys.executable, str(here / "raw_print.py")],
+        "plain": [exe],
+        "layered": [sys.executable, str(here.parent / "tests" / "ui" / "render" / "launcher.py")],
+    }
+    apps = args.apps.split(",")
+    if unknown := [a for a in apps if a not in commands]:
+        parser.error(f"unknown --apps {unknown}; choose from {sorted(commands)}")
 
     chunks, markers = make_reply(args.tokens)
     text = "".join(chunks)
@@ -520,6 +589,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{platform.machine()}, Linux {platform.release()}, Python {platform.python_version()}, "
         f"textual {version('textual')}, openai {version('openai')}"
     )
+    print(f"link: {f'{args.link:g} bytes/s' if args.link else 'unlimited'}")
     print(
         f"reply: {len(chunks)} chunks, {len(text)} chars ({len(text) / len(chunks):.1f}/chunk), "
         f"{sum(li.startswith('```p') for li in lines)} code blocks, "
@@ -533,14 +603,27 @@ def main(argv: list[str] | None = None) -> int:
     with FakeLLMServer() as server:
         for cols, rows_ in sizes:
             for rate in rates:
-                run = run_app(exe, server, rate, cols, rows_, args.replies, args.tokens, opts)
-                rows += report_rows(run)
-                idle.append(f"{run.idle_cpu * 100:.1f}% ({rate:g} tok/s run, {cols}x{rows_})")
-                print(f"  done: {rate:g} tok/s at {cols}x{rows_}", file=sys.stderr)
+                for app in apps:
+                    run = run_app(
+                        app,
+                        commands[app],
+                        server,
+                        rate,
+                        cols,
+                        rows_,
+                        args.replies,
+                        args.tokens,
+                        opts,
+                        args.link,
+                    )
+                    rows += report_rows(run)
+                    idle.append(f"{app} {run.idle_cpu * 100:.1f}% ({rate:g}, {cols}x{rows_})")
+                    print(f"  done: {app} {rate:g} tok/s at {cols}x{rows_}", file=sys.stderr)
     print()
     print_table(rows)
     print()
     print(
+        "first tok: server's first chunk -> on screen (ms). "
         "CPU s/1k first: app CPU from chunk 1 to 1,000 sent; last: from chunk N-1,000 sent\n"
         "to the last one on screen. app CPU: app CPU / wall time while streaming (100% = one\n"
         "core). marker lag: server wrote the marker -> it appeared in the terminal output;\n"

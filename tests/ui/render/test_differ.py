@@ -52,14 +52,15 @@ def emulate(width: int, height: int) -> tuple[pyte.Screen, pyte.Stream]:
     return screen, pyte.Stream(screen)
 
 
+def look(c: pyte.screens.Char) -> tuple[object, ...]:
+    """What a cell shows: a blank's foreground, bold or italics are invisible."""
+    if c.data == " " and not (c.underscore or c.strikethrough or c.reverse):
+        return (" ", c.bg)
+    return (c.data, c.fg, c.bg, c.bold, c.italics, c.underscore, c.strikethrough, c.reverse)
+
+
 def cells(screen: pyte.Screen) -> list[list[tuple[object, ...]]]:
-    return [
-        [
-            (c.data, c.fg, c.bg, c.bold, c.italics, c.underscore, c.strikethrough, c.reverse)
-            for c in (screen.buffer[y][x] for x in range(screen.columns))
-        ]
-        for y in range(screen.lines)
-    ]
+    return [[look(screen.buffer[y][x]) for x in range(screen.columns)] for y in range(screen.lines)]
 
 
 def intended(frame: Frame) -> list[list[tuple[object, ...]]]:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pexpect
 import pyte
 
+from .test_differ import look
 from fake_server import FakeLLMServer, Script
 
 LAUNCHER = Path(__file__).with_name("launcher.py")
@@ -58,7 +59,7 @@ def run(argv: list[str], server: FakeLLMServer, home: Path) -> tuple[pyte.Screen
 def cells(screen: pyte.Screen, skip: tuple[str, ...]) -> list[object]:
     """Every cell with its colours and attributes, leaving out rows with run-dependent text."""
     return [
-        [(c.data, c.fg, c.bg, c.bold, c.italics, c.underscore, c.reverse) for c in line]
+        [look(c) for c in line]
         for line in (
             [screen.buffer[y][x] for x in range(screen.columns)] for y in range(screen.lines)
         )
@@ -84,3 +85,58 @@ def test_streamed_reply_shows_as_textual_draws_it_for_a_tenth_of_the_bytes(
     chars = len("".join(REPLY))
     assert layered_bytes / chars < 20, f"{layered_bytes / chars:.1f} bytes per reply char"
     assert layered_bytes * 5 < plain_bytes
+
+
+def stalled_then_read(argv: list[str], server: FakeLLMServer, home: Path) -> tuple[str, int]:
+    """Stop reading the pty while a reply streams, then read: the screen and bytes after."""
+    keep = ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "VIRTUAL_ENV", "PYENV_VERSION", "PYENV_ROOT")
+    env = {k: v for k, v in os.environ.items() if k in keep}
+    env.update(HOME=str(home), TERM="xterm-256color", COLORTERM="truecolor")
+    env.setdefault("LANG", "C.UTF-8")
+    server.enqueue(Script(chunks=REPLY, first_delay=0.1, delay=0.008, usage=None))
+    argv = [*argv, "--api", "chat", "--base-url", server.openai_url, "--model", "fake-model"]
+    child = pexpect.spawn(argv[0], argv[1:], cwd=str(home), env=env, dimensions=(24, 80))
+    screen = pyte.Screen(80, 24)
+    stream = pyte.ByteStream(screen)
+    try:
+        deadline = time.monotonic() + 30
+        while "Enter sends" not in "\n".join(screen.display):
+            assert time.monotonic() < deadline, "the app never drew its prompt"
+            try:
+                stream.feed(child.read_nonblocking(65536, timeout=0.1))
+            except pexpect.TIMEOUT:
+                pass
+        child.send("write a long reply\r")
+        while len(server.chunk_times) < len(REPLY):  # the terminal reads nothing meanwhile
+            assert time.monotonic() < deadline + 30, "the server never finished"
+            time.sleep(0.05)
+        after = 0
+        deadline = time.monotonic() + 60
+        while "tok/s" not in "\n".join(screen.display):
+            assert time.monotonic() < deadline, "\n".join(screen.display)
+            try:
+                data = child.read_nonblocking(65536, timeout=0.1)
+            except pexpect.TIMEOUT:
+                continue
+            after += len(data)
+            stream.feed(data)
+        return "\n".join(screen.display), after
+    finally:
+        child.terminate(force=True)
+
+
+def test_a_terminal_that_stopped_reading_gets_the_latest_screen_not_the_frames_missed(
+    fake_server: FakeLLMServer, tmp_path: Path
+) -> None:
+    exe = shutil.which("tui-chat")
+    assert exe
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "layered").mkdir()
+    _, plain_after = stalled_then_read([exe], fake_server, tmp_path / "plain")
+    screen, after = stalled_then_read(
+        [sys.executable, str(LAUNCHER)], fake_server, tmp_path / "layered"
+    )
+    assert "word238 word239 THEEND" in screen
+    # Textual queues every frame behind the stalled terminal; the layer holds them and
+    # sends what the pty buffer took plus one diff to the latest screen.
+    assert after * 3 < plain_after, f"{after} bytes after the stall, Textual's own {plain_after}"

@@ -20,11 +20,12 @@ from rich.style import Style
 from textual._compositor import ChopsUpdate, LayoutUpdate
 from textual.strip import Strip
 
-from tui_chat.ui.render.pen import BLANK_PEN, SHOWS_ON_BLANK, Pen, pen_of, switch
+from tui_chat.ui.render.pen import SHOWS_ON_BLANK, Pen, pen_of, switch
 
 UNKNOWN = -1  # pen id of a cell whose content is not known (never equal to a real one)
 MERGE_GAP = 4  # rewrite up to this many unchanged cells rather than move over them
 MIN_EL = 4  # clear a blank tail with EL from this many cells
+MIN_ECH = 10  # clear a blank stretch with ECH + a move from this many cells
 SCROLL_MIN_ROWS = 3  # bands smaller than this are cheaper to repaint
 
 
@@ -53,6 +54,8 @@ class ScreenDiffer:
         self._pens: list[Pen] = []
         self._pen_ids: dict[Pen, int] = {}
         self._style_ids: dict[Style, int] = {}
+        self._blank_look: list[tuple[object, ...]] = []  # per pen: how a blank cell looks
+        self._switches: dict[tuple[int | None, int], str] = {}
         self.resize(width, height)
 
     # -- state ------------------------------------------------------------------------
@@ -69,7 +72,7 @@ class ScreenDiffer:
         """Forget what the terminal shows (after a resume or a foreign write): repaint all."""
         self.shadow.forget()
         self.dirty = set(range(self.height))
-        self.pen: Pen | None = None  # the terminal's SGR state, None if unknown
+        self.pen_id: int | None = None  # the terminal's SGR state, None if unknown
         self.cursor: tuple[int, int] | None = None
 
     @property
@@ -88,8 +91,19 @@ class ScreenDiffer:
             if pid is None:
                 pid = self._pen_ids[pen] = len(self._pens)
                 self._pens.append(pen)
+                shows = pen.attrs & SHOWS_ON_BLANK
+                self._blank_look.append((pen.bg, shows, pen.link, pen.fg if shows else ""))
             self._style_ids[style] = pid
         return pid
+
+    def _switch(self, old: int | None, new: int) -> str:
+        key = (old, new)
+        codes = self._switches.get(key)
+        if codes is None:
+            codes = self._switches[key] = switch(
+                None if old is None else self._pens[old], self._pens[new]
+            )
+        return codes
 
     # -- drawing into the desired screen -----------------------------------------------
 
@@ -188,7 +202,9 @@ class ScreenDiffer:
         return "".join(out)
 
     def _move(self, x: int, y: int) -> str:
-        cur = self.cursor
+        return self._move_from(self.cursor, x, y)
+
+    def _move_from(self, cur: tuple[int, int] | None, x: int, y: int) -> str:
         cup = f"\x1b[{y + 1}H" if x == 0 else f"\x1b[{y + 1};{x + 1}H"
         if cur is None:
             return cup
@@ -219,8 +235,18 @@ class ScreenDiffer:
         if dp == sp and dc == sc:
             return
         width = self.width
+        look = self._blank_look
         changed = [
-            x for x in range(width) if dp[x] != UNKNOWN and (dp[x] != sp[x] or dc[x] != sc[x])
+            x
+            for x in range(width)
+            if dp[x] != UNKNOWN
+            and (
+                dc[x] != sc[x]
+                or (
+                    dp[x] != sp[x]
+                    and (dc[x] != " " or sp[x] == UNKNOWN or look[dp[x]] != look[sp[x]])
+                )
+            )
         ]
         if not changed:
             return
@@ -230,8 +256,22 @@ class ScreenDiffer:
                 runs[-1][1] = x + 1
             else:
                 runs.append([x, x + 1])
-        pens = self._pens
         for a, b in runs:
+            # A few unchanged cells between the cursor and the run: rewriting them in
+            # the pen already set is cheaper than a move (a word after its space).
+            cur = self.cursor
+            if cur is not None and cur[1] == y and 0 < a - cur[0] <= MERGE_GAP:
+                pid_now = self.pen_id
+                if (
+                    pid_now is not None
+                    and all(
+                        dp[i] == pid_now
+                        or (dc[i] == " " and dp[i] != UNKNOWN and look[dp[i]] == look[pid_now])
+                        for i in range(cur[0], a)
+                    )
+                    and dc[cur[0]] != ""
+                ):
+                    a = cur[0]
             # Widen to whole wide chars, in the frame and on the terminal.
             while True:
                 a0, b0 = a, b
@@ -241,45 +281,65 @@ class ScreenDiffer:
                     b += 1
                 if (a, b) == (a0, b0):
                     break
-            # A blank tail to the row's end is cleared with EL instead of spaces.
-            tail = b
-            if b == width:
-                last = dp[b - 1]
-                if last != UNKNOWN and not pens[last].attrs & SHOWS_ON_BLANK:
-                    while tail > a and dc[tail - 1] == " " and dp[tail - 1] == last:
-                        tail -= 1
-                    if width - tail < MIN_EL:
-                        tail = b
-            out.append(self._move(a, y))
-            pen = self.pen
-            x = a
-            while x < tail:
-                pid = dp[x]
-                ch = dc[x]
-                if ch == "":
-                    x += 1
-                    continue
-                p = pens[pid] if pid != UNKNOWN else BLANK_PEN
-                if p != pen:
-                    out.append(switch(pen, p))
-                    pen = p
-                # Consecutive cells of one pen go out as one string.
-                j = x + 1
-                while j < tail and dp[j] == pid:
-                    j += 1
-                out.append("".join(dc[x:j]))
-                x = j
-            if tail < b:
-                p = pens[dp[b - 1]]
-                if p != pen:
-                    out.append(switch(pen, p))
-                    pen = p
-                out.append("\x1b[K")
-            self.pen = pen
+            self._write_run(y, a, b, out)
             sc[a:b] = dc[a:b]
             sp[a:b] = dp[a:b]
-            # Writing the last column leaves the cursor in a pending-wrap state.
-            self.cursor = (tail, y) if tail < width else None
+
+    def _write_run(self, y: int, a: int, b: int, out: list[str]) -> None:
+        """Write desired cells [a, b) of row y, clearing long blanks instead of sending them."""
+        width = self.width
+        dc, dp = self.desired.chars[y], self.desired.pens[y]
+        pens, look = self._pens, self._blank_look
+        # A blank tail to the row's end is cleared with EL instead of spaces.
+        tail = b
+        if b == width:
+            last = dp[b - 1]
+            if last != UNKNOWN and not pens[last].attrs & SHOWS_ON_BLANK:
+                while tail > a and dc[tail - 1] == " " and look[dp[tail - 1]] == look[last]:
+                    tail -= 1
+                if width - tail < MIN_EL:
+                    tail = b
+        out.append(self._move(a, y))
+        pid_now = self.pen_id
+        x = cx = a
+        while x < tail:
+            pid = dp[x]
+            if dc[x] == "":
+                x += 1
+                continue
+            if pid == UNKNOWN:
+                pid = self._pen_id(None)
+            # Consecutive cells of one pen go out as one string.
+            j = x + 1
+            while j < tail and dp[j] == pid:
+                j += 1
+            text = "".join(dc[x:j])
+            blank = not text.strip(" ")
+            # A blank looks the same in any pen of the same background.
+            if pid != pid_now and not (
+                blank and pid_now is not None and look[pid_now] == look[pid]
+            ):
+                out.append(self._switch(pid_now, pid))
+                pid_now = pid
+            if blank and j - x >= MIN_ECH and not pens[pid_now].attrs & SHOWS_ON_BLANK:
+                out.append(f"\x1b[{j - x}X")  # ECH: erase in place, the cursor stays
+                if j < tail:
+                    out.append(f"\x1b[{j - x}C")
+                    cx = j
+            else:
+                out.append(text)
+                cx = j
+            x = j
+        if tail < b:
+            last = dp[b - 1]
+            if pid_now is None or look[pid_now] != look[last]:
+                out.append(self._switch(pid_now, last))
+                pid_now = last
+            out.append(self._move_from((cx, y), tail, y) + "\x1b[K")
+            cx = tail
+        self.pen_id = pid_now
+        # Writing the last column leaves the cursor in a pending-wrap state.
+        self.cursor = (cx, y) if cx < width else None
 
     # -- scroll detection -------------------------------------------------------------
 

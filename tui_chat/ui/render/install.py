@@ -27,6 +27,7 @@ from tui_chat.ui.render.differ import ScreenDiffer
 POLL = 0.008  # seconds between looks at a terminal that has not drained
 OUTQ_LIMIT = 512  # bytes a tty's output queue may hold before a frame waits
 SYNC_FROM = 512  # frames this long are wrapped in synchronized output (mode 2026)
+PARK_AFTER = 0.15  # seconds of quiet before the (hidden) cursor goes back to the caret
 
 
 class _CountingFile:
@@ -93,6 +94,8 @@ class RenderLayer:
         self.differ: ScreenDiffer | None = None
         self.waiting = False
         self.subscribed = False
+        self.caret: tuple[int, int] | None = None  # where the app wants the cursor
+        self.parking: asyncio.TimerHandle | None = None
         self.original = app._display
 
     def drained(self) -> bool:
@@ -158,9 +161,20 @@ class RenderLayer:
                 self.waiting = True
                 asyncio.get_running_loop().call_later(POLL, self._poll)
             return
-        cursor = app.screen.outer_size.clamp_offset(app.cursor_position)
-        app._previous_cursor_position = cursor
-        data = differ.flush((cursor.x, cursor.y))
+        offset = app.screen.outer_size.clamp_offset(app.cursor_position)
+        app._previous_cursor_position = offset
+        caret = (offset.x, offset.y)
+        # Textual puts the cursor back on the caret after every frame (for IMEs), which
+        # costs a move there and one back per frame. The cursor is hidden, so while
+        # output streams it stays where the last write left it, and goes back to the
+        # caret when the caret moves or the screen has been quiet for PARK_AFTER.
+        moved = caret != self.caret
+        self.caret = caret
+        data = differ.flush(caret if moved else None)
+        if differ.cursor != caret:
+            if self.parking is not None:
+                self.parking.cancel()
+            self.parking = asyncio.get_running_loop().call_later(PARK_AFTER, self._park)
         if not data:
             return
         sync = app._sync_available and len(data) >= SYNC_FROM
@@ -170,6 +184,19 @@ class RenderLayer:
         if sync:
             app._end_update()
         driver.flush()
+
+    def _park(self) -> None:
+        self.parking = None
+        differ, driver = self.differ, self.app._driver
+        if differ is None or driver is None or self.caret is None or self.app._closed:
+            return
+        if differ.dirty or not self.drained():
+            self.parking = asyncio.get_running_loop().call_later(PARK_AFTER, self._park)
+            return
+        data = differ.flush(self.caret)
+        if data:
+            driver.write(data)
+            driver.flush()
 
     def _poll(self) -> None:
         self.waiting = False
