@@ -396,3 +396,17 @@ async def test_a_draft_typed_while_replying_is_kept_when_the_reply_fails(
         assert app.query_one(PromptInput).text == "follow-up", "never joined to the failed prompt"
         assert "draft" in str(app.query_one(ErrorNotice).render())
         assert "the first question" in str(app.query_one(UserMessage).render())
+
+
+async def test_a_failing_worker_is_never_silent(fake_server: FakeLLMServer) -> None:
+    app = make_app(fake_server)
+
+    async def boom() -> None:
+        raise RuntimeError("the disk caught fire")
+
+    async with app.run_test() as pilot:
+        app.run_worker(boom(), group="models", exit_on_error=False)
+        await wait_for(pilot, lambda: bool(app._notifications))
+        (notice,) = list(app._notifications)
+        assert notice.severity == "error" and "the disk caught fire" in notice.message
+        assert app.is_running

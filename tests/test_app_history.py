@@ -111,7 +111,7 @@ async def test_sidebar_opens_a_conversation_and_continues_it(
         listing.focus()
         listing.highlighted = 1
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app.recorder.conversation_id == older)
+        await wait_for(pilot, lambda: app.history.conversation_id == older)
         assert [str(w.render()) for w in app.query(UserMessage)] == ["about penguins"]
         assert app.query_one(AssistantMessage).text == "Penguins are birds."
         await send(pilot, "and their eggs?")
@@ -153,7 +153,7 @@ async def test_search_shows_snippets_and_opens_the_match(
         assert "pasta" in str(prompt) and "spaghetti" in str(prompt)
         await pilot.press("enter")  # from the search box to the results
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app.recorder.conversation_id == target)
+        await wait_for(pilot, lambda: app.history.conversation_id == target)
 
 
 async def test_delete_asks_first_and_rename_changes_the_title(
@@ -249,7 +249,7 @@ async def test_deleting_the_open_chat_starts_a_new_saved_one(
     doomed = seed(store, "open me", "ok")
     app = make_app(fake_server, store, resume=doomed)
     async with app.run_test(size=(140, 40)) as pilot:
-        await wait_for(pilot, lambda: app.recorder.conversation_id == doomed)
+        await wait_for(pilot, lambda: app.history.conversation_id == doomed)
         listing = app.query_one(Sidebar).query_one(OptionList)
         listing.focus()
         listing.highlighted = 0
@@ -360,7 +360,7 @@ async def test_a_reopened_reply_keeps_its_figures_for_f4(
     async with first.run_test() as pilot:
         await send(pilot, "count")
         await wait_for(pilot, lambda: replies(first)[-1].status == "complete")
-        conversation_id = first.recorder.conversation_id
+        conversation_id = first.history.conversation_id
     assert conversation_id is not None
     again = make_app(fake_server, store, resume=conversation_id)
     async with again.run_test() as pilot:
@@ -380,7 +380,7 @@ async def test_the_chat_that_is_replying_cannot_be_deleted_under_it(
     async with app.run_test(size=(140, 40)) as pilot:
         await send(pilot, "long answer please")
         await wait_for(pilot, lambda: replies(app)[0].text == "still ")
-        current = app.recorder.conversation_id
+        current = app.history.conversation_id
         assert current is not None
         app.query_one(Sidebar).post_message(Sidebar.Delete(current))
         await pilot.pause(0.2)

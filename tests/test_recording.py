@@ -25,7 +25,6 @@ from tui_chat.providers import (
     TextDelta,
     Usage,
     WireEvent,
-    collect,
     make_provider,
 )
 from tui_chat.recordings.recording import Recording, read_recording
@@ -34,6 +33,7 @@ from tui_chat.settings.config import Settings
 
 from conftest import FAKE_API_KEY
 from fake_server import FakeLLMServer, Script
+from stream_helpers import collect
 
 PROTOCOLS = ("responses", "chat", "backend")
 _SCRIPT = Path(sys.executable).with_name("tui-chat")

@@ -21,12 +21,13 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 
-from tui_chat.providers import ChatMessage, ChatRequest, ProviderError, collect, make_provider
+from tui_chat.providers import ChatMessage, ChatRequest, ProviderError, make_provider
 from tui_chat.serve import MAX_BODY, READ_TIMEOUT, STREAM_ERROR_MARKER, create_app, uvicorn_config
 from tui_chat.settings.config import Settings
 
 from conftest import FAKE_API_KEY
 from fake_server import FakeLLMServer, Script
+from stream_helpers import collect
 
 WRONG_KEY = "sk-wrong-9876543210-SECRET"
 

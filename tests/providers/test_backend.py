@@ -18,13 +18,13 @@ from tui_chat.providers import (
     ProviderError,
     TextDelta,
     WireEvent,
-    collect,
     make_provider,
 )
 from tui_chat.providers.backend import ERROR_MARKERS, BackendProvider, MarkerFilter
 from tui_chat.settings.config import DEFAULT_BACKEND_URL, Settings
 
 from fake_server import FakeLLMServer, Script
+from stream_helpers import collect
 
 
 def request(*turns: str, system: str | None = None, stream: bool = True) -> ChatRequest:

@@ -19,7 +19,6 @@ from tui_chat.providers import (
     ProviderError,
     TextDelta,
     WireEvent,
-    collect,
     make_provider,
 )
 from tui_chat.providers.chat_completions import ChatCompletionsProvider
@@ -28,6 +27,7 @@ from tui_chat.settings.config import Settings
 
 from conftest import FAKE_API_KEY
 from fake_server import FakeLLMServer, Script
+from stream_helpers import collect
 
 
 def request(*turns: str, system: str | None = None, stream: bool = True) -> ChatRequest:

@@ -19,12 +19,12 @@ from tui_chat.providers import (
     ProviderError,
     TextDelta,
     WireEvent,
-    collect,
 )
 from tui_chat.providers.responses import ResponsesProvider
 
 from conftest import FAKE_API_KEY
 from fake_server import FakeLLMServer, Script
+from stream_helpers import collect
 
 
 def request(*turns: str, system: str | None = None, stream: bool = True) -> ChatRequest:

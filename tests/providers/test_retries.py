@@ -22,7 +22,6 @@ from tui_chat.providers import (
     ProviderError,
     Retrying,
     TextDelta,
-    collect,
     make_provider,
 )
 from tui_chat.providers.backend import BackendProvider
@@ -32,6 +31,7 @@ from tui_chat.providers.responses import ResponsesProvider
 from tui_chat.settings.config import Settings
 
 from fake_server import FakeLLMServer, Script
+from stream_helpers import collect
 
 APIS = ("responses", "chat", "backend")
 MakeProvider = Callable[..., Provider]

@@ -9,7 +9,7 @@ and `serve` share them unchanged.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 Role = Literal["user", "assistant", "system"]
@@ -180,47 +180,3 @@ class Provider(Protocol):
     ) -> AsyncIterator[Event]: ...
 
     async def aclose(self) -> None: ...
-
-
-@dataclass(slots=True)
-class Collected:
-    """A whole reply gathered from a stream (used by `ask --no-stream` and `serve`)."""
-
-    text: str = ""
-    done: Done | None = None
-    deltas: list[str] = field(default_factory=list)
-
-
-async def collect(
-    provider: Provider,
-    request: ChatRequest,
-    *,
-    tap: WireTap | None = None,
-    on_retry: Callable[[Retrying], None] | None = None,
-) -> Collected:
-    """The whole reply; `on_retry` hears about each retry while it waits (for a note)."""
-    out = Collected()
-    # Without a tap, call as before the tap existed: a provider written against the
-    # older contract (a test double, a plugin) keeps working.
-    events = provider.stream(request) if tap is None else provider.stream(request, tap=tap)
-    async for event in events:
-        if isinstance(event, TextDelta):
-            out.deltas.append(event.text)
-        elif isinstance(event, Done):
-            out.done = event
-        elif on_retry is not None:
-            on_retry(event)
-    out.text = "".join(out.deltas)
-    return out
-
-
-async def next_event(events: AsyncIterator[Event]) -> TextDelta | Done:
-    """The next event that is not a `Retrying` (StopAsyncIteration at the end).
-
-    For a consumer that must decide on the first real event (serve commits to a 200
-    on it); `events` stays open for the rest.
-    """
-    while True:
-        event = await anext(events)
-        if not isinstance(event, Retrying):
-            return event

@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from tui_chat.core.protocol import ChatMessage, Role
 from tui_chat.core.sanitize import clean
+from tui_chat.core.status import STATUSES as ALL_STATUSES
+from tui_chat.core.status import ReplyStatus
 
 if TYPE_CHECKING:
     from tui_chat.core.conversation import Conversation as LiveConversation
@@ -20,8 +22,9 @@ if TYPE_CHECKING:
 
 #: "streaming" while a process writes the reply; "interrupted" once the store has found
 #: it orphaned (its process died before the reply ended, see `HistoryStore.open`).
-MessageStatus = Literal["complete", "stopped", "error", "streaming", "interrupted"]
-STATUSES: tuple[MessageStatus, ...] = ("complete", "stopped", "error", "streaming", "interrupted")
+#: Statuses a stored message can have: the shared vocabulary, less "waiting".
+MessageStatus = ReplyStatus
+STATUSES: tuple[ReplyStatus, ...] = tuple(s for s in ALL_STATUSES if s != "waiting")
 ROLES: tuple[Role, ...] = ("user", "assistant", "system")
 
 #: Marks around each match in `SearchHit.snippet`. Control characters rather than

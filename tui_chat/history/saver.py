@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Callable
 
 from tui_chat.core.metrics import ReplyMetrics
+from tui_chat.core.runner import Ended, ReplySink
 from tui_chat.history import HistoryError, HistoryStore, SchemaTooNewError, conversation_settings
 from tui_chat.history.models import Conversation, MessageStatus
 from tui_chat.settings.config import Settings
@@ -42,7 +43,7 @@ def read_only_notice(store: HistoryStore) -> str | None:
     )
 
 
-class Recorder:
+class HistorySaver:
     def __init__(self, store: HistoryStore | None, on_error: Callable[[str], None]) -> None:
         self.store = store
         self.conversation_id: int | None = None
@@ -105,6 +106,10 @@ class Recorder:
             )
         )
 
+    def turn(self, reply_id: int | None) -> ReplySink | None:
+        """The reply runner's sink for one reply: saved while it streams, settled at the end."""
+        return None if reply_id is None else _TurnSink(self, reply_id)
+
     def discard_turn(self, reply_id: int | None) -> None:
         """Forget a turn stopped before its first word; a chat it emptied is forgotten too."""
         if reply_id is None:
@@ -127,3 +132,17 @@ class Recorder:
             self.conversation_id = conversation_id
             return found
         return None
+
+
+class _TurnSink:
+    def __init__(self, saver: HistorySaver, reply_id: int) -> None:
+        self._saver = saver
+        self._reply_id = reply_id
+
+    def on_progress(self, text: str) -> None:
+        self._saver.save_partial(self._reply_id, text)
+
+    def on_end(self, ended: Ended) -> None:
+        self._saver.finish(
+            self._reply_id, ended.text, ended.status, error=ended.error, metrics=ended.metrics
+        )

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 from tui_chat.core.protocol import (
     ChatMessage,
     ChatRequest,
-    Collected,
     Done,
     ErrorKind,
     Event,
@@ -23,7 +22,6 @@ from tui_chat.core.protocol import (
     Usage,
     WireEvent,
     WireTap,
-    collect,
     tee,
 )
 
@@ -39,7 +37,6 @@ __all__ = [
     "ChatCompletionsProvider",
     "ChatMessage",
     "ChatRequest",
-    "Collected",
     "Done",
     "ErrorKind",
     "Event",
@@ -53,7 +50,6 @@ __all__ = [
     "Usage",
     "WireEvent",
     "WireTap",
-    "collect",
     "make_provider",
     "tee",
 ]

@@ -38,14 +38,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, TextIO, get_args
+from typing import Any, TextIO
 
 from tui_chat.core.private_files import open_private
 from tui_chat.core.protocol import ChatRequest, ProviderError, Usage, WireEvent
 from tui_chat.core.redact import MASK, SHORT_KEY, mask_credentials
-
-ReplyStatus = Literal["complete", "stopped", "error"]
-STATUSES: tuple[str, ...] = get_args(ReplyStatus)
+from tui_chat.core.runner import Ended
+from tui_chat.core.status import END_STATUSES, EndStatus
 
 
 class RecordingError(ValueError):
@@ -282,7 +281,7 @@ class ReplyRecorder:
 
     def end(
         self,
-        status: ReplyStatus,
+        status: EndStatus,
         *,
         error: str | None = None,
         error_kind: str | None = None,
@@ -309,6 +308,13 @@ class ReplyRecorder:
                 "output_tokens": usage.output_tokens,
             }
         self.recording._write(line)
+
+    def on_progress(self, text: str) -> None:
+        """Nothing to do: every event is written as it arrives (the reply runner's sink)."""
+
+    def on_end(self, ended: Ended) -> None:
+        """The reply runner's end of the reply."""
+        self.end(ended.status, error=ended.error, error_kind=ended.error_kind, usage=ended.usage)
 
     def end_with(self, exc: BaseException | None) -> None:
         """End by an outcome: None is complete, a cancellation is stopped, else error."""
@@ -347,7 +353,7 @@ class RecordedEvent:
 @dataclass(frozen=True, slots=True)
 class RecordedEnd:
     t: float
-    status: ReplyStatus
+    status: EndStatus
     error: str | None = None
     error_kind: str | None = None
     usage: Usage | None = None
@@ -474,9 +480,9 @@ def _event(line: dict[str, Any], path: Path, number: int) -> RecordedEvent:
 
 def _end(line: dict[str, Any], path: Path, number: int) -> RecordedEnd:
     status = line.get("status")
-    if status not in STATUSES:
+    if status not in END_STATUSES:
         raise RecordingError(
-            path, number, f"end line with status {status!r} ({', '.join(STATUSES)})"
+            path, number, f"end line with status {status!r} ({', '.join(END_STATUSES)})"
         )
     error = line.get("error")
     error_kind = line.get("error_kind")

@@ -17,21 +17,20 @@ from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer
-from textual.worker import Worker
+from textual.worker import Worker, WorkerState
 
 from tui_chat.core.code_blocks import code_blocks
 from tui_chat.core.conversation import Conversation
-from tui_chat.core.metrics import ReplyTimer
 from tui_chat.core.private_files import write_private
-from tui_chat.core.protocol import ChatRequest, Done, Provider, ProviderError, tee
+from tui_chat.core.protocol import ChatRequest, Provider, ProviderError, Retrying
+from tui_chat.core.runner import Delta, Ended, ReplyEvent, ReplyRunner
 from tui_chat.core.sanitize import clean, shown
 from tui_chat.history import HistoryError, HistoryStore, export_json, export_markdown
 from tui_chat.history.models import Conversation as StoredConversation
 from tui_chat.history.models import StoredMessage, live_conversation
-from tui_chat.history.saver import Recorder
+from tui_chat.history.saver import HistorySaver
 from tui_chat.providers import make_provider
 from tui_chat.recordings.recording import Recording, ReplyRecorder
-from tui_chat.reply_stream import stream_reply
 from tui_chat.settings.config import (
     ConfigError,
     Settings,
@@ -64,8 +63,6 @@ from tui_chat.ui.widgets.status_line import StatusLine
 STYLESHEET = Path(__file__).with_name("styles.tcss")
 #: Below this many columns the conversation list starts hidden (80x24 over SSH).
 WIDE_ENOUGH_FOR_SIDEBAR = 110
-#: How often a streaming reply is written to history.
-AUTOSAVE_SECONDS = 0.5
 #: Actions that make sense whatever screen is showing; the rest act on the chat.
 APP_WIDE_ACTIONS = frozenset({"quit", "help", "command_palette", "toggle_dark"})
 #: Replies shown at once when opening a long conversation; older ones on request.
@@ -119,7 +116,7 @@ class ChatApp(App[None]):
         #: Why history is off or read-only this run, said in the chat (not only on stderr).
         self._history_notice = history_notice
         self._compare_at_start = compare
-        self.recorder = Recorder(store, on_error=self._history_fault)
+        self.history = HistorySaver(store, on_error=self._history_fault)
         self._resume = resume
         self.settings = settings
         self.provider = provider if provider is not None else make_provider(settings)
@@ -142,7 +139,7 @@ class ChatApp(App[None]):
         status.streaming = self.streaming
         yield status
         with Horizontal(id="main"):
-            if self.recorder.enabled:
+            if self.history.enabled:
                 yield Sidebar(id="sidebar")
             with Vertical(id="chat"):
                 yield ChatLog(id="log")
@@ -153,7 +150,7 @@ class ChatApp(App[None]):
     async def on_mount(self) -> None:
         if self.settings.record is not None:
             self._open_recording(self.settings.record)
-        if self.recorder.enabled:
+        if self.history.enabled:
             self.query_one(Sidebar).display = self.size.width >= WIDE_ENOUGH_FOR_SIDEBAR
             self._refresh_sidebar()
         if self._resume is not None:  # first: opening a chat clears the log
@@ -187,6 +184,27 @@ class ChatApp(App[None]):
 
     def _history_fault(self, message: str) -> None:
         self.notify(message, severity="error", timeout=10, markup=False)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        self.report_worker_failure(event)
+
+    def report_worker_failure(self, event: Worker.StateChanged) -> None:
+        """The one place a worker's failure surfaces (screens forward theirs here): every
+        worker runs with `exit_on_error=False`, so without this an error would vanish."""
+        worker = event.worker
+        if event.state is not WorkerState.ERROR or worker.error is None:
+            return
+        error = worker.error
+        self.log.error(f"worker {worker.name!r} failed", error)
+        self.notify(
+            f"Something went wrong ({worker.group or worker.name}): "
+            f"{type(error).__name__}: {error}",
+            severity="error",
+            timeout=10,
+            markup=False,
+        )
+        if worker.group == "reply":
+            self.replying = False  # never leave the prompt locked behind a dead reply
 
     def notify(
         self,
@@ -246,7 +264,7 @@ class ChatApp(App[None]):
         yield SystemCommand(
             "Set system prompt…", "Instructions sent with every request", self.action_system_prompt
         )
-        if self.recorder.enabled:
+        if self.history.enabled:
             yield SystemCommand(
                 "Toggle chat list", "Show or hide saved chats (Ctrl+B)", self.action_toggle_sidebar
             )
@@ -284,7 +302,7 @@ class ChatApp(App[None]):
         if action in ("new_chat", "switch_profile"):
             return None if self.replying else True
         if action == "toggle_sidebar":
-            return True if self.recorder.enabled else None
+            return True if self.history.enabled else None
         return True
 
     def _set_settings(self, settings: Settings, provider: Provider | None = None) -> None:
@@ -298,7 +316,7 @@ class ChatApp(App[None]):
         status.provider = self.provider.name
         status.model = settings.model
         status.host = _remote_host(settings)
-        self.recorder.settings_changed(settings)
+        self.history.settings_changed(settings)
         if self.recording is not None:
             self.recording.mask(settings.api_key)
 
@@ -335,7 +353,7 @@ class ChatApp(App[None]):
             self.notify("Stop the reply first (Esc).", severity="warning")
             return
         self.conversation = Conversation()
-        self.recorder.new_chat()
+        self.history.new_chat()
         await self.query_one(ChatLog).remove_children()
         self.query_one(PromptInput).focus()
         self._refresh_sidebar()
@@ -513,8 +531,8 @@ class ChatApp(App[None]):
             stream=self.streaming,
             temperature=self.settings.temperature,
         )
-        first_turn = self.recorder.conversation_id is None
-        reply_id = self.recorder.begin_turn(self.settings, text)
+        first_turn = self.history.conversation_id is None
+        reply_id = self.history.begin_turn(self.settings, text)
         log = self.query_one(ChatLog)
         await log.settle_replies()
         reply = AssistantMessage("thinking" if self.streaming else "waiting for the whole reply")
@@ -543,7 +561,7 @@ class ChatApp(App[None]):
         sidebar.focus_search()
 
     def _refresh_sidebar(self, search: str = "") -> None:
-        store = self.recorder.store
+        store = self.history.store
         if store is None:
             return
         sidebar = self.query_one(Sidebar)
@@ -551,9 +569,7 @@ class ChatApp(App[None]):
             if search.strip():
                 sidebar.show_hits(store.search(search))
             else:
-                sidebar.show_conversations(
-                    store.list_conversations(), self.recorder.conversation_id
-                )
+                sidebar.show_conversations(store.list_conversations(), self.history.conversation_id)
         except HistoryError as error:
             self._history_fault(f"History cannot be read: {error}")
 
@@ -570,7 +586,7 @@ class ChatApp(App[None]):
         if self.replying:
             self.notify("Stop the reply first (Esc).", severity="warning")
             return
-        stored = self.recorder.load(conversation_id)
+        stored = self.history.load(conversation_id)
         if stored is None:
             self.notify(f"No conversation {conversation_id}.", severity="error")
             return
@@ -603,11 +619,11 @@ class ChatApp(App[None]):
 
     @on(Sidebar.Delete)
     def _sidebar_delete(self, event: Sidebar.Delete) -> None:
-        store = self.recorder.store
+        store = self.history.store
         if store is None or self._dialog_open():
             return
         conversation_id = event.conversation_id
-        if conversation_id == self.recorder.conversation_id and self.replying:
+        if conversation_id == self.history.conversation_id and self.replying:
             self.notify("That chat is replying: stop it first (Esc).", severity="warning")
             return
 
@@ -619,7 +635,7 @@ class ChatApp(App[None]):
             except HistoryError as error:
                 self._history_fault(f"Could not delete: {error}")
                 return
-            if conversation_id == self.recorder.conversation_id:
+            if conversation_id == self.history.conversation_id:
                 await self.action_new_chat()
             self._refresh_sidebar()
             self.notify("Chat deleted.", timeout=3)
@@ -631,7 +647,7 @@ class ChatApp(App[None]):
 
     @on(Sidebar.Rename)
     def _sidebar_rename(self, event: Sidebar.Rename) -> None:
-        store = self.recorder.store
+        store = self.history.store
         if store is None or self._dialog_open():
             return
         conversation_id = event.conversation_id
@@ -664,9 +680,9 @@ class ChatApp(App[None]):
         self.notify(f"Exported to {path}", timeout=6, markup=False)
 
     def _exportable(self) -> StoredConversation | None:
-        if self.recorder.conversation_id is not None and self.recorder.store is not None:
+        if self.history.conversation_id is not None and self.history.store is not None:
             try:
-                return self.recorder.store.get_conversation(self.recorder.conversation_id)
+                return self.history.store.get_conversation(self.history.conversation_id)
             except HistoryError:
                 pass  # fall back to what is on screen
         if not self.conversation.messages:
@@ -683,68 +699,42 @@ class ChatApp(App[None]):
         reply_id: int | None,
         wire: ReplyRecorder | None = None,
     ) -> None:
-        """Consume provider events into the reply widget; end in one of three states.
-
-        The text is saved every half second while it streams, so a killed process
-        loses at most the last half second of a reply.
-        """
-        timer = ReplyTimer()
-        autosave = self.set_interval(
-            AUTOSAVE_SECONDS, lambda: self.recorder.save_partial(reply_id, reply.text)
-        )
-        try:
-            done = await self._stream(request, reply, timer, wire)
-        except asyncio.CancelledError:
-            metrics = timer.finish()
-            if not reply.text:
-                await self._take_back(reply, reply_id)
-                raise
-            await reply.finish("stopped", metrics)
-            self.recorder.finish(reply_id, reply.text, "stopped", metrics=metrics)
-            self.conversation.add_assistant(reply.text)
-            self.replying = False
-            raise
-        except ProviderError as error:
-            await self._fail(reply, reply_id, error.message, timer)
-        except Exception as error:  # a fault must never crash the app
-            message = f"Unexpected error: {type(error).__name__}: {error}"
-            await self._fail(reply, reply_id, message, timer)
-        else:
-            usage = done.usage if done is not None else None
-            metrics = timer.finish(
-                usage.output_tokens if usage else None, usage.input_tokens if usage else None
-            )
-            await reply.finish("complete", metrics)
-            self.recorder.finish(reply_id, reply.text, "complete", metrics=metrics)
-            self.conversation.add_assistant(reply.text)
-            self.replying = False
-        finally:
-            autosave.stop()
-
-    async def _stream(
-        self,
-        request: ChatRequest,
-        reply: AssistantMessage,
-        timer: ReplyTimer,
-        wire: ReplyRecorder | None,
-    ) -> Done | None:
-        """One reply's stream, its wire events going to the inspector and the recording
-        (which ends the reply's record as complete, stopped or error)."""
+        """Run one reply and show it: the runner streams, saves and records; this only
+        forwards what it hears to the reply widget. Cancelling the worker is Esc."""
         inspector = self.query_one(EventInspector)
+
+        async def show(event: ReplyEvent) -> None:
+            if isinstance(event, Delta):
+                await reply.append(event.text)
+            elif isinstance(event, Retrying):
+                reply.show_retry(event)
+            elif isinstance(event, Ended):
+                await self._reply_ended(reply, reply_id, event)
+
+        sinks = [sink for sink in (self.history.turn(reply_id), wire) if sink is not None]
         # Hidden, the inspector takes no tap at all: providers then build no wire events.
-        tap = tee(inspector.add if inspector.display else None, wire.tap if wire else None)
-        if wire is None:
-            return await stream_reply(self.provider, request, reply, timer, tap)
-        with wire:
-            done = await stream_reply(self.provider, request, reply, timer, tap)
-            wire.usage = done.usage if done is not None else None
-            return done
+        taps = (inspector.add if inspector.display else None, wire.tap if wire else None)
+        await ReplyRunner(self.provider).run(request, show, sinks=sinks, taps=taps)
+
+    async def _reply_ended(
+        self, reply: AssistantMessage, reply_id: int | None, ended: Ended
+    ) -> None:
+        """The one place a chat reply ends."""
+        if ended.status == "stopped" and not ended.text:
+            await self._take_back(reply, reply_id)
+            return
+        await reply.finish(ended.status, ended.metrics)
+        if ended.status == "error":
+            await self._fail(ended.error or "The reply failed.")
+        else:
+            self.conversation.add_assistant(ended.text)
+        self.replying = False
 
     async def _take_back(self, reply: AssistantMessage, reply_id: int | None) -> None:
         """Esc before the first word: as if the prompt was never sent. The turn leaves
         the screen, the context and history, and the prompt goes back in the box."""
         prompt = self.conversation.drop_last_user()
-        self.recorder.discard_turn(reply_id)
+        self.history.discard_turn(reply_id)
         log = self.query_one(ChatLog)
         shown_prompt = [w for w in log.query(UserMessage) if w.is_attached]
         with self.batch_update():
@@ -756,12 +746,9 @@ class ChatApp(App[None]):
         self.replying = False
         self._refresh_sidebar()
 
-    async def _fail(
-        self, reply: AssistantMessage, reply_id: int | None, message: str, timer: ReplyTimer
-    ) -> None:
-        metrics = timer.finish()
-        await reply.finish("error", metrics)
-        self.recorder.finish(reply_id, reply.text, "error", error=message, metrics=metrics)
+    async def _fail(self, message: str) -> None:
+        """A failed reply: its prompt leaves the context and goes back in the box (unless
+        a draft is there), with what went wrong and what to do."""
         prompt = self.conversation.drop_last_user()
         restored = prompt is not None and self.query_one(PromptInput).restore(prompt)
         where = (
@@ -770,4 +757,3 @@ class ChatApp(App[None]):
             else "Your draft stays in the box; the prompt that failed is shown above."
         )
         await self.query_one(ChatLog).mount(ErrorNotice(f"{message}\n{where}"))
-        self.replying = False

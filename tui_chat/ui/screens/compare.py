@@ -7,7 +7,6 @@ another model or profile to race the two.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 
 from textual import on, work
@@ -16,12 +15,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Static
+from textual.worker import Worker
 
 from tui_chat.core.conversation import Conversation
 from tui_chat.core.metrics import ReplyMetrics, ReplyTimer, verdict
-from tui_chat.core.protocol import Provider, ProviderError
+from tui_chat.core.protocol import Provider, Retrying
+from tui_chat.core.runner import Delta, Ended, ReplyEvent, ReplyRunner, Started
 from tui_chat.core.sanitize import clean
-from tui_chat.reply_stream import stream_reply
 from tui_chat.settings.config import Settings
 from tui_chat.ui.widgets.compare.pane import ComparePane
 from tui_chat.ui.widgets.conversation.message import EMPTY_REPLY, AssistantMessage
@@ -89,6 +89,11 @@ class CompareScreen(Screen[None]):
             if timer is not None:
                 self.query_one(f"#pane-{side}", ComparePane).show_live(timer)
 
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        report = getattr(self.app, "report_worker_failure", None)
+        if report is not None:
+            report(event)
+
     @on(PromptInput.Submitted)
     async def _send(self, event: PromptInput.Submitted) -> None:
         event.stop()
@@ -108,14 +113,12 @@ class CompareScreen(Screen[None]):
             label = "thinking" if contender.settings.stream else "waiting for the whole reply"
             reply = await pane.begin(text, label)
             self._racing.add(side)
-            contender.timer = ReplyTimer()
+            contender.timer = None  # the runner's, from its Started event
             self._race(side, reply)
 
     @work(group="compare", exit_on_error=False)
     async def _race(self, side: str, reply: AssistantMessage) -> None:
         contender = self.contenders[side]
-        pane = self.query_one(f"#pane-{side}", ComparePane)
-        timer = contender.timer or ReplyTimer()
         settings = contender.settings
         request = contender.conversation.request(
             model=settings.model,
@@ -123,34 +126,35 @@ class CompareScreen(Screen[None]):
             stream=settings.stream,
             temperature=settings.temperature,
         )
-        try:
-            done = await stream_reply(contender.provider, request, reply, timer)
-        except asyncio.CancelledError:
-            contender.metrics = timer.finish()
-            await reply.finish("stopped", contender.metrics)
-            contender.conversation.add_assistant(reply.text)
-            pane.show_final(contender.metrics, "■ stopped")
-            self._settle(side)
-            raise
-        except Exception as error:  # a fault must never leave the race hanging
-            message = (
-                error.message
-                if isinstance(error, ProviderError)
-                else f"Unexpected error: {type(error).__name__}: {error}"
-            )
-            contender.metrics = timer.finish()
-            await reply.finish("error", contender.metrics)
+
+        async def show(event: ReplyEvent) -> None:
+            if isinstance(event, Started):
+                contender.timer = event.timer
+            elif isinstance(event, Delta):
+                await reply.append(event.text)
+            elif isinstance(event, Retrying):
+                reply.show_retry(event)
+            elif isinstance(event, Ended):
+                await self._ended(side, reply, event)
+
+        await ReplyRunner(contender.provider).run(request, show)
+
+    async def _ended(self, side: str, reply: AssistantMessage, ended: Ended) -> None:
+        """Where a side's reply ends, however it ends: the race is then settled."""
+        contender = self.contenders[side]
+        pane = self.query_one(f"#pane-{side}", ComparePane)
+        contender.metrics = ended.metrics
+        await reply.finish(ended.status, ended.metrics)
+        if ended.status == "error":
             contender.conversation.drop_last_user()
-            await pane.fail(message)
-            pane.show_final(contender.metrics, "failed")
+            await pane.fail(ended.error or "The reply failed.")
+            pane.show_final(ended.metrics, "failed")
         else:
-            usage = done.usage if done is not None else None
-            contender.metrics = timer.finish(
-                usage.output_tokens if usage else None, usage.input_tokens if usage else None
-            )
-            await reply.finish("complete", contender.metrics)
-            contender.conversation.add_assistant(reply.text)
-            pane.show_final(contender.metrics, "" if reply.text.strip() else EMPTY_REPLY)
+            contender.conversation.add_assistant(ended.text)
+            if ended.status == "stopped":
+                pane.show_final(ended.metrics, "■ stopped")
+            else:
+                pane.show_final(ended.metrics, "" if ended.text.strip() else EMPTY_REPLY)
         self._settle(side)
 
     def _settle(self, side: str) -> None:

@@ -8,13 +8,9 @@ from textual.widget import Widget
 from textual.widgets import Button
 
 from tui_chat.core.metrics import ReplyMetrics
+from tui_chat.core.status import ReplyStatus
 from tui_chat.history.models import StoredMessage
-from tui_chat.ui.widgets.conversation.message import (
-    AssistantMessage,
-    ErrorNotice,
-    ReplyStatus,
-    UserMessage,
-)
+from tui_chat.ui.widgets.conversation.message import AssistantMessage, ErrorNotice, UserMessage
 
 
 class EarlierMessages(Button):

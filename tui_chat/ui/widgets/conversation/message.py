@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from markdown_it import MarkdownIt
 from rich.markdown import Markdown as RichMarkdown
@@ -23,6 +23,7 @@ from textual.widgets._markdown import MarkdownStream
 from tui_chat.core.metrics import ReplyMetrics
 from tui_chat.core.protocol import Retrying, seconds
 from tui_chat.core.sanitize import clean
+from tui_chat.core.status import ReplyStatus
 from tui_chat.ui.widgets.conversation.indicator import STALL_NOTICE_SECONDS, TypingIndicator
 from tui_chat.ui.widgets.conversation.markdown_segments import settle_point
 
@@ -44,7 +45,6 @@ STALL_CHECK_SECONDS = 1.0
 #: Said under a reply that completed without any text.
 EMPTY_REPLY = "∅ empty reply"
 
-ReplyStatus = Literal["waiting", "streaming", "complete", "stopped", "error"]
 
 
 class UserMessage(Static):
