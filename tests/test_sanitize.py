@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tui_chat.core.sanitize import clean, shown
+from tui_chat.core.sanitize import clean
+from tui_chat.ui.markup import shown
 
 
 @pytest.mark.parametrize(

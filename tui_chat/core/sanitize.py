@@ -41,11 +41,3 @@ def clean(text: str) -> str:
     if "\x1b" in text or "\x9b" in text or "\x9d" in text:
         text = _SEQUENCE.sub("", text)
     return text.translate(_TABLE)
-
-
-def shown(text: str) -> str:
-    """`text` made safe for places that parse markup (the command palette does, always):
-    no control characters, and square brackets escaped so `[/]` is text, not a tag."""
-    from textual.markup import escape
-
-    return escape(clean(text))

@@ -24,7 +24,7 @@ from tui_chat.core.conversation import Conversation
 from tui_chat.core.private_files import write_private
 from tui_chat.core.protocol import ChatRequest, Provider, ProviderError, Retrying
 from tui_chat.core.runner import Delta, Ended, ReplyEvent, ReplyRunner
-from tui_chat.core.sanitize import clean, shown
+from tui_chat.core.sanitize import clean
 from tui_chat.history import HistoryError, HistoryStore, export_json, export_markdown
 from tui_chat.history.models import Conversation as StoredConversation
 from tui_chat.history.models import StoredMessage, live_conversation
@@ -42,6 +42,7 @@ from tui_chat.settings.config import (
 from tui_chat.settings.preferences import load_state, save_state
 from tui_chat.settings.profiles import ConfigFile
 from tui_chat.ui.clipboard import in_tmux, osc52, too_large
+from tui_chat.ui.markup import shown
 from tui_chat.ui.screens.compare import CompareScreen, Contender
 from tui_chat.ui.screens.details import ReplyDetails
 from tui_chat.ui.screens.dialogs import AskText, Confirm
