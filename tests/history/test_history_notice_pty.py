@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pexpect
 import pytest
-from test_e2e_pty import Terminal
 
 from .helpers import TickingClock, bound_by_file_modes, clean_env, files_bytes
 from fake_server import FakeLLMServer, Script
+from pty_terminal import Terminal
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="pseudo-terminals are POSIX")
 

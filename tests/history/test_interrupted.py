@@ -105,7 +105,7 @@ def test_a_live_process_streaming_is_not_marked_and_once_killed_its_reply_is(
 def test_the_app_killed_mid_reply_leaves_a_reply_history_show_calls_interrupted(
     fake_server: FakeLLMServer, tmp_path: Path
 ) -> None:
-    from test_e2e_pty import Terminal
+    from pty_terminal import Terminal
 
     exe = shutil.which("tui-chat")
     assert exe, "the tui-chat console script is installed (pip install -e .)"

@@ -1,11 +1,10 @@
-"""OSC 52 sequences (plain and tmux-wrapped) and code-block extraction for copy."""
+"""OSC 52 sequences (plain and tmux-wrapped) for copy."""
 
 from __future__ import annotations
 
 import base64
 import re
 
-from tui_chat.core.code_blocks import code_blocks
 from tui_chat.ui.clipboard import MAX_CLIPBOARD_BYTES, in_tmux, osc52, too_large
 
 
@@ -30,13 +29,3 @@ def test_tmux_detected_from_environment() -> None:
 def test_size_limit() -> None:
     assert not too_large("a" * MAX_CLIPBOARD_BYTES)
     assert too_large("a" * (MAX_CLIPBOARD_BYTES + 1))
-
-
-def test_code_blocks_with_language_and_label() -> None:
-    reply = "Try this:\n\n```python title\n\nprint('hi')\n```\n\nor\n\n```\nls -la\n```\n\n    indented\n"
-    blocks = code_blocks(reply)
-    assert [b.language for b in blocks] == ["python", "", ""]
-    assert blocks[0].code == "\nprint('hi')\n"
-    assert blocks[0].label == "python: print('hi')"
-    assert blocks[1].label == "text: ls -la"
-    assert blocks[2].code == "indented\n"

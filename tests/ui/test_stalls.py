@@ -15,8 +15,8 @@ from tui_chat.ui.app import ChatApp
 from tui_chat.ui.widgets.conversation.indicator import TypingIndicator
 from tui_chat.ui.widgets.conversation.message import AssistantMessage, ErrorNotice
 
+from .test_app import KEY, replies, send, shown_text, wait_for
 from fake_server import FakeLLMServer, Script
-from test_app import KEY, replies, send, shown_text, wait_for
 
 
 def make_app(

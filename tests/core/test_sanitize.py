@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from tui_chat.core.sanitize import clean
-from tui_chat.ui.markup import shown
 
 
 @pytest.mark.parametrize(
@@ -36,7 +35,3 @@ def test_bidi_embeddings_overrides_and_isolates_are_dropped(code: int) -> None:
 def test_text_people_write_is_untouched() -> None:
     text = "Tabs\tand\nnewlines, [brackets], 日本語, عربي, emoji 🎉, arrows ➜ and ⏱"
     assert clean(text) == text
-
-
-def test_shown_escapes_markup_as_well() -> None:
-    assert shown("print('[/]')\x1b[2J") == "print('\\[/]')"

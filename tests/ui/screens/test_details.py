@@ -7,8 +7,8 @@ from textual.widgets import Static
 
 from tui_chat.ui.screens.details import ReplyDetails
 
+from ..test_app import make_app, replies, send, wait_for
 from fake_server import FakeLLMServer, Script
-from test_app import make_app, replies, send, wait_for
 
 
 async def test_f4_shows_chunks_gaps_and_usage_of_the_last_reply(

@@ -15,8 +15,8 @@ from tui_chat.ui.widgets.compare.pane import ComparePane
 from tui_chat.ui.widgets.conversation.message import AssistantMessage
 from tui_chat.ui.widgets.prompt import PromptInput
 
+from ..test_app import KEY, wait_for
 from fake_server import FakeLLMServer, Script
-from test_app import KEY, wait_for
 
 
 def contenders(server: FakeLLMServer, api: str = "chat") -> tuple[Contender, Contender]:

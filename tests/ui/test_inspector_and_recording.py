@@ -13,9 +13,9 @@ from tui_chat.settings.config import Settings
 from tui_chat.ui.app import ChatApp
 from tui_chat.ui.widgets.inspector import EventInspector
 
+from .test_app import make_app, replies, send, shown_text, wait_for
 from conftest import FAKE_API_KEY
 from fake_server import FakeLLMServer, Script
-from test_app import make_app, replies, send, shown_text, wait_for
 
 
 def inspector_lines(app: ChatApp) -> list[str]:

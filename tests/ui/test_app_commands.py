@@ -21,8 +21,8 @@ from tui_chat.ui.screens.help import HelpScreen
 from tui_chat.ui.widgets.conversation.message import UserMessage
 from tui_chat.ui.widgets.status_line import StatusLine
 
+from .test_app import make_app, replies, send, wait_for
 from fake_server import FakeLLMServer, Script
-from test_app import make_app, replies, send, wait_for
 
 
 def record_terminal_writes(app: ChatApp) -> list[str]:

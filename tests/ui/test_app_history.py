@@ -21,9 +21,9 @@ from tui_chat.ui.widgets.conversation.history_view import EarlierMessages
 from tui_chat.ui.widgets.conversation.message import AssistantMessage, UserMessage
 from tui_chat.ui.widgets.history.sidebar import Sidebar
 
+from .test_app import KEY, replies, send, wait_for
 from conftest import FAKE_API_KEY
 from fake_server import FakeLLMServer, Script
-from test_app import KEY, replies, send, wait_for
 
 
 @pytest.fixture

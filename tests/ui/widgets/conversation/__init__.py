@@ -1,0 +1,1 @@
+"""Tests of `tui_chat.ui.widgets.conversation` (a package so module names cannot clash)."""
