@@ -140,7 +140,7 @@ def _switch_model(term: RawTerminal) -> None:
     term.child.sendcontrol("p")
     term.wait_for(lambda s: "Search for commands" in s)
     term.child.send("Switch model")
-    term.wait_for(lambda s: "Switch model" in s)
+    term.wait_for(lambda s: "Use another model from now on" in s)  # the hit, not the typing
     term.child.send("\r")
 
 

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 
 from textual import on, work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.command import SimpleCommand
 from textual.containers import Horizontal, Vertical
 from textual.notifications import SeverityLevel
 from textual.reactive import reactive
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
@@ -42,6 +41,7 @@ from tui_chat.settings.config import (
 from tui_chat.settings.preferences import load_state, save_state
 from tui_chat.settings.profiles import ConfigFile
 from tui_chat.ui.clipboard import in_tmux, osc52, too_large
+from tui_chat.ui.commands import ChatCommands
 from tui_chat.ui.markup import shown
 from tui_chat.ui.screens.compare import CompareScreen, Contender
 from tui_chat.ui.screens.details import ReplyDetails
@@ -77,6 +77,7 @@ def _remote_host(settings: Settings) -> str:
 
 class ChatApp(App[None]):
     CSS_PATH = STYLESHEET
+    COMMANDS = App.COMMANDS | {ChatCommands}
     TITLE = "tui-chat"
     AUTO_FOCUS = "#prompt"
 
@@ -232,59 +233,6 @@ class ChatApp(App[None]):
         self._clipboard = text
         if self._driver is not None:
             self._driver.write(osc52(text, tmux=in_tmux()))
-
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        yield SystemCommand("New chat", "Start a new conversation", self.action_new_chat)
-        yield SystemCommand(
-            "Toggle streaming", "Streamed replies on/off", self.action_toggle_stream
-        )
-        yield SystemCommand(
-            "Toggle event inspector",
-            "The raw wire events of the current reply (F3)",
-            self.action_toggle_inspector,
-        )
-        yield SystemCommand(
-            "Details of the last reply",
-            "Chunks, gaps between them, tokens (F4)",
-            self.action_reply_details,
-        )
-        yield SystemCommand(
-            "Copy last reply", "Copy via OSC 52 (works over SSH)", self.action_copy_reply
-        )
-        yield SystemCommand(
-            "Copy code block…", "Pick a code block from the replies", self.action_copy_code
-        )
-        yield SystemCommand(
-            "Switch model…", "Use another model from now on", self.action_switch_model
-        )
-        if self.config.profiles:
-            yield SystemCommand(
-                "Switch profile…", "Use another config.toml profile", self.action_switch_profile
-            )
-        yield SystemCommand(
-            "Set system prompt…", "Instructions sent with every request", self.action_system_prompt
-        )
-        if self.history.enabled:
-            yield SystemCommand(
-                "Toggle chat list", "Show or hide saved chats (Ctrl+B)", self.action_toggle_sidebar
-            )
-        yield SystemCommand(
-            "Export chat as Markdown",
-            "Write it to a .md file here",
-            partial(self.action_export, "md"),
-        )
-        yield SystemCommand(
-            "Export chat as JSON",
-            "Write it to a .json file here",
-            partial(self.action_export, "json"),
-        )
-        yield SystemCommand(
-            "Compare streaming vs non-streaming",
-            "Same prompt, two panes side by side, with timings",
-            self.action_compare,
-        )
-        yield SystemCommand("Keys", "Every key the app answers to (F1)", self.action_help)
 
     # -- state ---------------------------------------------------------------
 

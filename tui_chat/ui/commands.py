@@ -1,0 +1,76 @@
+"""The chat's commands in the palette (Ctrl+P), as a Textual command provider.
+
+The app only answers the actions; what the palette offers, and when, is decided here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+if TYPE_CHECKING:
+    from tui_chat.ui.app import ChatApp
+
+Command = tuple[str, str, Callable[[], Any]]
+
+
+def chat_commands(app: ChatApp) -> Iterator[Command]:
+    """(title, help, callback) for each command that makes sense right now."""
+    yield "New chat", "Start a new conversation", app.action_new_chat
+    yield "Toggle streaming", "Streamed replies on/off", app.action_toggle_stream
+    yield (
+        "Toggle event inspector",
+        "The raw wire events of the current reply (F3)",
+        app.action_toggle_inspector,
+    )
+    yield (
+        "Details of the last reply",
+        "Chunks, gaps between them, tokens (F4)",
+        app.action_reply_details,
+    )
+    yield "Copy last reply", "Copy via OSC 52 (works over SSH)", app.action_copy_reply
+    yield "Copy code block…", "Pick a code block from the replies", app.action_copy_code
+    yield "Switch model…", "Use another model from now on", app.action_switch_model
+    if app.config.profiles:
+        yield "Switch profile…", "Use another config.toml profile", app.action_switch_profile
+    yield "Set system prompt…", "Instructions sent with every request", app.action_system_prompt
+    if app.history.enabled:
+        yield "Toggle chat list", "Show or hide saved chats (Ctrl+B)", app.action_toggle_sidebar
+    yield "Export chat as Markdown", "Write it to a .md file here", partial(app.action_export, "md")
+    yield (
+        "Export chat as JSON",
+        "Write it to a .json file here",
+        partial(app.action_export, "json"),
+    )
+    yield (
+        "Compare streaming vs non-streaming",
+        "Same prompt, two panes side by side, with timings",
+        app.action_compare,
+    )
+    yield "Keys", "Every key the app answers to (F1)", app.action_help
+
+
+class ChatCommands(Provider):
+    """Offers `chat_commands`; on another screen (help, compare mode) it offers none."""
+
+    def _commands(self) -> list[Command]:
+        from tui_chat.ui.app import ChatApp
+
+        app = self.app
+        # `self.screen` is the screen the palette was opened over: the chat, or not.
+        if not isinstance(app, ChatApp) or self.screen is not app.screen_stack[0]:
+            return []
+        return list(chat_commands(app))
+
+    async def discover(self) -> Hits:
+        for title, help_text, callback in self._commands():
+            yield DiscoveryHit(title, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help_text, callback in self._commands():
+            if (score := matcher.match(title)) > 0:
+                yield Hit(score, matcher.highlight(title), callback, help=help_text)
