@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from textual.geometry import Region
-from textual.pilot import Pilot
 from textual.widgets import Markdown
 
-from tui_chat.providers import make_provider
-from tui_chat.settings.config import Settings
-from tui_chat.ui.app import ChatApp
 from tui_chat.ui.widgets.conversation.chat_log import ChatLog
 from tui_chat.ui.widgets.conversation.indicator import TypingIndicator
 from tui_chat.ui.widgets.conversation.message import (
@@ -25,9 +20,8 @@ from tui_chat.ui.widgets.conversation.message import (
 )
 from tui_chat.ui.widgets.prompt import PromptInput
 
+from .app_factory import KEY, make_app, replies, send, shown_text, wait_for
 from fake_server import FakeLLMServer, Script
-
-KEY = "sk-test-key-123"
 
 
 @pytest.fixture
@@ -36,39 +30,6 @@ def unused_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def make_app(server: FakeLLMServer, api: str = "chat", **changes: object) -> ChatApp:
-    base_url = server.url if api == "backend" else server.openai_url
-    settings = Settings(api=api, base_url=base_url, model="fake-model", api_key=KEY).with_(
-        **changes
-    )
-    return ChatApp(settings, provider=make_provider(settings, timeout=5, max_retries=0))
-
-
-async def wait_for(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Let the app run until `condition` holds (the server runs in its own thread)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.02)
-
-
-async def send(pilot: Pilot[None], text: str) -> None:
-    prompt = pilot.app.query_one(PromptInput)
-    prompt.focus()
-    prompt.load_text(text)
-    await pilot.press("enter")
-
-
-def replies(app: ChatApp) -> list[AssistantMessage]:
-    return list(app.query(AssistantMessage))
-
-
-def shown_text(reply: AssistantMessage) -> str:
-    return reply.query_one("#body", Markdown).source
 
 
 @pytest.mark.parametrize("api", ["responses", "chat", "backend"])
@@ -165,8 +126,7 @@ async def test_error_shows_message_and_restores_prompt(
 
 
 async def test_unreachable_server_is_a_clear_error(unused_port: int) -> None:
-    settings = Settings(api="chat", base_url=f"http://127.0.0.1:{unused_port}/v1", api_key=KEY)
-    app = ChatApp(settings, provider=make_provider(settings, timeout=2, max_retries=0))
+    app = make_app(base_url=f"http://127.0.0.1:{unused_port}/v1", timeout=2)
     async with app.run_test() as pilot:
         await send(pilot, "anyone there?")
         await wait_for(pilot, lambda: bool(app.query(ErrorNotice)))
@@ -368,8 +328,7 @@ async def test_escape_before_the_first_word_takes_the_prompt_back(
 
     fake_server.enqueue(Script(chunks=["never", " shown"], hold_after=0))
     with HistoryStore.open(tmp_path / "h.sqlite3") as store:
-        settings = Settings(api="chat", base_url=fake_server.openai_url, model="m", api_key=KEY)
-        app = ChatApp(settings, make_provider(settings, timeout=5, max_retries=0), store=store)
+        app = make_app(fake_server, store=store, model="m")
         async with app.run_test() as pilot:
             await send(pilot, "second thoughts")
             await wait_for(pilot, lambda: len(fake_server.requests) == 1)

@@ -11,8 +11,6 @@ from textual.command import CommandPalette
 from textual.geometry import Region
 from textual.widgets import Input, Markdown
 
-from tui_chat.providers import make_provider
-from tui_chat.settings.config import Settings
 from tui_chat.settings.preferences import state_path
 from tui_chat.settings.profiles import load_config
 from tui_chat.ui.app import ChatApp
@@ -21,7 +19,7 @@ from tui_chat.ui.screens.help import HelpScreen
 from tui_chat.ui.widgets.conversation.message import UserMessage
 from tui_chat.ui.widgets.status_line import StatusLine
 
-from .test_app import make_app, replies, send, wait_for
+from .app_factory import make_app, replies, send, wait_for
 from fake_server import FakeLLMServer, Script
 
 
@@ -156,8 +154,7 @@ async def test_switch_profile_sends_the_next_request_with_its_protocol(
     config_file.write_text(
         f'[profiles.backend]\napi = "backend"\nbase_url = "{fake_server.url}"\nmodel = "be"\n'
     )
-    settings = Settings(api="chat", base_url=fake_server.openai_url, model="m", api_key="k")
-    app = ChatApp(settings, make_provider(settings, max_retries=0), config=load_config(config_file))
+    app = make_app(fake_server, config=load_config(config_file), model="m", api_key="k")
     async with app.run_test() as pilot:
         app.use_profile("backend")
         await send(pilot, "hi")
@@ -180,8 +177,7 @@ async def test_switching_to_a_profile_uses_a_key_that_only_dotenv_holds(
         f'[profiles.work]\napi = "chat"\nbase_url = "{server.openai_url}"\n'
         'model = "w"\napi_key_env = "WORK_KEY"\n'
     )
-    settings = Settings(api="chat", base_url=server.openai_url, model="m")
-    app = ChatApp(settings, make_provider(settings, max_retries=0), config=load_config(config_file))
+    app = make_app(server, config=load_config(config_file), model="m", api_key=None)
     async with app.run_test() as pilot:
         app.use_profile("work")
         await send(pilot, "hi")

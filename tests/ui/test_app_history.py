@@ -13,15 +13,14 @@ from textual.widgets import Input, OptionList
 
 from tui_chat.history import HistoryStore
 from tui_chat.providers import make_provider
-from tui_chat.settings.config import Settings
-from tui_chat.ui.app import SHOWN_WHEN_OPENING, ChatApp
+from tui_chat.ui.app import SHOWN_WHEN_OPENING
 from tui_chat.ui.screens.details import ReplyDetails
 from tui_chat.ui.screens.dialogs import Confirm
 from tui_chat.ui.widgets.conversation.history_view import EarlierMessages
 from tui_chat.ui.widgets.conversation.message import AssistantMessage, UserMessage
 from tui_chat.ui.widgets.history.sidebar import Sidebar
 
-from .test_app import KEY, replies, send, wait_for
+from .app_factory import KEY, make_app, replies, send, wait_for
 from conftest import FAKE_API_KEY
 from fake_server import FakeLLMServer, Script
 
@@ -30,12 +29,6 @@ from fake_server import FakeLLMServer, Script
 def store(tmp_path: Path) -> Iterator[HistoryStore]:
     with HistoryStore.open(tmp_path / "history.sqlite3") as opened:
         yield opened
-
-
-def make_app(server: FakeLLMServer, store: HistoryStore | None, **kwargs: object) -> ChatApp:
-    settings = Settings(api="chat", base_url=server.openai_url, model="fake-model", api_key=KEY)
-    provider = make_provider(settings, timeout=5, max_retries=0)
-    return ChatApp(settings, provider, store=store, **kwargs)  # type: ignore[arg-type]
 
 
 def seed(store: HistoryStore, title_prompt: str, reply: str, model: str = "fake-model") -> int:
@@ -49,7 +42,7 @@ async def test_prompt_is_saved_before_sending_and_reply_while_streaming(
     fake_server: FakeLLMServer, store: HistoryStore
 ) -> None:
     fake_server.enqueue(Script(chunks=["Saved ", "as ", "it ", "goes."], hold_after=2))
-    app = make_app(fake_server, store)
+    app = make_app(fake_server, store=store)
     async with app.run_test() as pilot:
         await send(pilot, "keep this safe")
         await wait_for(pilot, lambda: replies(app)[0].text == "Saved as ")
@@ -75,7 +68,7 @@ async def test_stopped_and_failed_replies_are_recorded_with_their_status(
 ) -> None:
     fake_server.enqueue(Script(chunks=["half ", "never"], hold_after=1))
     fake_server.enqueue(Script(status=500, error_message="upstream exploded"))
-    app = make_app(fake_server, store)
+    app = make_app(fake_server, store=store)
     async with app.run_test() as pilot:
         await send(pilot, "first")
         await wait_for(pilot, lambda: replies(app)[0].text == "half ")
@@ -101,7 +94,7 @@ async def test_sidebar_opens_a_conversation_and_continues_it(
 ) -> None:
     older = seed(store, "about penguins", "Penguins are birds.")
     seed(store, "about cats", "Cats are mammals.")
-    app = make_app(fake_server, store)
+    app = make_app(fake_server, store=store)
     async with app.run_test(size=(140, 40)) as pilot:
         sidebar = app.query_one(Sidebar)
         assert sidebar.display, "shown on a wide terminal"
@@ -128,7 +121,7 @@ async def test_sidebar_opens_a_conversation_and_continues_it(
 async def test_sidebar_is_hidden_at_80_columns_and_toggles(
     fake_server: FakeLLMServer, store: HistoryStore
 ) -> None:
-    app = make_app(fake_server, store)
+    app = make_app(fake_server, store=store)
     async with app.run_test(size=(80, 24)) as pilot:
         sidebar = app.query_one(Sidebar)
         assert not sidebar.display
@@ -143,7 +136,7 @@ async def test_search_shows_snippets_and_opens_the_match(
 ) -> None:
     seed(store, "weather talk", "It rains a lot in Bergen.")
     target = seed(store, "pasta", "Boil the spaghetti in salted water.")
-    app = make_app(fake_server, store)
+    app = make_app(fake_server, store=store)
     async with app.run_test(size=(140, 40)) as pilot:
         app.query_one("#search", Input).focus()
         await pilot.press(*"spaghetti")
@@ -160,7 +153,7 @@ async def test_delete_asks_first_and_rename_changes_the_title(
     fake_server: FakeLLMServer, store: HistoryStore
 ) -> None:
     doomed = seed(store, "delete me", "ok")
-    app = make_app(fake_server, store)
+    app = make_app(fake_server, store=store)
     async with app.run_test(size=(140, 40)) as pilot:
         listing = app.query_one(Sidebar).query_one(OptionList)
         listing.focus()
@@ -197,7 +190,7 @@ async def test_search_with_many_hits_in_one_chat_shows_one_row_per_chat(
         store.add_message(busy, "user", f"docker compose question {n}")
         store.add_message(busy, "assistant", f"docker compose answer {n}")
     seed(store, "other", "docker once")
-    app = make_app(fake_server, store)
+    app = make_app(fake_server, store=store)
     async with app.run_test(size=(140, 40)) as pilot:
         app.query_one("#search", Input).focus()
         await pilot.press(*"docker")
@@ -212,7 +205,7 @@ async def test_ctrl_b_focuses_the_search_so_typed_words_never_delete_a_chat(
     fake_server: FakeLLMServer, store: HistoryStore
 ) -> None:
     kept = seed(store, "dog walking", "Walk the dog twice a day.")
-    app = make_app(fake_server, store, resume=kept)
+    app = make_app(fake_server, store=store, resume=kept)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: bool(app.query(AssistantMessage)))
         await pilot.press("ctrl+b")
@@ -232,7 +225,7 @@ async def test_fast_keys_open_one_dialog_at_a_time(
     fake_server: FakeLLMServer, store: HistoryStore
 ) -> None:
     seed(store, "one", "ok")
-    app = make_app(fake_server, store)
+    app = make_app(fake_server, store=store)
     async with app.run_test(size=(140, 40)) as pilot:
         listing = app.query_one(Sidebar).query_one(OptionList)
         listing.focus()
@@ -247,7 +240,7 @@ async def test_deleting_the_open_chat_starts_a_new_saved_one(
     fake_server: FakeLLMServer, store: HistoryStore
 ) -> None:
     doomed = seed(store, "open me", "ok")
-    app = make_app(fake_server, store, resume=doomed)
+    app = make_app(fake_server, store=store, resume=doomed)
     async with app.run_test(size=(140, 40)) as pilot:
         await wait_for(pilot, lambda: app.history.conversation_id == doomed)
         listing = app.query_one(Sidebar).query_one(OptionList)
@@ -267,7 +260,7 @@ async def test_deleting_the_open_chat_starts_a_new_saved_one(
 
 async def test_resume_reopens_with_context(fake_server: FakeLLMServer, store: HistoryStore) -> None:
     conversation_id = seed(store, "remember 42", "I will remember 42.")
-    app = make_app(fake_server, store, resume=conversation_id)
+    app = make_app(fake_server, store=store, resume=conversation_id)
     async with app.run_test() as pilot:
         await wait_for(pilot, lambda: bool(app.query(AssistantMessage)))
         await send(pilot, "what number?")
@@ -285,7 +278,7 @@ async def test_a_long_conversation_opens_with_the_latest_messages_first(
     for n in range(200):
         store.add_message(conversation_id, "user", f"question {n}")
         store.add_message(conversation_id, "assistant", f"**answer** {n}\n\n```\ncode {n}\n```")
-    app = make_app(fake_server, store, resume=conversation_id)
+    app = make_app(fake_server, store=store, resume=conversation_id)
     async with app.run_test() as pilot:
         await wait_for(pilot, lambda: bool(app.query(AssistantMessage)))
         shown = len(app.query(UserMessage)) + len(app.query(AssistantMessage))
@@ -306,7 +299,7 @@ async def test_export_writes_markdown_and_json(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     fake_server.enqueue(Script(chunks=["Exported ", "answer."]))
-    app = make_app(fake_server, store if history else None)
+    app = make_app(fake_server, store=store if history else None)
     async with app.run_test() as pilot:
         await send(pilot, "export me")
         await wait_for(pilot, lambda: replies(app)[0].status == "complete")
@@ -331,8 +324,8 @@ async def test_no_file_the_app_writes_contains_the_api_key(
     server = fake_server_with_key
     server.enqueue(Script(chunks=["fine"]))
     with HistoryStore.open() as default_store:  # the real location, under XDG_DATA_HOME
-        settings = Settings(api="chat", base_url=server.openai_url, model="m", api_key=FAKE_API_KEY)
-        app = ChatApp(settings, make_provider(settings, max_retries=0), store=default_store)
+        app = make_app(server, store=default_store, model="m", api_key=FAKE_API_KEY)
+        settings = app.settings
         async with app.run_test() as pilot:
             app.theme = "gruvbox"
             await send(pilot, "hello")
@@ -356,13 +349,13 @@ async def test_a_reopened_reply_keeps_its_figures_for_f4(
     fake_server: FakeLLMServer, store: HistoryStore
 ) -> None:
     fake_server.enqueue(Script(chunks=["one ", "two ", "three"], usage=(7, 3)))
-    first = make_app(fake_server, store)
+    first = make_app(fake_server, store=store)
     async with first.run_test() as pilot:
         await send(pilot, "count")
         await wait_for(pilot, lambda: replies(first)[-1].status == "complete")
         conversation_id = first.history.conversation_id
     assert conversation_id is not None
-    again = make_app(fake_server, store, resume=conversation_id)
+    again = make_app(fake_server, store=store, resume=conversation_id)
     async with again.run_test() as pilot:
         await wait_for(pilot, lambda: bool(again.query(AssistantMessage)))
         metrics = again.query(AssistantMessage).last().metrics
@@ -376,7 +369,7 @@ async def test_the_chat_that_is_replying_cannot_be_deleted_under_it(
 ) -> None:
     """Deleting the chat mid-reply used to leave the app saving into nothing."""
     fake_server.enqueue(Script(chunks=["still ", "coming"], hold_after=1))
-    app = make_app(fake_server, store)
+    app = make_app(fake_server, store=store)
     async with app.run_test(size=(140, 40)) as pilot:
         await send(pilot, "long answer please")
         await wait_for(pilot, lambda: replies(app)[0].text == "still ")

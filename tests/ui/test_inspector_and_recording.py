@@ -7,13 +7,11 @@ from pathlib import Path
 import pytest
 from textual.widgets import RichLog
 
-from tui_chat.providers import make_provider
 from tui_chat.recordings.recording import read_recording
-from tui_chat.settings.config import Settings
 from tui_chat.ui.app import ChatApp
 from tui_chat.ui.widgets.inspector import EventInspector
 
-from .test_app import make_app, replies, send, shown_text, wait_for
+from .app_factory import make_app, replies, send, shown_text, wait_for
 from conftest import FAKE_API_KEY
 from fake_server import FakeLLMServer, Script
 
@@ -121,8 +119,7 @@ async def test_app_records_replies_and_a_replay_reproduces_them(
     assert [r.end.status for r in recorded] == ["complete", "complete"]
     assert {r.protocol for r in recorded} == {api}
 
-    settings = Settings(api="replay", replay=path, speed=float("inf"), model="fake-model")
-    replay = ChatApp(settings, provider=make_provider(settings))
+    replay = make_app(api="replay", replay=path, speed=float("inf"), api_key=None)
     async with replay.run_test() as pilot:
         await send(pilot, "anything")
         await wait_for(pilot, lambda: replies(replay)[0].status == "complete")
@@ -168,14 +165,7 @@ async def test_a_key_echoed_by_the_server_is_masked_in_the_recording(
 ) -> None:
     path = tmp_path / "echo.jsonl"
     fake_server_with_key.enqueue(Script(chunks=["your key is ", FAKE_API_KEY, "."]))
-    settings = Settings(
-        api="chat",
-        base_url=fake_server_with_key.openai_url,
-        model="fake-model",
-        api_key=FAKE_API_KEY,
-        record=path,
-    )
-    app = ChatApp(settings, provider=make_provider(settings, timeout=5, max_retries=0))
+    app = make_app(fake_server_with_key, api_key=FAKE_API_KEY, record=path)
     async with app.run_test() as pilot:
         await send(pilot, "what is my key?")
         await wait_for(pilot, lambda: replies(app)[0].status == "complete")

@@ -9,23 +9,13 @@ from __future__ import annotations
 import pytest
 
 from tui_chat.cli import build_parser, main, settings_from_args
-from tui_chat.providers import make_provider
 from tui_chat.settings.config import Settings
 from tui_chat.ui.app import ChatApp
 from tui_chat.ui.widgets.conversation.indicator import TypingIndicator
 from tui_chat.ui.widgets.conversation.message import AssistantMessage, ErrorNotice
 
-from .test_app import KEY, replies, send, shown_text, wait_for
+from .app_factory import make_app, replies, send, shown_text, wait_for
 from fake_server import FakeLLMServer, Script
-
-
-def make_app(
-    server: FakeLLMServer, api: str = "chat", *, timeout: float = 5, max_retries: int = 0
-) -> ChatApp:
-    base_url = server.url if api == "backend" else server.openai_url
-    settings = Settings(api=api, base_url=base_url, model="fake-model", api_key=KEY)
-    settings = settings.with_(timeout=timeout)
-    return ChatApp(settings, provider=make_provider(settings, max_retries=max_retries))
 
 
 @pytest.fixture
@@ -95,7 +85,7 @@ async def test_a_retry_is_shown_in_the_reply_then_the_text_arrives(
     fake_server: FakeLLMServer, api: str
 ) -> None:
     fake_server.enqueue(Script(status=503, retry_after="1"))
-    app = make_app(fake_server, api, max_retries=2)
+    app = make_app(fake_server, api=api, max_retries=2)
     async with app.run_test() as pilot:
         await send(pilot, "hello")
         await wait_for(pilot, lambda: "retrying 1/2 in" in indicator_line(app))
@@ -110,7 +100,7 @@ async def test_a_retry_is_shown_in_the_reply_then_the_text_arrives(
 @pytest.mark.parametrize("api", ["responses", "chat", "backend"])
 async def test_an_empty_reply_says_it_was_empty(fake_server: FakeLLMServer, api: str) -> None:
     fake_server.enqueue(Script(chunks=[], usage=None), Script())
-    app = make_app(fake_server, api)
+    app = make_app(fake_server, api=api)
     async with app.run_test() as pilot:
         await send(pilot, "say nothing")
         await wait_for(pilot, lambda: replies(app)[0].status == "complete")

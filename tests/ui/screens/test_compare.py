@@ -9,13 +9,12 @@ from textual.widgets import Markdown
 
 from tui_chat.providers import make_provider
 from tui_chat.settings.config import Settings
-from tui_chat.ui.app import ChatApp
 from tui_chat.ui.screens.compare import CompareScreen, Contender
 from tui_chat.ui.widgets.compare.pane import ComparePane
 from tui_chat.ui.widgets.conversation.message import AssistantMessage
 from tui_chat.ui.widgets.prompt import PromptInput
 
-from ..test_app import KEY, wait_for
+from ..app_factory import KEY, make_app, wait_for
 from fake_server import FakeLLMServer, Script
 
 
@@ -46,7 +45,7 @@ async def test_streaming_side_shows_words_while_the_other_waits(
 ) -> None:
     chunks = ["Streaming ", "wins ", "the ", "race."]
     fake_server.enqueue(Script(chunks=chunks, hold_after=2), Script(chunks=chunks, hold_after=2))
-    app = ChatApp(Settings(api="chat", base_url=fake_server.openai_url, api_key=KEY))
+    app = make_app(fake_server)
     async with app.run_test(size=(120, 30)) as pilot:
         screen = CompareScreen(*contenders(fake_server, api))
         await app.push_screen(screen)
@@ -73,7 +72,7 @@ async def test_metrics_follow_the_servers_timing(fake_server: FakeLLMServer) -> 
     chunks = [f"w{n} " for n in range(6)]
     script = Script(chunks=chunks, first_delay=0.4, delay=0.1)
     fake_server.enqueue(script, script)
-    app = ChatApp(Settings(api="chat", base_url=fake_server.openai_url, api_key=KEY))
+    app = make_app(fake_server)
     async with app.run_test(size=(120, 30)) as pilot:
         screen = CompareScreen(*contenders(fake_server))
         await app.push_screen(screen)
@@ -93,7 +92,7 @@ async def test_escape_stops_both_sides_and_f2_returns_to_the_chat(
     fake_server: FakeLLMServer,
 ) -> None:
     fake_server.enqueue(Script(hold_after=1), Script(hold_after=1))
-    app = ChatApp(Settings(api="chat", base_url=fake_server.openai_url, api_key=KEY))
+    app = make_app(fake_server)
     async with app.run_test(size=(120, 30)) as pilot:
         app.action_compare()
         await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen))
@@ -123,7 +122,9 @@ async def test_local_model_on_both_sides_gives_each_its_own_whole_reply() -> Non
     right = Contender(
         "non-streaming", settings.with_(stream=False), LocalProvider(settings, max_tokens=24)
     )
-    app = ChatApp(settings, provider=LocalProvider(settings))
+    app = make_app(
+        api="local", model="local", temperature=0.0, api_key=None, provider=LocalProvider(settings)
+    )
     async with app.run_test(size=(120, 30)) as pilot:
         screen = CompareScreen(left, right)
         await app.push_screen(screen)
@@ -157,7 +158,7 @@ async def test_an_unexpected_error_on_one_side_ends_the_race_instead_of_hanging(
     fake_server.enqueue(Script(chunks=["still ", "fine"]))
     left, _ = contenders(fake_server)
     right = Contender("broken", left.settings, _Broken())
-    app = ChatApp(Settings(api="chat", base_url=fake_server.openai_url, api_key=KEY))
+    app = make_app(fake_server)
     async with app.run_test(size=(120, 30)) as pilot:
         screen = CompareScreen(left, right)
         await app.push_screen(screen)
@@ -172,7 +173,7 @@ async def test_an_unexpected_error_on_one_side_ends_the_race_instead_of_hanging(
 
 async def test_an_empty_reply_is_said_in_both_panes(fake_server: FakeLLMServer) -> None:
     fake_server.enqueue(Script(chunks=[]), Script(chunks=[]))
-    app = ChatApp(Settings(api="chat", base_url=fake_server.openai_url, api_key=KEY))
+    app = make_app(fake_server)
     async with app.run_test(size=(120, 30)) as pilot:
         screen = CompareScreen(*contenders(fake_server))
         await app.push_screen(screen)

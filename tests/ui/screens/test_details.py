@@ -7,7 +7,7 @@ from textual.widgets import Static
 
 from tui_chat.ui.screens.details import ReplyDetails
 
-from ..test_app import make_app, replies, send, wait_for
+from ..app_factory import make_app, replies, send, wait_for
 from fake_server import FakeLLMServer, Script
 
 
