@@ -115,14 +115,14 @@ async def test_error_shows_message_and_restores_prompt(
         assert needle in notice
         assert KEY not in notice
         assert app.query_one(PromptInput).text == "my precious prompt"
-        assert app.conversation.messages == []
+        assert app.chat.conversation.messages == []
         assert replies(app)[0].status == "error"
         # The app is still usable: the retry goes through.
         fake_server.enqueue(Script(chunks=["recovered"]))
         await pilot.press("enter")
         await wait_for(pilot, lambda: replies(app)[-1].status == "complete")
         assert replies(app)[-1].text == "recovered"
-        assert [m.content for m in app.conversation.messages] == ["my precious prompt", "recovered"]
+        assert [m.content for m in app.chat.conversation.messages] == ["my precious prompt", "recovered"]
 
 
 async def test_unreachable_server_is_a_clear_error(unused_port: int) -> None:
@@ -178,7 +178,7 @@ async def test_toggle_streaming_sends_non_streaming_request(fake_server: FakeLLM
     app = make_app(fake_server)
     async with app.run_test() as pilot:
         await pilot.press("ctrl+t")
-        assert app.streaming is False
+        assert app.chat.streaming is False
         await send(pilot, "no stream please")
         reply = replies(app)[0]
         await wait_for(pilot, lambda: len(fake_server.requests) == 1)
@@ -191,7 +191,7 @@ async def test_toggle_streaming_sends_non_streaming_request(fake_server: FakeLLM
 async def test_no_stream_setting_starts_with_streaming_off(fake_server: FakeLLMServer) -> None:
     app = make_app(fake_server, api="backend", stream=False)
     async with app.run_test() as pilot:
-        assert app.streaming is False
+        assert app.chat.streaming is False
         await send(pilot, "hi")
         await wait_for(pilot, lambda: replies(app)[0].status == "complete")
         assert fake_server.requests[0].path == "/api/chat"
@@ -333,10 +333,10 @@ async def test_escape_before_the_first_word_takes_the_prompt_back(
             await send(pilot, "second thoughts")
             await wait_for(pilot, lambda: len(fake_server.requests) == 1)
             await pilot.press("escape")
-            await wait_for(pilot, lambda: not app.replying)
+            await wait_for(pilot, lambda: not app.chat.replying)
             assert not app.query(AssistantMessage) and not app.query(UserMessage)
             assert app.query_one(PromptInput).text == "second thoughts"
-            assert app.conversation.messages == []
+            assert app.chat.conversation.messages == []
             assert store.list_conversations() == [], "the empty turn left history too"
             fake_server.release()
 

@@ -78,7 +78,7 @@ async def test_copy_a_chosen_code_block(fake_server: FakeLLMServer) -> None:
     async with app.run_test() as pilot:
         await send(pilot, "code please")
         await wait_for(pilot, lambda: replies(app)[0].status == "complete")
-        app.action_copy_code()
+        app.chat.action_copy_code()
         await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
         await pilot.press(*"echo")
         await pilot.pause(0.3)
@@ -94,7 +94,7 @@ async def test_very_large_copy_offers_a_file(
     big = "x" * 200_000
     async with app.run_test() as pilot:
         written = record_terminal_writes(app)
-        app.copy_text(big, "the reply")
+        app.chat.copy_text(big, "the reply")
         await wait_for(pilot, lambda: isinstance(app.screen, Confirm))
         await pilot.press("y")
         await wait_for(pilot, lambda: any(tmp_path.glob("tui-chat-copy-*.md")))
@@ -108,14 +108,14 @@ async def test_switch_model_from_the_servers_list_changes_the_next_request(
 ) -> None:
     app = make_app(fake_server)
     async with app.run_test() as pilot:
-        app.action_switch_model()
+        app.chat.action_switch_model()
         await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
         models = [r.path for r in fake_server.requests]
         assert "/v1/models" in models
         await pilot.press(*"4o-mini")
         await pilot.pause(0.3)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app.settings.model == "gpt-4o-mini")
+        await wait_for(pilot, lambda: app.chat.settings.model == "gpt-4o-mini")
         assert "gpt-4o-mini" in str(app.query_one("#status").render())
         await send(pilot, "who are you?")
         await wait_for(pilot, lambda: replies(app)[0].status == "complete")
@@ -125,17 +125,17 @@ async def test_switch_model_from_the_servers_list_changes_the_next_request(
 async def test_type_a_model_name_when_the_server_cannot_list(fake_server: FakeLLMServer) -> None:
     app = make_app(fake_server, api="backend")
     async with app.run_test() as pilot:
-        app.action_switch_model()
+        app.chat.action_switch_model()
         await wait_for(pilot, lambda: bool(app.screen.query(Input)))
         app.screen.query_one(Input).value = "my-model"
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app.settings.model == "my-model")
+        await wait_for(pilot, lambda: app.chat.settings.model == "my-model")
 
 
 async def test_system_prompt_from_the_palette_is_sent(fake_server: FakeLLMServer) -> None:
     app = make_app(fake_server)
     async with app.run_test() as pilot:
-        app.action_system_prompt()
+        app.chat.action_system_prompt()
         await wait_for(pilot, lambda: bool(app.screen.query(Input)))
         app.screen.query_one(Input).value = "Talk like a pirate."
         await pilot.press("enter")
@@ -156,11 +156,11 @@ async def test_switch_profile_sends_the_next_request_with_its_protocol(
     )
     app = make_app(fake_server, config=load_config(config_file), model="m", api_key="k")
     async with app.run_test() as pilot:
-        app.use_profile("backend")
+        app.chat.use_profile("backend")
         await send(pilot, "hi")
         await wait_for(pilot, lambda: replies(app)[0].status == "complete")
         assert fake_server.requests[-1].path == "/api/chat/stream"
-        assert app.provider.name == "backend" and app.settings.model == "be"
+        assert app.chat.provider.name == "backend" and app.chat.settings.model == "be"
 
 
 async def test_switching_to_a_profile_uses_a_key_that_only_dotenv_holds(
@@ -179,7 +179,7 @@ async def test_switching_to_a_profile_uses_a_key_that_only_dotenv_holds(
     )
     app = make_app(server, config=load_config(config_file), model="m", api_key=None)
     async with app.run_test() as pilot:
-        app.use_profile("work")
+        app.chat.use_profile("work")
         await send(pilot, "hi")
         await wait_for(pilot, lambda: replies(app)[0].status in ("complete", "error"))
         assert replies(app)[0].status == "complete"
@@ -233,7 +233,7 @@ async def test_code_block_labels_with_brackets_are_text_not_markup(
     async with app.run_test() as pilot:
         await send(pilot, "code please")
         await wait_for(pilot, lambda: replies(app)[0].status == "complete")
-        app.action_copy_code()
+        app.chat.action_copy_code()
         await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
         await pilot.press(*"print")
         await pilot.pause(0.3)
@@ -248,7 +248,7 @@ async def test_server_text_in_status_line_and_history_is_drawn_without_control_c
     """Model names come from GET /models and history; prompts from history: all untrusted."""
     app = make_app(fake_server)
     async with app.run_test() as pilot:
-        app.set_model("m\x1b]0;PWNED\x1b\\")
+        app.chat.set_model("m\x1b]0;PWNED\x1b\\")
         await app.query_one("#log").mount(UserMessage("u\x1b]52;c;SGVsbG8=\x1b\\"))
         await pilot.pause(0.2)
         drawn = [

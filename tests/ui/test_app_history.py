@@ -104,7 +104,7 @@ async def test_sidebar_opens_a_conversation_and_continues_it(
         listing.focus()
         listing.highlighted = 1
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app.history.conversation_id == older)
+        await wait_for(pilot, lambda: app.chat.history.conversation_id == older)
         assert [str(w.render()) for w in app.query(UserMessage)] == ["about penguins"]
         assert app.query_one(AssistantMessage).text == "Penguins are birds."
         await send(pilot, "and their eggs?")
@@ -146,7 +146,7 @@ async def test_search_shows_snippets_and_opens_the_match(
         assert "pasta" in str(prompt) and "spaghetti" in str(prompt)
         await pilot.press("enter")  # from the search box to the results
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app.history.conversation_id == target)
+        await wait_for(pilot, lambda: app.chat.history.conversation_id == target)
 
 
 async def test_delete_asks_first_and_rename_changes_the_title(
@@ -242,7 +242,7 @@ async def test_deleting_the_open_chat_starts_a_new_saved_one(
     doomed = seed(store, "open me", "ok")
     app = make_app(fake_server, store=store, resume=doomed)
     async with app.run_test(size=(140, 40)) as pilot:
-        await wait_for(pilot, lambda: app.history.conversation_id == doomed)
+        await wait_for(pilot, lambda: app.chat.history.conversation_id == doomed)
         listing = app.query_one(Sidebar).query_one(OptionList)
         listing.focus()
         listing.highlighted = 0
@@ -283,7 +283,7 @@ async def test_a_long_conversation_opens_with_the_latest_messages_first(
         await wait_for(pilot, lambda: bool(app.query(AssistantMessage)))
         shown = len(app.query(UserMessage)) + len(app.query(AssistantMessage))
         assert shown == SHOWN_WHEN_OPENING
-        assert len(app.conversation.messages) == 400, "all of it is context"
+        assert len(app.chat.conversation.messages) == 400, "all of it is context"
         app.query_one(EarlierMessages).press()
         await wait_for(pilot, lambda: len(app.query(UserMessage)) == 200)
         assert str(app.query(UserMessage).first().render()) == "question 0"
@@ -303,8 +303,8 @@ async def test_export_writes_markdown_and_json(
     async with app.run_test() as pilot:
         await send(pilot, "export me")
         await wait_for(pilot, lambda: replies(app)[0].status == "complete")
-        app.action_export("md")
-        app.action_export("json")
+        app.chat.action_export("md")
+        app.chat.action_export("json")
         await asyncio.sleep(0)
     (markdown,) = tmp_path.glob("tui-chat-*.md")
     (exported,) = tmp_path.glob("tui-chat-*.json")
@@ -325,17 +325,17 @@ async def test_no_file_the_app_writes_contains_the_api_key(
     server.enqueue(Script(chunks=["fine"]))
     with HistoryStore.open() as default_store:  # the real location, under XDG_DATA_HOME
         app = make_app(server, store=default_store, model="m", api_key=FAKE_API_KEY)
-        settings = app.settings
+        settings = app.chat.settings
         async with app.run_test() as pilot:
             app.theme = "gruvbox"
             await send(pilot, "hello")
             await wait_for(pilot, lambda: replies(app)[0].status == "complete")
-            app.set_model("other")
-            app.provider = make_provider(settings.with_(api_key="sk-wrong-key"), max_retries=0)
+            app.chat.set_model("other")
+            app.chat.provider = make_provider(settings.with_(api_key="sk-wrong-key"), max_retries=0)
             await send(pilot, "again")
             await wait_for(pilot, lambda: replies(app)[-1].status == "error")
-            app.action_export("md")
-            app.action_export("json")
+            app.chat.action_export("md")
+            app.chat.action_export("json")
     roots = [tmp_path, Path(os.environ["XDG_DATA_HOME"]), Path(os.environ["XDG_CONFIG_HOME"])]
     files = [p for root in roots for p in root.rglob("*") if p.is_file()]
     names = {p.name for p in files}
@@ -353,7 +353,7 @@ async def test_a_reopened_reply_keeps_its_figures_for_f4(
     async with first.run_test() as pilot:
         await send(pilot, "count")
         await wait_for(pilot, lambda: replies(first)[-1].status == "complete")
-        conversation_id = first.history.conversation_id
+        conversation_id = first.chat.history.conversation_id
     assert conversation_id is not None
     again = make_app(fake_server, store=store, resume=conversation_id)
     async with again.run_test() as pilot:
@@ -373,7 +373,7 @@ async def test_the_chat_that_is_replying_cannot_be_deleted_under_it(
     async with app.run_test(size=(140, 40)) as pilot:
         await send(pilot, "long answer please")
         await wait_for(pilot, lambda: replies(app)[0].text == "still ")
-        current = app.history.conversation_id
+        current = app.chat.history.conversation_id
         assert current is not None
         app.query_one(Sidebar).post_message(Sidebar.Delete(current))
         await pilot.pause(0.2)

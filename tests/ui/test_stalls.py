@@ -44,7 +44,7 @@ async def test_waiting_with_no_data_says_for_how_long_and_that_esc_stops(
         await wait_for(pilot, lambda: "no data for" in indicator_line(app))
         assert "Esc stops" in indicator_line(app)
         await pilot.press("escape")
-        await wait_for(pilot, lambda: not app.replying)
+        await wait_for(pilot, lambda: not app.chat.replying)
         assert "no data" not in indicator_line(app)
 
 

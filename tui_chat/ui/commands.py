@@ -13,42 +13,47 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 if TYPE_CHECKING:
     from tui_chat.ui.app import ChatApp
+    from tui_chat.ui.screens.chat import ChatScreen
 
 Command = tuple[str, str, Callable[[], Any]]
 
 
-def chat_commands(app: ChatApp) -> Iterator[Command]:
+def chat_commands(chat: ChatScreen, app: ChatApp) -> Iterator[Command]:
     """(title, help, callback) for each command that makes sense right now."""
-    yield "New chat", "Start a new conversation", app.action_new_chat
-    yield "Toggle streaming", "Streamed replies on/off", app.action_toggle_stream
+    yield "New chat", "Start a new conversation", chat.action_new_chat
+    yield "Toggle streaming", "Streamed replies on/off", chat.action_toggle_stream
     yield (
         "Toggle event inspector",
         "The raw wire events of the current reply (F3)",
-        app.action_toggle_inspector,
+        chat.action_toggle_inspector,
     )
     yield (
         "Details of the last reply",
         "Chunks, gaps between them, tokens (F4)",
-        app.action_reply_details,
+        chat.action_reply_details,
     )
-    yield "Copy last reply", "Copy via OSC 52 (works over SSH)", app.action_copy_reply
-    yield "Copy code block…", "Pick a code block from the replies", app.action_copy_code
-    yield "Switch model…", "Use another model from now on", app.action_switch_model
-    if app.config.profiles:
-        yield "Switch profile…", "Use another config.toml profile", app.action_switch_profile
-    yield "Set system prompt…", "Instructions sent with every request", app.action_system_prompt
-    if app.history.enabled:
-        yield "Toggle chat list", "Show or hide saved chats (Ctrl+B)", app.action_toggle_sidebar
-    yield "Export chat as Markdown", "Write it to a .md file here", partial(app.action_export, "md")
+    yield "Copy last reply", "Copy via OSC 52 (works over SSH)", chat.action_copy_reply
+    yield "Copy code block…", "Pick a code block from the replies", chat.action_copy_code
+    yield "Switch model…", "Use another model from now on", chat.action_switch_model
+    if chat.config.profiles:
+        yield "Switch profile…", "Use another config.toml profile", chat.action_switch_profile
+    yield "Set system prompt…", "Instructions sent with every request", chat.action_system_prompt
+    if chat.history.enabled:
+        yield "Toggle chat list", "Show or hide saved chats (Ctrl+B)", chat.action_toggle_sidebar
+    yield (
+        "Export chat as Markdown",
+        "Write it to a .md file here",
+        partial(chat.action_export, "md"),
+    )
     yield (
         "Export chat as JSON",
         "Write it to a .json file here",
-        partial(app.action_export, "json"),
+        partial(chat.action_export, "json"),
     )
     yield (
         "Compare streaming vs non-streaming",
         "Same prompt, two panes side by side, with timings",
-        app.action_compare,
+        chat.action_compare,
     )
     yield "Keys", "Every key the app answers to (F1)", app.action_help
 
@@ -61,9 +66,9 @@ class ChatCommands(Provider):
 
         app = self.app
         # `self.screen` is the screen the palette was opened over: the chat, or not.
-        if not isinstance(app, ChatApp) or self.screen is not app.screen_stack[0]:
+        if not isinstance(app, ChatApp) or self.screen is not app.chat:
             return []
-        return list(chat_commands(app))
+        return list(chat_commands(app.chat, app))
 
     async def discover(self) -> Hits:
         for title, help_text, callback in self._commands():

@@ -94,7 +94,7 @@ async def test_escape_stops_both_sides_and_f2_returns_to_the_chat(
     fake_server.enqueue(Script(hold_after=1), Script(hold_after=1))
     app = make_app(fake_server)
     async with app.run_test(size=(120, 30)) as pilot:
-        app.action_compare()
+        app.chat.action_compare()
         await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen))
         screen = app.screen
         assert isinstance(screen, CompareScreen)

@@ -46,7 +46,6 @@ STALL_CHECK_SECONDS = 1.0
 EMPTY_REPLY = "∅ empty reply"
 
 
-
 class UserMessage(Static):
     def __init__(self, text: str) -> None:
         # Cleaned too: a prompt can come back from history or a pasted terminal dump.

@@ -1,0 +1,640 @@
+"""The chat screen: prompt, log, chat list and inspector, and one reply worker."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from functools import partial
+from pathlib import Path
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.command import SimpleCommand
+from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer
+from textual.worker import Worker
+
+from tui_chat.core.code_blocks import code_blocks
+from tui_chat.core.conversation import Conversation
+from tui_chat.core.private_files import write_private
+from tui_chat.core.protocol import ChatRequest, Provider, ProviderError, Retrying
+from tui_chat.core.runner import Delta, Ended, ReplyEvent, ReplyRunner
+from tui_chat.core.sanitize import clean
+from tui_chat.history import HistoryError, HistoryStore, export_json, export_markdown
+from tui_chat.history.models import Conversation as StoredConversation
+from tui_chat.history.models import StoredMessage, live_conversation
+from tui_chat.history.saver import HistorySaver
+from tui_chat.providers import make_provider
+from tui_chat.recordings.recording import Recording, ReplyRecorder
+from tui_chat.settings.config import (
+    ConfigError,
+    Settings,
+    auto_choice_notice,
+    endpoint_host,
+    load_environment,
+    origin,
+)
+from tui_chat.settings.profiles import ConfigFile
+from tui_chat.ui.clipboard import too_large
+from tui_chat.ui.markup import shown
+from tui_chat.ui.screens.compare import CompareScreen, Contender
+from tui_chat.ui.screens.details import ReplyDetails
+from tui_chat.ui.screens.dialogs import AskText, Confirm
+from tui_chat.ui.widgets.conversation.chat_log import ChatLog
+from tui_chat.ui.widgets.conversation.history_view import EarlierMessages
+from tui_chat.ui.widgets.conversation.history_view import history_widgets as _history_widgets
+from tui_chat.ui.widgets.conversation.message import (
+    AssistantMessage,
+    ErrorNotice,
+    InfoNotice,
+    UserMessage,
+)
+from tui_chat.ui.widgets.history.sidebar import Sidebar
+from tui_chat.ui.widgets.inspector import EventInspector
+from tui_chat.ui.widgets.prompt import PromptInput
+from tui_chat.ui.widgets.status_line import StatusLine
+
+#: Below this many columns the conversation list starts hidden (80x24 over SSH).
+WIDE_ENOUGH_FOR_SIDEBAR = 110
+#: Replies shown at once when opening a long conversation; older ones on request.
+SHOWN_WHEN_OPENING = 60
+
+
+def _remote_host(settings: Settings) -> str:
+    """The host for the status line; nothing for the local model or a replay."""
+    return "" if settings.api in ("local", "replay") else endpoint_host(settings)
+
+
+class ChatScreen(Screen[None]):
+    """The chat: it owns the conversation, its provider, history saving, the recording,
+    the widgets, and the worker that runs each reply."""
+
+    AUTO_FOCUS = "#prompt"
+
+    BINDINGS = [
+        Binding("escape", "stop", "Stop reply"),
+        Binding("ctrl+t", "toggle_stream", "Streaming on/off"),
+        Binding("ctrl+n", "new_chat", "New chat"),
+        Binding("ctrl+o", "copy_reply", "Copy reply"),
+        Binding("ctrl+b", "toggle_sidebar", "Chats"),
+        Binding("f3", "toggle_inspector", "Raw wire events", show=False),
+        Binding("f4", "reply_details", "Figures of the last reply", show=False),
+        # The prompt keeps focus, so the log scrolls from anywhere; scrolling up lets
+        # go of the bottom, scrolling back down to it follows new text again.
+        Binding("pageup", "scroll_log(-1)", "Scroll up", show=False, priority=True),
+        Binding("pagedown", "scroll_log(1)", "Scroll down", show=False, priority=True),
+    ]
+
+    streaming: reactive[bool] = reactive(True)
+    replying: reactive[bool] = reactive(False)
+
+    def __init__(
+        self,
+        settings: Settings,
+        provider: Provider | None = None,
+        *,
+        config: ConfigFile | None = None,
+        store: HistoryStore | None = None,
+        resume: int | None = None,
+        compare: tuple[tuple[str, Settings], tuple[str, Settings]] | None = None,
+        history_notice: str | None = None,
+    ) -> None:
+        super().__init__(id="chat-screen")
+        #: Why history is off or read-only this run, said in the chat (not only on stderr).
+        self._history_notice = history_notice
+        self._compare_at_start = compare
+        self.history = HistorySaver(store, on_error=self._history_fault)
+        self._resume = resume
+        self.settings = settings
+        self.provider = provider if provider is not None else make_provider(settings)
+        self.config = config or ConfigFile()
+        self.conversation = Conversation()
+        self.set_reactive(ChatScreen.streaming, settings.stream)
+        self._reply: Worker[None] | None = None
+        #: `--record FILE.jsonl`: every reply's wire events, opened on mount.
+        self.recording: Recording | None = None
+        self._pending_earlier: tuple[StoredMessage, ...] = ()
+
+    def compose(self) -> ComposeResult:
+        status = StatusLine(id="status")
+        status.provider = self.provider.name
+        status.model = self.settings.model
+        status.host = _remote_host(self.settings)
+        status.streaming = self.streaming
+        yield status
+        with Horizontal(id="main"):
+            if self.history.enabled:
+                yield Sidebar(id="sidebar")
+            with Vertical(id="chat"):
+                yield ChatLog(id="log")
+                yield EventInspector(id="inspector")
+                yield PromptInput(id="prompt")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        if self.settings.record is not None:
+            self._open_recording(self.settings.record)
+        if self.history.enabled:
+            self.query_one(Sidebar).display = self.app.size.width >= WIDE_ENOUGH_FOR_SIDEBAR
+            self._refresh_sidebar()
+        if self._resume is not None:  # first: opening a chat clears the log
+            await self.open_conversation(self._resume)
+        log = self.query_one(ChatLog)
+        if notice := auto_choice_notice(self.settings):
+            await log.mount(InfoNotice(notice))
+        if withheld := self.settings.key_withheld:
+            await log.mount(ErrorNotice(withheld))
+        if self._history_notice:
+            await log.mount(ErrorNotice(self._history_notice))
+        if self._compare_at_start is not None:
+            self.open_compare(*self._compare_at_start)
+
+    async def on_unmount(self) -> None:
+        await self.provider.aclose()
+        if self.recording is not None:
+            self.recording.close()
+
+    def _open_recording(self, path: Path) -> None:
+        """A recording that cannot be written is reported, and the chat goes on without it."""
+        try:
+            self.recording = Recording.open(
+                path, secret=self.settings.api_key, on_error=self._recording_fault
+            )
+        except OSError as error:
+            self._recording_fault(f"Not recording: cannot write {path}: {error.strerror or error}")
+
+    def _recording_fault(self, message: str) -> None:
+        self.notify(message, severity="error", timeout=10, markup=False)
+
+    def _history_fault(self, message: str) -> None:
+        self.notify(message, severity="error", timeout=10, markup=False)
+
+    # -- state ---------------------------------------------------------------
+
+    def watch_streaming(self, streaming: bool) -> None:
+        self.query_one(StatusLine).streaming = streaming
+
+    def watch_replying(self, replying: bool) -> None:
+        self.query_one(StatusLine).busy = replying
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "stop":
+            return True if self.replying else None
+        if action in ("new_chat", "switch_profile"):
+            return None if self.replying else True
+        if action == "toggle_sidebar":
+            return True if self.history.enabled else None
+        return True
+
+    def _set_settings(self, settings: Settings, provider: Provider | None = None) -> None:
+        """Apply new settings; requests after this use them (a new provider if given)."""
+        old = self.provider
+        self.settings = settings
+        if provider is not None and provider is not old:
+            self.provider = provider
+            self.run_worker(old.aclose(), group="close", exit_on_error=False)
+        status = self.query_one(StatusLine)
+        status.provider = self.provider.name
+        status.model = settings.model
+        status.host = _remote_host(settings)
+        self.history.settings_changed(settings)
+        if self.recording is not None:
+            self.recording.mask(settings.api_key)
+
+    # -- actions -------------------------------------------------------------
+
+    def action_stop(self) -> None:
+        if self._reply is not None:
+            self._reply.cancel()
+
+    def action_scroll_log(self, direction: int) -> None:
+        log = self.query_one(ChatLog)
+        if direction < 0:
+            log.scroll_page_up(animate=False)
+        else:
+            log.scroll_page_down(animate=False)
+
+    def action_reply_details(self) -> None:
+        finished = [reply.metrics for reply in self._replies() if reply.metrics is not None]
+        if not finished:
+            self.notify("No finished reply yet.", severity="warning")
+            return
+        self.app.push_screen(ReplyDetails(finished[-1]))
+
+    def action_toggle_inspector(self) -> None:
+        inspector = self.query_one(EventInspector)
+        inspector.display = not inspector.display
+
+    async def action_new_chat(self) -> None:
+        if self.replying:
+            self.notify("Stop the reply first (Esc).", severity="warning")
+            return
+        self.conversation = Conversation()
+        self.history.new_chat()
+        await self.query_one(ChatLog).remove_children()
+        self.query_one(PromptInput).focus()
+        self._refresh_sidebar()
+
+    def _replies(self) -> list[AssistantMessage]:
+        return [r for r in self.query(AssistantMessage) if r.text]
+
+    def action_copy_reply(self) -> None:
+        replies = self._replies()
+        if not replies:
+            self.notify("No reply to copy yet.", severity="warning")
+            return
+        self.copy_text(replies[-1].text, "the last reply")
+
+    def action_copy_code(self) -> None:
+        blocks = [block for reply in reversed(self._replies()) for block in code_blocks(reply.text)]
+        if not blocks:
+            self.notify("No code blocks in the replies.", severity="warning")
+            return
+        self.app.search_commands(
+            [
+                SimpleCommand(
+                    shown(block.label), partial(self.copy_text, block.code, "the code block")
+                )
+                for block in blocks
+            ],
+            placeholder="Copy which code block?",
+        )
+
+    def copy_text(self, text: str, what: str) -> None:
+        """Copy, or offer a file when the text is too large for a terminal clipboard."""
+        if not too_large(text):
+            self.app.copy_to_clipboard(text)
+            self.notify(f"Copied {what} ({len(text):,} characters).", timeout=3)
+            return
+
+        def answer(save: bool | None) -> None:
+            if save:
+                path = Path.cwd() / f"tui-chat-copy-{time.strftime('%Y%m%d-%H%M%S')}.md"
+                try:
+                    write_private(path, text)
+                except OSError as error:
+                    self.notify(f"Could not save: {error}", severity="error", markup=False)
+                else:
+                    self.notify(f"Saved to {path}", timeout=6, markup=False)
+
+        size = len(text.encode("utf-8")) // 1024
+        self.app.push_screen(
+            Confirm(
+                f"That is {size:,} kB, too large for the terminal clipboard. Save it to a file instead?"
+            ),
+            answer,
+        )
+
+    @work(group="models", exclusive=True, exit_on_error=False)
+    async def action_switch_model(self) -> None:
+        list_models = getattr(self.provider, "list_models", None)
+        models: list[str] = []
+        if list_models is not None:
+            try:
+                models = await asyncio.wait_for(list_models(), timeout=10)
+            except (ProviderError, TimeoutError) as error:
+                reason = error.message if isinstance(error, ProviderError) else "timed out"
+                self.notify(f"Could not list models: {reason}", severity="warning", markup=False)
+        commands = [
+            SimpleCommand(
+                shown(model),
+                partial(self.set_model, model),
+                "current" if model == self.settings.model else None,
+            )
+            for model in models
+        ]
+        commands.append(SimpleCommand("Type a model name…", self._ask_model_name))
+        if len(commands) == 1:
+            self._ask_model_name()
+        else:
+            await self.app.search_commands(commands, placeholder="Switch to which model?")
+
+    def _ask_model_name(self) -> None:
+        def chosen(name: str | None) -> None:
+            if name and name.strip():
+                self.set_model(name.strip())
+
+        self.app.push_screen(AskText("Model name", self.settings.model), chosen)
+
+    def set_model(self, model: str) -> None:
+        self._set_settings(self.settings.with_(model=model, model_defaulted=False))
+        self.notify(f"Model: {model}", timeout=3, markup=False)
+
+    def action_switch_profile(self) -> None:
+        self.app.search_commands(
+            [
+                SimpleCommand(
+                    shown(name),
+                    partial(self.use_profile, name),
+                    shown(f"{p.api or ''} {p.model or ''}".strip()) or None,
+                )
+                for name, p in sorted(self.config.profiles.items())
+            ],
+            placeholder="Switch to which profile?",
+        )
+
+    def use_profile(self, name: str) -> None:
+        if self.replying:
+            self.notify("Stop the reply first (Esc).", severity="warning")
+            return
+        profile = self.config.profile(name)
+        try:
+            env = load_environment()  # .env is read, never merged into os.environ
+        except ConfigError as error:
+            self.notify(str(error), severity="error", markup=False)
+            return
+        # Start from the environment's key, never the previous profile's: a key goes
+        # only where its profile (or OPENAI_API_KEY's default endpoint) says.
+        base = self.settings.with_(
+            api_key=env.get("OPENAI_API_KEY") or None,
+            api_key_env="OPENAI_API_KEY",
+            api_key_from=origin(env, "OPENAI_API_KEY"),
+        )
+        settings = base.with_(profile=name, **profile.settings_changes(env))
+        self._set_settings(settings, make_provider(settings))
+        self.notify(f"Profile: {name}", timeout=3, markup=False)
+
+    def action_system_prompt(self) -> None:
+        def chosen(text: str | None) -> None:
+            if text is not None:
+                self._set_settings(self.settings.with_(system=text.strip() or None))
+                self.notify(
+                    "System prompt set." if text.strip() else "System prompt cleared.", timeout=3
+                )
+
+        self.app.push_screen(
+            AskText(
+                "System prompt (empty clears it)",
+                self.settings.system or "",
+                "e.g. Answer briefly.",
+            ),
+            chosen,
+        )
+
+    def action_compare(self) -> None:
+        self.open_compare(
+            ("streaming", self.settings.with_(stream=True)),
+            ("non-streaming", self.settings.with_(stream=False)),
+        )
+
+    def open_compare(self, left: tuple[str, Settings], right: tuple[str, Settings]) -> None:
+        """Race two contenders; each gets its own provider, closed when compare mode ends."""
+        if isinstance(self.app.screen, CompareScreen):
+            return
+        contenders = [
+            Contender(label, settings, make_provider(settings)) for label, settings in (left, right)
+        ]
+        self.app.push_screen(CompareScreen(*contenders))
+
+    def action_toggle_stream(self) -> None:
+        self.streaming = not self.streaming
+        self.notify(f"Streaming {'on' if self.streaming else 'off'}", timeout=2)
+
+    @on(PromptInput.Submitted)
+    async def send(self, event: PromptInput.Submitted) -> None:
+        if self.replying:
+            self.notify(
+                "A reply is still coming — press Esc to stop it, then send again.",
+                severity="warning",
+                timeout=4,
+            )
+            return
+        text = event.text.strip("\n")
+        event.prompt.clear()
+        self.conversation.add_user(text)
+        request = self.conversation.request(
+            model=self.settings.model,
+            system=self.settings.system,
+            stream=self.streaming,
+            temperature=self.settings.temperature,
+        )
+        first_turn = self.history.conversation_id is None
+        reply_id = self.history.begin_turn(self.settings, text)
+        log = self.query_one(ChatLog)
+        await log.settle_replies()
+        reply = AssistantMessage("thinking" if self.streaming else "waiting for the whole reply")
+        await log.mount_all([UserMessage(text), reply])
+        log.anchor()
+        self.replying = True
+        self.query_one(EventInspector).begin(time.monotonic())
+        wire = self.recording.reply(request, self.provider.name) if self.recording else None
+        self._reply = self._run_reply(request, reply, reply_id, wire)
+        if first_turn:
+            self._refresh_sidebar()
+
+    # -- history: the conversation list, opening, renaming, deleting, export ---
+
+    def action_toggle_sidebar(self) -> None:
+        """Show the list and put the cursor in its search box ("type to search"); from
+        inside the list, hide it again and go back to the prompt."""
+        sidebar = self.query_one(Sidebar)
+        if sidebar.display and sidebar.has_focus_within:
+            sidebar.display = False
+            self.query_one(PromptInput).focus()
+            return
+        if not sidebar.display:
+            sidebar.display = True
+            self._refresh_sidebar()
+        sidebar.focus_search()
+
+    def _refresh_sidebar(self, search: str = "") -> None:
+        store = self.history.store
+        if store is None:
+            return
+        sidebar = self.query_one(Sidebar)
+        try:
+            if search.strip():
+                sidebar.show_hits(store.search(search))
+            else:
+                sidebar.show_conversations(store.list_conversations(), self.history.conversation_id)
+        except HistoryError as error:
+            self._history_fault(f"History cannot be read: {error}")
+
+    @on(Sidebar.Search)
+    def _sidebar_search(self, event: Sidebar.Search) -> None:
+        self._refresh_sidebar(event.text)
+
+    @on(Sidebar.Open)
+    async def _sidebar_open(self, event: Sidebar.Open) -> None:
+        await self.open_conversation(event.conversation_id)
+
+    async def open_conversation(self, conversation_id: int) -> None:
+        """Show a saved conversation; the next request sends it as context."""
+        if self.replying:
+            self.notify("Stop the reply first (Esc).", severity="warning")
+            return
+        stored = self.history.load(conversation_id)
+        if stored is None:
+            self.notify(f"No conversation {conversation_id}.", severity="error")
+            return
+        self.conversation = Conversation(list(stored.chat_messages()))
+        if stored.api == self.settings.api:
+            # Same protocol: continue on the conversation's own model and system prompt.
+            self._set_settings(self.settings.with_(model=stored.model, system=stored.system))
+        log = self.query_one(ChatLog)
+        await log.remove_children()
+        hidden = max(0, len(stored.messages) - SHOWN_WHEN_OPENING)
+        if hidden:
+            await log.mount(EarlierMessages(hidden))
+        await log.mount_all(_history_widgets(stored.messages[hidden:]))
+        log.anchor()
+        self._pending_earlier = stored.messages[:hidden]
+        self._refresh_sidebar()
+        self.query_one(PromptInput).focus()
+
+    @on(EarlierMessages.Pressed)
+    async def _show_earlier(self, event: EarlierMessages.Pressed) -> None:
+        log = self.query_one(ChatLog)
+        widgets = _history_widgets(self._pending_earlier)
+        self._pending_earlier = ()
+        await log.mount_all(widgets, after=event.button)
+        await event.button.remove()
+
+    def _dialog_open(self) -> bool:
+        """One modal at a time: keys typed fast must not stack a rename over a delete."""
+        return isinstance(self.app.screen, ModalScreen)
+
+    @on(Sidebar.Delete)
+    def _sidebar_delete(self, event: Sidebar.Delete) -> None:
+        store = self.history.store
+        if store is None or self._dialog_open():
+            return
+        conversation_id = event.conversation_id
+        if conversation_id == self.history.conversation_id and self.replying:
+            self.notify("That chat is replying: stop it first (Esc).", severity="warning")
+            return
+
+        async def answer(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                store.delete(conversation_id)
+            except HistoryError as error:
+                self._history_fault(f"Could not delete: {error}")
+                return
+            if conversation_id == self.history.conversation_id:
+                await self.action_new_chat()
+            self._refresh_sidebar()
+            self.notify("Chat deleted.", timeout=3)
+
+        self.app.push_screen(
+            Confirm(f"Delete chat {conversation_id}? This cannot be undone.", default=False),
+            answer,
+        )
+
+    @on(Sidebar.Rename)
+    def _sidebar_rename(self, event: Sidebar.Rename) -> None:
+        store = self.history.store
+        if store is None or self._dialog_open():
+            return
+        conversation_id = event.conversation_id
+        current = next((c.title for c in store.list_conversations() if c.id == conversation_id), "")
+
+        def answer(title: str | None) -> None:
+            if title and title.strip():
+                try:
+                    store.rename(conversation_id, title)
+                except HistoryError as error:
+                    self._history_fault(f"Could not rename: {error}")
+                self._refresh_sidebar()
+
+        self.app.push_screen(AskText("Rename chat", clean(current or "")), answer)
+
+    def action_export(self, fmt: str) -> None:
+        """Write the conversation to a file in the working directory."""
+        conversation = self._exportable()
+        if conversation is None:
+            self.notify("Nothing to export yet.", severity="warning")
+            return
+        text = export_markdown(conversation) if fmt == "md" else export_json(conversation)
+        stamp = conversation.id or time.strftime("%Y%m%d-%H%M%S")
+        path = Path.cwd() / f"tui-chat-{stamp}.{fmt}"
+        try:
+            write_private(path, text)
+        except OSError as error:
+            self.notify(f"Could not export: {error}", severity="error", markup=False)
+            return
+        self.notify(f"Exported to {path}", timeout=6, markup=False)
+
+    def _exportable(self) -> StoredConversation | None:
+        if self.history.conversation_id is not None and self.history.store is not None:
+            try:
+                return self.history.store.get_conversation(self.history.conversation_id)
+            except HistoryError:
+                pass  # fall back to what is on screen
+        if not self.conversation.messages:
+            return None
+        return live_conversation(self.conversation, self.settings)
+
+    # -- the reply worker ----------------------------------------------------
+
+    @work(exclusive=True, group="reply", exit_on_error=False)
+    async def _run_reply(
+        self,
+        request: ChatRequest,
+        reply: AssistantMessage,
+        reply_id: int | None,
+        wire: ReplyRecorder | None = None,
+    ) -> None:
+        """Run one reply and show it: the runner streams, saves and records; this only
+        forwards what it hears to the reply widget. Cancelling the worker is Esc."""
+        inspector = self.query_one(EventInspector)
+
+        async def show(event: ReplyEvent) -> None:
+            if isinstance(event, Delta):
+                await reply.append(event.text)
+            elif isinstance(event, Retrying):
+                reply.show_retry(event)
+            elif isinstance(event, Ended):
+                await self._reply_ended(reply, reply_id, event)
+
+        sinks = [sink for sink in (self.history.turn(reply_id), wire) if sink is not None]
+        # Hidden, the inspector takes no tap at all: providers then build no wire events.
+        taps = (inspector.add if inspector.display else None, wire.tap if wire else None)
+        await ReplyRunner(self.provider).run(request, show, sinks=sinks, taps=taps)
+
+    async def _reply_ended(
+        self, reply: AssistantMessage, reply_id: int | None, ended: Ended
+    ) -> None:
+        """The one place a chat reply ends."""
+        if ended.status == "stopped" and not ended.text:
+            await self._take_back(reply, reply_id)
+            return
+        await reply.finish(ended.status, ended.metrics)
+        if ended.status == "error":
+            await self._fail(ended.error or "The reply failed.")
+        else:
+            self.conversation.add_assistant(ended.text)
+        self.replying = False
+
+    async def _take_back(self, reply: AssistantMessage, reply_id: int | None) -> None:
+        """Esc before the first word: as if the prompt was never sent. The turn leaves
+        the screen, the context and history, and the prompt goes back in the box."""
+        prompt = self.conversation.drop_last_user()
+        self.history.discard_turn(reply_id)
+        log = self.query_one(ChatLog)
+        shown_prompt = [w for w in log.query(UserMessage) if w.is_attached]
+        with self.app.batch_update():
+            await reply.remove()
+            if shown_prompt:
+                await shown_prompt[-1].remove()
+        if prompt is not None:
+            self.query_one(PromptInput).restore(prompt)
+        self.replying = False
+        self._refresh_sidebar()
+
+    async def _fail(self, message: str) -> None:
+        """A failed reply: its prompt leaves the context and goes back in the box (unless
+        a draft is there), with what went wrong and what to do."""
+        prompt = self.conversation.drop_last_user()
+        restored = prompt is not None and self.query_one(PromptInput).restore(prompt)
+        where = (
+            "Your prompt is back in the box: press Enter to retry."
+            if restored
+            else "Your draft stays in the box; the prompt that failed is shown above."
+        )
+        await self.query_one(ChatLog).mount(ErrorNotice(f"{message}\n{where}"))
