@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from collections.abc import Callable
 from typing import TextIO
@@ -103,6 +104,7 @@ async def _ask(
 ) -> None:
     from tui_chat.providers import make_provider
 
+    _wake_loop_on_sigint()
     request = ChatRequest(
         messages=(ChatMessage("user", prompt),),
         model=settings.model,
@@ -132,6 +134,19 @@ async def _ask(
         await provider.aclose()
     if ended.status == "error":
         raise ProviderError(ended.error or "the reply failed", kind=ended.error_kind or "server")
+
+
+def _wake_loop_on_sigint() -> None:
+    """Hand asyncio.run's Ctrl+C handler to the loop's own signal handling.
+
+    asyncio.run installs it with plain `signal.signal`, so no wakeup fd is set: a SIGINT
+    that lands just before the loop blocks in select() (or on another thread) runs
+    only when select() returns by itself, i.e. at the idle timeout, 30 s later.
+    `add_signal_handler` sets the wakeup fd, so the loop wakes at once.
+    """
+    handler = signal.getsignal(signal.SIGINT)
+    if callable(handler) and handler is not signal.default_int_handler:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGINT, handler, signal.SIGINT, None)
 
 
 def run_ask(

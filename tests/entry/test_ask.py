@@ -469,3 +469,45 @@ def test_an_empty_reply_is_said_on_stderr_and_exits_0(
     assert result.returncode == 0
     assert result.stdout == ""
     assert "empty" in assert_one_line_error(result.stderr)
+
+
+#: Runs `tui-chat ask` with a thread that, once the test creates the file named in argv[1],
+#: sends SIGINT to itself: the signal is then handled off the main thread while the loop
+#: waits in select(), the moment that used to be missed until the idle timeout.
+_SIGINT_FROM_A_THREAD = """
+import os, signal, sys, threading, time
+go = sys.argv.pop(1)
+def fire():
+    while not os.path.exists(go):
+        time.sleep(0.01)
+    signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+threading.Thread(target=fire, daemon=True).start()
+from tui_chat.cli import main
+sys.exit(main())
+"""
+
+
+def test_ctrl_c_wakes_the_waiting_loop_at_once_not_at_the_idle_timeout(
+    fake_server: FakeLLMServer, env: dict[str, str], tmp_path: Path
+) -> None:
+    fake_server.enqueue(Script(chunks=["started", " never finished"], hold_after=1))
+    go = tmp_path / "go"
+    ask = ask_args(fake_server, "--timeout", "3600", "hi")  # the idle timer cannot rescue it
+    argv = [sys.executable, "-c", _SIGINT_FROM_A_THREAD, str(go), *ask[ask.index("ask") :]]
+    proc = subprocess.Popen(
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=tmp_path,
+    )
+    try:
+        read_until(proc, b"started")
+        go.touch()
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, stderr
