@@ -8,6 +8,8 @@ them and looking for marker words, never emulating the screen while the reply st
 and samples the app's CPU time from /proc when the server has sent given chunks.
 
     python benchmarks/streaming_render.py                      # 100 and 1000 tok/s, 80x24
+    python benchmarks/streaming_render.py --link 8000 --rates 20,100 --tokens 1100 \
+        --replies 1 --sizes 80x24,120x40                       # behind a 64 kbit/s link
     python benchmarks/streaming_render.py --rates 1000 --tokens 5000 --sizes 80x24,120x40
     python benchmarks/streaming_render.py --rates 1000 --out /tmp/b --py-spy   # + profiles
 
@@ -28,6 +30,14 @@ Figures, per rate and terminal size, for each reply of one conversation (`--repl
 - last token: server's last chunk written -> it on screen, in ms and in 60 Hz frames.
 - bytes/char: bytes written to the terminal while the reply streamed, per character of
   reply text.
+
+Each run has three clients (`--apps`): `raw`, a raw print of each delta
+(benchmarks/raw_print.py, the floor); `plain`, the installed `tui-chat`; and `layered`,
+`tui-chat` with the render layer installed (tests/ui/render/launcher.py, until ChatApp
+calls `tui_chat.ui.render.install` itself). `--link BYTES_PER_S` reads the pty no faster
+than that (a token bucket of 20 ms), so output backs up as behind a slow SSH link; "first
+tok" is then the server's first chunk -> on screen, and "last token" how far behind the
+model the end of the reply shows up.
 
 The app is started with its real flags (`--api chat --base-url <fake>/v1 --model bench`)
 and a throwaway HOME. The terminal answers none of Textual's queries (like a plain
