@@ -122,7 +122,10 @@ async def test_error_shows_message_and_restores_prompt(
         await pilot.press("enter")
         await wait_for(pilot, lambda: replies(app)[-1].status == "complete")
         assert replies(app)[-1].text == "recovered"
-        assert [m.content for m in app.chat.conversation.messages] == ["my precious prompt", "recovered"]
+        assert [m.content for m in app.chat.conversation.messages] == [
+            "my precious prompt",
+            "recovered",
+        ]
 
 
 async def test_unreachable_server_is_a_clear_error(unused_port: int) -> None:
