@@ -32,9 +32,9 @@ Figures, per rate and terminal size, for each reply of one conversation (`--repl
   reply text.
 
 Each run has three clients (`--apps`): `raw`, a raw print of each delta
-(benchmarks/raw_print.py, the floor); `plain`, the installed `tui-chat`; and `layered`,
-`tui-chat` with the render layer installed (tests/ui/render/launcher.py, until ChatApp
-calls `tui_chat.ui.render.install` itself). `--link BYTES_PER_S` reads the pty no faster
+(benchmarks/raw_print.py, the floor); `plain`, the installed `tui-chat` on Textual's own
+render path (`TUI_CHAT_RENDER=textual`); and `layered`, the installed `tui-chat` as it
+ships, with the render layer (tui_chat/ui/render). `--link BYTES_PER_S` reads the pty no faster
 than that (a token bucket of 20 ms), so output backs up as behind a slow SSH link; "first
 tok" is then the server's first chunk -> on screen, and "last token" how far behind the
 model the end of the reply shows up.
@@ -578,8 +578,9 @@ def main(argv: list[str] | None = None) -> int:
     here = Path(__file__).resolve().parent
     commands = {
         "raw": [sys.executable, str(here / "raw_print.py")],
-        "plain": [exe],
-        "layered": [sys.executable, str(here.parent / "tests" / "ui" / "render" / "launcher.py")],
+        # Textual's own render path, the layer switched off (`env` execs, same pid).
+        "plain": ["env", "TUI_CHAT_RENDER=textual", exe],
+        "layered": [exe],
     }
     apps = args.apps.split(",")
     if unknown := [a for a in apps if a not in commands]:

@@ -3,6 +3,7 @@ worker failures). The chat itself is a screen (`ui/screens/chat.py`)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from textual.app import App
@@ -19,6 +20,7 @@ from tui_chat.settings.preferences import load_state, save_state
 from tui_chat.settings.profiles import ConfigFile
 from tui_chat.ui.clipboard import in_tmux, osc52
 from tui_chat.ui.commands import ChatCommands
+from tui_chat.ui.render import install
 from tui_chat.ui.screens.chat import SHOWN_WHEN_OPENING, WIDE_ENOUGH_FOR_SIDEBAR, ChatScreen
 from tui_chat.ui.screens.help import HelpScreen
 
@@ -65,6 +67,11 @@ class ChatApp(App[None]):
         self._remember_ui = remember_ui
         if remember_ui and (theme := load_state().get("theme")) in self.available_themes:
             self.theme = theme
+        # Frames reach the terminal as a cell diff against what it already shows, held
+        # while the link has not drained: a fraction of the bytes over SSH. The escape
+        # hatch is for telling a rendering bug from the layer's.
+        if os.environ.get("TUI_CHAT_RENDER") != "textual":
+            install(self)
 
     def get_default_screen(self) -> Screen[None]:
         return self.chat

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import time
 from pathlib import Path
 
@@ -14,7 +13,8 @@ import pyte
 from .test_differ import look
 from fake_server import FakeLLMServer, Script
 
-LAUNCHER = Path(__file__).with_name("launcher.py")
+#: Textual's own render path, to compare the layer against (`env` execs the app).
+PLAIN = ["env", "TUI_CHAT_RENDER=textual"]
 REPLY = [f" word{i}" if i % 9 else f"\n\nPara {i} 漢字 **bold** `code`" for i in range(1, 240)]
 REPLY.append(" THEEND")
 
@@ -81,8 +81,8 @@ def test_streamed_reply_shows_as_textual_draws_it_for_a_tenth_of_the_bytes(
     assert exe, "the tui-chat console script is installed (pip install -e .)"
     (tmp_path / "plain").mkdir()
     (tmp_path / "layered").mkdir()
-    plain, plain_bytes = run([exe], fake_server, tmp_path / "plain")
-    layered, layered_bytes = run([sys.executable, str(LAUNCHER)], fake_server, tmp_path / "layered")
+    plain, plain_bytes = run([*PLAIN, exe], fake_server, tmp_path / "plain")
+    layered, layered_bytes = run([exe], fake_server, tmp_path / "layered")
     text = "\n".join(layered.display)
     assert "Para 234 漢字 bold code word235" in text and "THEEND" in text
     # Same cells, colours and attributes as Textual's own path (the header names the
@@ -140,10 +140,8 @@ def test_a_terminal_that_stopped_reading_gets_the_latest_screen_not_the_frames_m
     assert exe
     (tmp_path / "plain").mkdir()
     (tmp_path / "layered").mkdir()
-    _, plain_after = stalled_then_read([exe], fake_server, tmp_path / "plain")
-    screen, after = stalled_then_read(
-        [sys.executable, str(LAUNCHER)], fake_server, tmp_path / "layered"
-    )
+    _, plain_after = stalled_then_read([*PLAIN, exe], fake_server, tmp_path / "plain")
+    screen, after = stalled_then_read([exe], fake_server, tmp_path / "layered")
     assert "word238 word239 THEEND" in screen
     # Textual queues every frame behind the stalled terminal; the layer holds them and
     # sends what the pty buffer took plus one diff to the latest screen.
