@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import select
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,23 +18,8 @@ from pathlib import Path
 import pytest
 
 from conftest import FAKE_API_KEY
+from console_script import TUI_CHAT
 from fake_server import FakeLLMServer, Script
-
-
-def _command() -> list[str]:
-    """The `tui-chat` script installed next to this interpreter, else `python -m tui_chat`.
-
-    The script beside `sys.executable` is preferred to `shutil.which`, which may find a
-    version-manager shim (pyenv) that needs the outer environment.
-    """
-    script = Path(sys.executable).with_name("tui-chat")
-    if script.is_file():
-        return [str(script)]
-    found = shutil.which("tui-chat")
-    return [found] if found else [sys.executable, "-m", "tui_chat"]
-
-
-TUI_CHAT = _command()
 
 
 @pytest.fixture

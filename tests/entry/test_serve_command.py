@@ -10,11 +10,9 @@ from __future__ import annotations
 import os
 import re
 import select
-import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,24 +21,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from console_script import TUI_CHAT
 from fake_server import FakeLLMServer, Script
 
 #: What a hostile upstream might put in an error: OSC 52 (clipboard), OSC 0 (title),
 #: CSI 2J (clear screen), a C1 CSI, and a right-to-left override (Trojan Source).
 HOSTILE = "boom \x1b]52;c;aGFja2Vk\x07 \x1b]0;owned\x07 \x1b[2J \x9b31m \u202eevil\u202c end"
 LISTENING = re.compile(rb"listening on (http://\S+?:(\d+))\b")
-
-
-def _command() -> list[str]:
-    """The `tui-chat` script beside this interpreter (a pyenv shim needs the outer env)."""
-    script = Path(sys.executable).with_name("tui-chat")
-    if script.is_file():
-        return [str(script)]
-    found = shutil.which("tui-chat")
-    return [found] if found else [sys.executable, "-m", "tui_chat"]
-
-
-TUI_CHAT = _command()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import io
 import json
 import math
 import subprocess
-import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -32,13 +31,11 @@ from tui_chat.recordings.replay import ReplayProvider
 from tui_chat.settings.config import Settings
 
 from conftest import FAKE_API_KEY
+from console_script import TUI_CHAT
 from fake_server import FakeLLMServer, Script
 from stream_helpers import collect
 
 PROTOCOLS = ("responses", "chat", "backend")
-_SCRIPT = Path(sys.executable).with_name("tui-chat")
-#: The installed console script (as in test_ask), else the module.
-TUI_CHAT = [str(_SCRIPT)] if _SCRIPT.is_file() else [sys.executable, "-m", "tui_chat"]
 
 
 def request(prompt: str = "hi", *, stream: bool = True) -> ChatRequest:

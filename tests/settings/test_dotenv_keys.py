@@ -11,7 +11,6 @@ import io
 import os
 import select
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,10 +21,8 @@ from tui_chat.settings.config import Settings
 from tui_chat.settings.profiles import load_config
 
 from conftest import FAKE_API_KEY
+from console_script import TUI_CHAT
 from fake_server import FakeLLMServer, Script
-
-_SCRIPT = Path(sys.executable).with_name("tui-chat")
-TUI_CHAT = [str(_SCRIPT)] if _SCRIPT.is_file() else [sys.executable, "-m", "tui_chat"]
 
 
 def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
