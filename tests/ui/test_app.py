@@ -372,3 +372,20 @@ async def test_a_failing_worker_is_never_silent(fake_server: FakeLLMServer) -> N
         (notice,) = list(app._notifications)
         assert notice.severity == "error" and "the disk caught fire" in notice.message
         assert app.is_running
+
+
+async def test_the_prompt_caret_stops_blinking_while_a_reply_streams(
+    fake_server: FakeLLMServer,
+) -> None:
+    """Each blink repaints a cell; over a slow link that is bytes the reply needs."""
+    fake_server.enqueue(Script(chunks=["still ", "coming"], hold_after=1))
+    app = make_app(fake_server)
+    async with app.run_test() as pilot:
+        prompt = app.query_one(PromptInput)
+        assert prompt.cursor_blink
+        await send(pilot, "go")
+        await wait_for(pilot, lambda: replies(app)[0].text == "still ")
+        assert not prompt.cursor_blink
+        fake_server.release()
+        await wait_for(pilot, lambda: replies(app)[0].status == "complete")
+        assert prompt.cursor_blink
