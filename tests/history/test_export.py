@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from tui_chat.core.protocol import Role
 from tui_chat.core.sanitize import clean
 from tui_chat.history import (
-    Conversation,
     MessageStatus,
+    StoredConversation,
     StoredMessage,
     export_json,
     export_markdown,
@@ -31,7 +31,7 @@ def _msg(
     return StoredMessage(seq, 7, seq, role, content, status, error, T0, metrics)
 
 
-CONV = Conversation(
+CONV = StoredConversation(
     id=7,
     title="Sorting in Python",
     created_at=T0,
@@ -78,7 +78,7 @@ def test_markdown_fences_the_system_prompt_safely() -> None:
 
 
 def test_markdown_of_an_untitled_empty_conversation() -> None:
-    empty = Conversation(7, None, T0, T0, "chat", None, "m", None)
+    empty = StoredConversation(7, None, T0, T0, "chat", None, "m", None)
     text = export_markdown(empty)
     assert text.startswith("# Conversation 7\n")
     assert "Base URL" not in text and "System prompt" not in text
@@ -115,7 +115,7 @@ def test_json_keeps_every_field() -> None:
 
 
 def test_json_drops_control_characters_and_keeps_unicode_newlines_and_tabs() -> None:
-    conv = Conversation(
+    conv = StoredConversation(
         1, "t", T0, T0, "chat", None, "m", None, (_msg(1, "user", "\x1b[31m中\x07\n\tx"),)
     )
     text = export_json(conv)
@@ -132,8 +132,8 @@ SHOWN = clean(HOSTILE)
 CONTROLS = [chr(c) for c in (*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0))]
 
 
-def _hostile_conversation() -> Conversation:
-    return Conversation(
+def _hostile_conversation() -> StoredConversation:
+    return StoredConversation(
         id=3,
         title=f"title {HOSTILE}",
         created_at=T0,

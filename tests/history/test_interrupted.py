@@ -18,7 +18,7 @@ import pytest
 
 from tui_chat.core.protocol import Role
 from tui_chat.history import HistoryStore
-from tui_chat.history.models import Conversation, MessageStatus, StoredMessage
+from tui_chat.history.models import MessageStatus, StoredConversation, StoredMessage
 from tui_chat.history.schema import MIGRATIONS, migrate
 
 from .helpers import clean_env, run_history
@@ -176,7 +176,7 @@ def _message(seq: int, role: Role, content: str, status: MessageStatus) -> Store
 
 
 def test_an_interrupted_reply_is_context_like_a_stopped_one_and_an_empty_one_is_not() -> None:
-    conv = Conversation(
+    conv = StoredConversation(
         1,
         "t",
         T0,

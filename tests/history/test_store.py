@@ -18,10 +18,10 @@ from tui_chat.core.metrics import ReplyMetrics
 from tui_chat.core.protocol import ChatMessage
 from tui_chat.core.sanitize import clean
 from tui_chat.history import (
-    Conversation,
     HistoryError,
     HistoryStore,
     NotFoundError,
+    StoredConversation,
     data_dir,
     default_db_path,
     make_title,
@@ -30,7 +30,7 @@ from tui_chat.history import (
 from .helpers import TickingClock, clean_env
 
 
-def _get(store: HistoryStore, conv_id: int) -> Conversation:
+def _get(store: HistoryStore, conv_id: int) -> StoredConversation:
     conv = store.get_conversation(conv_id)
     assert conv is not None
     return conv

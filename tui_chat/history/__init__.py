@@ -12,10 +12,10 @@ from tui_chat.history.export import export_json, export_markdown
 from tui_chat.history.models import (
     MATCH_END,
     MATCH_START,
-    Conversation,
     ConversationSummary,
     MessageStatus,
     SearchHit,
+    StoredConversation,
     StoredMessage,
     make_title,
 )
@@ -32,7 +32,7 @@ __all__ = [
     "MATCH_END",
     "MATCH_START",
     "SCHEMA_VERSION",
-    "Conversation",
+    "StoredConversation",
     "ConversationSummary",
     "HistoryError",
     "HistoryStore",

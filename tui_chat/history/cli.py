@@ -22,7 +22,7 @@ from typing import TextIO
 from tui_chat.core.private_files import write_private
 from tui_chat.core.sanitize import clean
 from tui_chat.history.export import export_json, export_markdown
-from tui_chat.history.models import Conversation, SearchHit
+from tui_chat.history.models import SearchHit, StoredConversation
 from tui_chat.history.schema import HistoryError
 from tui_chat.history.store import HistoryStore, NotFoundError
 from tui_chat.settings.paths import default_db_path
@@ -142,7 +142,7 @@ def _resolve(store: HistoryStore | None, raw: str) -> int:
     return int(text)
 
 
-def _load(store: HistoryStore | None, raw: str) -> Conversation:
+def _load(store: HistoryStore | None, raw: str) -> StoredConversation:
     conv_id = _resolve(store, raw)
     conv = store.get_conversation(conv_id) if store is not None else None
     if conv is None:

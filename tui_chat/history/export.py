@@ -1,6 +1,6 @@
 """Conversations as Markdown (to read or paste) and JSON (to process or archive).
 
-Pure functions of a `Conversation`: no database, no terminal. Every text field goes
+Pure functions of a `StoredConversation`: no database, no terminal. Every text field goes
 through `tui_chat.core.sanitize.clean` (newlines and tabs kept): an export is opened in a
 terminal (`cat`, `less -R`) or an editor, where a stored escape sequence from a model or
 a server would act rather than read.
@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from tui_chat.core.sanitize import clean
-from tui_chat.history.models import Conversation, StoredMessage
+from tui_chat.history.models import StoredConversation, StoredMessage
 
 #: Bumped if the JSON layout changes incompatibly.
 JSON_FORMAT_VERSION = 1
@@ -45,7 +45,7 @@ def _line(value: str) -> str:
     return " ".join(clean(value).split())
 
 
-def export_markdown(conv: Conversation) -> str:
+def export_markdown(conv: StoredConversation) -> str:
     title = _line(conv.title or "") or f"Conversation {conv.id}"
     lines = [f"# {title}", ""]
     lines.append(f"- Conversation: {conv.id}")
@@ -83,7 +83,7 @@ def _message_dict(msg: StoredMessage) -> dict[str, Any]:
     }
 
 
-def conversation_dict(conv: Conversation) -> dict[str, Any]:
+def conversation_dict(conv: StoredConversation) -> dict[str, Any]:
     return {
         "format": "tui-chat-conversation",
         "version": JSON_FORMAT_VERSION,
@@ -105,7 +105,7 @@ def conversation_dict(conv: Conversation) -> dict[str, Any]:
 _UNESCAPED_CONTROLS = re.compile("[\x7f-\x9f]")
 
 
-def export_json(conv: Conversation) -> str:
+def export_json(conv: StoredConversation) -> str:
     """Indented JSON, non-ASCII kept as is; every control character left in a value
     (C0, DEL, C1, e.g. in metrics) is written as a `\\u` escape, never raw."""
     text = json.dumps(conversation_dict(conv), ensure_ascii=False, indent=2) + "\n"

@@ -85,7 +85,7 @@ class ConversationSummary:
 
 
 @dataclass(frozen=True, slots=True)
-class Conversation:
+class StoredConversation:
     id: int
     title: str | None
     created_at: datetime
@@ -158,7 +158,7 @@ class SearchHit:
         return "".join(f"{start}{text}{end}" if hit else text for text, hit in self.parts())
 
 
-def live_conversation(conversation: LiveConversation, settings: Settings) -> Conversation:
+def live_conversation(conversation: LiveConversation, settings: Settings) -> StoredConversation:
     """The conversation on screen in history's shape, to export it without a database."""
     now = datetime.now(UTC)
     messages = tuple(
@@ -175,7 +175,7 @@ def live_conversation(conversation: LiveConversation, settings: Settings) -> Con
         for seq, message in enumerate(conversation.messages, start=1)
     )
     first = next((m.content for m in conversation.messages if m.role == "user"), "")
-    return Conversation(
+    return StoredConversation(
         id=0,
         title=make_title(first),
         created_at=now,

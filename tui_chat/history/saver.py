@@ -14,7 +14,7 @@ from collections.abc import Callable
 from tui_chat.core.metrics import ReplyMetrics
 from tui_chat.core.runner import Ended, ReplySink
 from tui_chat.history import HistoryError, HistoryStore, SchemaTooNewError, conversation_settings
-from tui_chat.history.models import Conversation, MessageStatus
+from tui_chat.history.models import MessageStatus, StoredConversation
 from tui_chat.settings.config import Settings
 
 _STORAGE_ERRORS = (HistoryError, sqlite3.Error, OSError)
@@ -126,9 +126,9 @@ class HistorySaver:
             lambda store: store.update_settings(conversation_id, **conversation_settings(settings))
         )
 
-    def load(self, conversation_id: int) -> Conversation | None:
+    def load(self, conversation_id: int) -> StoredConversation | None:
         found = self._guard(lambda store: store.get_conversation(conversation_id), writes=False)
-        if isinstance(found, Conversation):
+        if isinstance(found, StoredConversation):
             self.conversation_id = conversation_id
             return found
         return None

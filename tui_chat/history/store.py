@@ -33,10 +33,10 @@ from tui_chat.history.models import (
     MATCH_START,
     ROLES,
     STATUSES,
-    Conversation,
     ConversationSummary,
     MessageStatus,
     SearchHit,
+    StoredConversation,
     StoredMessage,
     make_title,
 )
@@ -435,7 +435,7 @@ class HistoryStore:
             for row in rows
         ]
 
-    def get_conversation(self, conv_id: int) -> Conversation | None:
+    def get_conversation(self, conv_id: int) -> StoredConversation | None:
         """The conversation with all its messages in order, or None if there is none."""
         with self._read(snapshot=True) as db:  # the messages must match the conversation row
             row = db.execute(
@@ -450,7 +450,7 @@ class HistoryStore:
             ).fetchall()
         if row is None:
             return None
-        return Conversation(
+        return StoredConversation(
             id=row[0],
             title=row[1],
             created_at=_time(row[2]),

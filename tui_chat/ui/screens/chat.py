@@ -24,8 +24,7 @@ from tui_chat.core.protocol import ChatRequest, Provider, ProviderError, Retryin
 from tui_chat.core.runner import Delta, Ended, ReplyEvent, ReplyRunner
 from tui_chat.core.sanitize import clean
 from tui_chat.history import HistoryError, HistoryStore, export_json, export_markdown
-from tui_chat.history.models import Conversation as StoredConversation
-from tui_chat.history.models import StoredMessage, live_conversation
+from tui_chat.history.models import StoredConversation, StoredMessage, live_conversation
 from tui_chat.history.saver import HistorySaver
 from tui_chat.providers import make_provider
 from tui_chat.recordings.recording import Recording, ReplyRecorder
