@@ -115,6 +115,8 @@ async def ask(pilot: Pilot[None], prompt: str, status: str = "complete") -> None
     await wait_for(
         pilot, lambda: bool(replies(pilot.app)) and replies(pilot.app)[-1].status == status
     )  # type: ignore[arg-type]
+    # The reply's widget ends a moment before the chat does (footer keys, the caret).
+    await wait_for(pilot, lambda: not pilot.app.chat.replying)  # type: ignore[attr-defined]
     await freeze_replies(pilot.app)  # type: ignore[arg-type]
     await pilot.pause()
 
@@ -228,5 +230,8 @@ def test_the_inspector(snap_compare, fake_server: FakeLLMServer, size: tuple[int
         await ready(pilot)
         await pilot.press("f3")
         await ask(pilot, "What crosses the wire?")
+        # The event list follows its end a frame or two after the last event: settle it.
+        pilot.app.screen.query_one("#events").scroll_end(animate=False)
+        await pilot.pause()
 
     assert snap_compare(app_on(fake_server), terminal_size=size, run_before=run_before)
