@@ -1,4 +1,9 @@
-"""F1: every key the app answers to, generated from the live bindings so it cannot go stale."""
+"""F1: every key the app answers to, generated from the live bindings so it cannot go stale.
+
+One line per key, so the list fits 120x40 whole; below that it scrolls, and every key
+that scrolls a page elsewhere (PageDown, Down, End, Tab) scrolls it too: help that
+hides its last rows hides "Esc closes this help".
+"""
 
 from __future__ import annotations
 
@@ -12,37 +17,63 @@ EXTRA_KEYS = (
     ("Enter", "send the prompt"),
     ("Ctrl+J", "new line in the prompt"),
     ("Ctrl+P", "command palette: model, profile, system prompt, copy, export, theme"),
-    ("F2 / Delete", "in the chat list (Ctrl+B): rename / delete the chosen chat"),
+    ("F2 / Del", "in the chat list (Ctrl+B): rename / delete the chosen chat"),
     ("F2", "in compare mode: back to the chat (Esc stops both replies)"),
 )
-#: Key names Textual spells out that people know by their symbol.
-SYMBOLS = {"question_mark": "?"}
+#: Key names Textual spells out that people know by another spelling or a symbol.
+SYMBOLS = {
+    "question_mark": "?",
+    "pageup": "PageUp",
+    "pagedown": "PageDown",
+    "escape": "Esc",
+}
 
 
 def _display(key: str) -> str:
-    if key in SYMBOLS:
-        return SYMBOLS[key]
-    return "+".join(part.capitalize() if len(part) > 1 else part.upper() for part in key.split("+"))
+    return "+".join(
+        SYMBOLS.get(part) or (part.capitalize() if len(part) > 1 else part.upper())
+        for part in key.split("+")
+    )
+
+
+def help_rows(bindings: list[Binding]) -> list[tuple[str, str]]:
+    """(key, what it does) for every key, the fixed ones first, each key once."""
+    rows = list(EXTRA_KEYS)
+    seen = set()
+    for binding in bindings:
+        for key in binding.key.split(","):
+            if binding.description and (key, binding.description) not in seen:
+                seen.add((key, binding.description))
+                rows.append((_display(key), binding.description))
+    return rows
+
+
+class HelpBody(VerticalScroll):
+    """The scrolling list; Tab and Shift+Tab page through it (there is nothing else to
+    focus here, so they would do nothing)."""
+
+    BINDINGS = [
+        Binding("tab", "page_down", "Next page", show=False),
+        Binding("shift+tab", "page_up", "Previous page", show=False),
+    ]
 
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,f1,q", "dismiss", "Close")]
+    AUTO_FOCUS = "#help-body"
 
     def __init__(self, bindings: list[Binding]) -> None:
         super().__init__()
         self._keys = bindings
 
     def compose(self) -> ComposeResult:
-        rows = [f"| {key} | {what} |" for key, what in EXTRA_KEYS]
-        seen = set()
-        for binding in self._keys:
-            for key in binding.key.split(","):
-                if binding.description and (key, binding.description) not in seen:
-                    seen.add((key, binding.description))
-                    rows.append(f"| {_display(key)} | {binding.description} |")
+        rows = [f"| {key} | {what} |" for key, what in help_rows(self._keys)]
         table = "\n".join(["| key | does |", "|---|---|", *rows])
-        with VerticalScroll(id="help-body"):
-            yield Markdown(f"# tui-chat keys\n\n{table}\n\nEsc closes this help.")
+        body = HelpBody(id="help-body")
+        body.border_title = "tui-chat keys"
+        body.border_subtitle = "Esc closes"
+        with body:
+            yield Markdown(f"{table}\n\nEsc closes this help.")
 
     def action_dismiss(self) -> None:  # type: ignore[override]
         self.dismiss(None)
