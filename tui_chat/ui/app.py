@@ -4,9 +4,11 @@ worker failures). The chat itself is a screen (`ui/screens/chat.py`)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
@@ -19,7 +21,7 @@ from tui_chat.settings.config import Settings
 from tui_chat.settings.preferences import load_state, save_state
 from tui_chat.settings.profiles import ConfigFile
 from tui_chat.ui.clipboard import in_tmux, osc52
-from tui_chat.ui.commands import ChatCommands
+from tui_chat.ui.commands import ChatCommands, system_commands
 from tui_chat.ui.render import install
 from tui_chat.ui.screens.chat import SHOWN_WHEN_OPENING, WIDE_ENOUGH_FOR_SIDEBAR, ChatScreen
 from tui_chat.ui.screens.help import HelpScreen
@@ -75,6 +77,9 @@ class ChatApp(App[None]):
 
     def get_default_screen(self) -> Screen[None]:
         return self.chat
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        return system_commands(self, screen)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         self.report_worker_failure(event)

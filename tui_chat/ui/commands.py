@@ -5,15 +5,27 @@ The app only answers the actions; what the palette offers, and when, is decided 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from textual.app import App, SystemCommand
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.screen import Screen
+
+from tui_chat.core.private_files import write_private
 
 if TYPE_CHECKING:
     from tui_chat.ui.app import ChatApp
     from tui_chat.ui.screens.chat import ChatScreen
+
+#: Textual's own commands that do not fit this app: its "Keys" panel (ours, F1, lists
+#: every key and closes with Esc), "Maximize" (the focused widget is the one-line prompt:
+#: it filled the screen with hatching) and a "Screenshot" that saves to ~/Downloads,
+#: which a server often has not got (ours saves next to the exports).
+REPLACED_SYSTEM_COMMANDS = frozenset({"Keys", "Maximize", "Minimize", "Screenshot"})
 
 Command = tuple[str, str, Callable[[], Any]]
 
@@ -56,6 +68,31 @@ def chat_commands(chat: ChatScreen, app: ChatApp) -> Iterator[Command]:
         chat.action_compare,
     )
     yield "Keys", "Every key the app answers to (F1)", app.action_help
+
+
+def system_commands(app: App[Any], screen: Screen[Any]) -> Iterator[SystemCommand]:
+    """Textual's palette commands (Theme, Quit), less the ones replaced above."""
+    for command in App.get_system_commands(app, screen):
+        if command.title not in REPLACED_SYSTEM_COMMANDS:
+            yield command
+    yield SystemCommand(
+        "Screenshot",
+        "Save an SVG picture of the screen in the working directory",
+        lambda: app.set_timer(0.1, partial(save_screenshot, app)),  # once the palette closed
+    )
+
+
+def save_screenshot(app: App[Any], directory: Path | None = None) -> Path | None:
+    """The screen as SVG in the working directory, private like an export (it holds the
+    chat), and a toast saying where, or why not."""
+    path = (directory or Path.cwd()) / f"tui-chat-screen-{time.strftime('%Y%m%d-%H%M%S')}.svg"
+    try:
+        write_private(path, app.export_screenshot())
+    except OSError as error:
+        app.notify(f"Could not save the screenshot: {error}", severity="error", markup=False)
+        return None
+    app.notify(f"Screenshot saved to {path}", timeout=6, markup=False)
+    return path
 
 
 class ChatCommands(Provider):
