@@ -1,7 +1,11 @@
 """Command line: `tui-chat` (the TUI), `tui-chat ask` (one-shot) and `tui-chat serve`.
 
-Precedence is `.env` < environment < flags. Bad flags end with one line on stderr
-and exit status 2, never a traceback.
+Precedence is `.env` < environment < flags. Exit status, for every command: 0 when it
+did what was asked; 2 for a usage error, a flag or argument it cannot act on (malformed,
+or naming something that is not there: a conversation ID, a file that is not a
+recording, `--speed` without `--replay`), said in one line before anything is sent;
+1 for a failure while running (history unreadable, a provider error, the app crashing);
+130 for Ctrl+C. Never 0 after a failure, never a traceback for a usage error.
 """
 
 from __future__ import annotations
@@ -95,9 +99,22 @@ def _timeout(value: str) -> float:
 
 
 def _recording_to_replay(value: str) -> Path:
+    """A recording that can be read, checked before the app starts: a wrong file (say
+    README.md) is a usage error, not a failure found at the first prompt."""
+    from tui_chat.recordings.recording import RecordingError, read_recording
+
     path = Path(value)
     if not path.is_file():
         raise argparse.ArgumentTypeError(f"no recording at {value}")
+    try:
+        read_recording(path)  # an empty one is read, and says so at the first reply
+    except RecordingError as error:
+        raise argparse.ArgumentTypeError(
+            f"{value} is not a recording (line {error.line}: {error.problem})"
+        ) from None
+    except OSError as error:
+        reason = error.strerror or error
+        raise argparse.ArgumentTypeError(f"cannot read {value}: {reason}") from None
     return path
 
 
@@ -288,6 +305,8 @@ def _main(argv: Sequence[str] | None) -> int:
     if command != "chat":
         argv = argv[1:]
     args = build_parser()[command].parse_args(argv)
+    if getattr(args, "speed", None) is not None and getattr(args, "replay", None) is None:
+        return _fail("--speed needs --replay FILE.jsonl: it sets the replay's pace", 2)
     if command == "history":  # needs no provider settings or .env
         from tui_chat.history.cli import run_history
 
@@ -375,12 +394,12 @@ def _run_app(
                 resume_id = _resume_id(store, resume)
             except HistoryError as error:
                 return _fail(f"cannot read history: {error}", 1)
-            if resume_id is None:
+            if resume_id is None:  # the flag names nothing there: a usage error
                 return _fail(
                     "no saved conversations yet"
                     if resume == "last"
-                    else f"no conversation {resume}",
-                    1,
+                    else f"no conversation {resume} (see 'tui-chat history list')",
+                    2,
                 )
         app = ChatApp(
             settings,
@@ -397,7 +416,8 @@ def _run_app(
     finally:
         if store is not None:
             store.close()
-    return 0
+    # Textual sets 1 when the app ended on an unhandled error (it printed the traceback).
+    return app.return_code or 0
 
 
 def _resume_id(store: HistoryStore, resume: str) -> int | None:

@@ -77,6 +77,15 @@ _Command = Callable[["HistoryStore | None", argparse.Namespace, TextIO, TextIO],
 class _Failure(Exception):
     """Ends the command with one line on stderr and exit status 1."""
 
+    status = 1
+
+
+class _Unknown(_Failure):
+    """An argument that names no conversation: a usage error, status 2, like a bad flag
+    (and like `tui-chat --resume 99`)."""
+
+    status = 2
+
 
 def run_history(
     args: argparse.Namespace, *, stdout: TextIO | None = None, stderr: TextIO | None = None
@@ -91,7 +100,10 @@ def run_history(
             store = HistoryStore.open(path)
         command(store, args, out, err)
         out.flush()  # a closed pipe shows up here, not in an "Exception ignored" at exit
-    except (_Failure, HistoryError) as exc:
+    except _Failure as exc:
+        err.write(f"{PROG}: error: {exc}\n")
+        return exc.status
+    except HistoryError as exc:
         err.write(f"{PROG}: error: {exc}\n")
         return 1
     except BrokenPipeError:  # `tui-chat history list | head`: the reader has had enough
@@ -135,10 +147,10 @@ def _resolve(store: HistoryStore | None, raw: str) -> int:
     if text.lower() in ("last", "latest"):
         latest = store.latest_id() if store is not None else None
         if latest is None:
-            raise _Failure("there are no saved conversations")
+            raise _Unknown("there are no saved conversations")
         return latest
     if not text.isdecimal():
-        raise _Failure(f"no conversation {_one_line(raw)!r}: ids are numbers (see '{PROG} list')")
+        raise _Unknown(f"no conversation {_one_line(raw)!r}: ids are numbers (see '{PROG} list')")
     return int(text)
 
 
@@ -146,7 +158,7 @@ def _load(store: HistoryStore | None, raw: str) -> StoredConversation:
     conv_id = _resolve(store, raw)
     conv = store.get_conversation(conv_id) if store is not None else None
     if conv is None:
-        raise _Failure(f"no conversation {conv_id} (see '{PROG} list')")
+        raise _Unknown(f"no conversation {conv_id} (see '{PROG} list')")
     return conv
 
 
@@ -234,7 +246,7 @@ def _delete(store: HistoryStore | None, args: argparse.Namespace, out: TextIO, e
     try:
         store.delete(conv.id)
     except NotFoundError:  # deleted by another process in between
-        raise _Failure(f"no conversation {conv.id} (see '{PROG} list')") from None
+        raise _Unknown(f"no conversation {conv.id} (see '{PROG} list')") from None
     count = len(conv.messages)
     noun = "message" if count == 1 else "messages"
     out.write(f"Deleted conversation {conv.id}: {_title(conv.title)} ({count} {noun})\n")
