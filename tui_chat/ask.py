@@ -3,8 +3,10 @@
 Made for shells and scripts: stdout carries only the (sanitized) reply, stderr
 only a one-line `tui-chat: ...` error, and the exit status says what happened
 (0 ok, 1 provider error, 2 no prompt, 130 interrupted). Notes a person should see go
-to stderr too: each retry while it waits ("retrying 1/2 in 2 s · server said 503"), and
-a reply that completed without any text, which still exits 0 (the request worked).
+to stderr too: each retry while it waits ("retrying 1/2 in 2 s · server said 503"), a
+reply that completed without any text, which still exits 0 (the request worked), and,
+when stderr is a terminal, once, which provider and model answered: without a key the
+tiny demo model answers, and its reply must not pass for a real model's.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from tui_chat.core.redact import mask_credentials
 from tui_chat.core.runner import Delta, ReplyEvent, ReplyRunner
 from tui_chat.core.sanitize import clean
 from tui_chat.recordings.recording import Recording
-from tui_chat.settings.config import Settings
+from tui_chat.settings.config import Settings, endpoint_host
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -101,7 +103,8 @@ async def _ask(
     out: _Output,
     recording: Recording | None = None,
     note: Callable[[str], None] = lambda _: None,
-) -> None:
+) -> str:
+    """Stream one reply to `out`; returns who answered (see `who_answered`)."""
     from tui_chat.providers import make_provider
 
     _wake_loop_on_sigint()
@@ -134,6 +137,15 @@ async def _ask(
         await provider.aclose()
     if ended.status == "error":
         raise ProviderError(ended.error or "the reply failed", kind=ended.error_kind or "server")
+    return who_answered(settings, provider.name)
+
+
+def who_answered(settings: Settings, provider: str) -> str:
+    """The line that says who answered, e.g. "answered by chat · llama3.2 ·
+    localhost:11434" or "answered by local · SmolLM2-135M (tiny local demo model)"."""
+    host = endpoint_host(settings)
+    where = "" if host in ("local model", "") or host.startswith("replay ") else f" · {host}"
+    return f"answered by {provider} · {settings.model}{where}"
 
 
 def _wake_loop_on_sigint() -> None:
@@ -189,7 +201,9 @@ def run_ask(
         try:
             # asyncio.run turns the first Ctrl+C into a cancellation of `_ask`
             # (so the stream closes cleanly) and then raises KeyboardInterrupt.
-            asyncio.run(_ask(settings, text, out, recording, lambda line: fail(line, EXIT_OK)))
+            who = asyncio.run(
+                _ask(settings, text, out, recording, lambda line: fail(line, EXIT_OK))
+            )
         except ProviderError as exc:
             out.finish()
             return fail(exc.message, EXIT_ERROR)
@@ -206,6 +220,8 @@ def run_ask(
         if not out.wrote:
             fail("the reply was empty: the server sent no text", EXIT_OK)
         out.finish()
+        if _isatty(stderr):  # for a person; a script reading stderr gets errors and notes only
+            fail(who, EXIT_OK)
         return EXIT_OK
     except KeyboardInterrupt:
         try:

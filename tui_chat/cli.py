@@ -34,10 +34,33 @@ SUBCOMMANDS = ("ask", "serve", "history")
 
 
 class _Parser(argparse.ArgumentParser):
-    """An argparse parser whose errors are one line, not usage plus a message."""
+    """An argparse parser whose errors are one line, not usage plus a message, and
+    whose --help names the provider and model that would run here and now."""
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+    def format_help(self) -> str:
+        effective = _effective_defaults()
+        for action in self._actions:
+            if effective is not None and action.dest == "api":
+                action.help = f"{API_HELP}; here: {effective.api}"
+            elif effective is not None and action.dest == "model":
+                action.help = f"model name (default here: {effective.model})"
+        return super().format_help()
+
+
+API_HELP = "wire protocol (default: responses with a key or --base-url, else local)"
+
+
+def _effective_defaults() -> Settings | None:
+    """What runs without flags, from `.env`, the environment and config.toml (which
+    `--help` must not fail over: then it shows the general rule)."""
+    try:
+        args = build_parser()["chat"].parse_args([])
+        return resolve_settings(args, load_environment(), load_config())
+    except (ConfigError, OSError, SystemExit):
+        return None
 
 
 def _base_url(value: str) -> str:
@@ -132,12 +155,16 @@ def _add_provider_flags(parser: argparse.ArgumentParser, *, recording: bool = Tr
     group.add_argument(
         "--api",
         choices=APIS,
-        help="wire protocol (default: responses with a key or --base-url, else local)",
+        help=API_HELP,
     )
     group.add_argument(
         "--base-url", type=_base_url, help="server URL (OpenAI-compatible or backend)"
     )
-    group.add_argument("--model", type=_non_empty, help="model name (default: gpt-4o-mini)")
+    group.add_argument(
+        "--model",
+        type=_non_empty,
+        help="model name (default: gpt-4o-mini, or the local model without a key)",
+    )
     group.add_argument("--system", help="system prompt")
     group.add_argument("--temperature", type=_temperature, help="sampling temperature, 0 to 2")
     group.add_argument("--profile", type=_non_empty, help="a profile from config.toml")
