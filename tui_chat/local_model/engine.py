@@ -1,23 +1,20 @@
-"""Load the local model once per process and generate text from it, token by token.
+"""Choose the local engine, and the NumPy engine's generation loop.
 
-Two backends give the same events from the same GGUF file:
+Two engines give the same events from the same GGUF file:
 
-- ``numpy`` (always available): `llama.LlamaModel`, pure NumPy, no compiler needed.
-- ``llama_cpp``: llama.cpp through llama-cpp-python, several times faster. Used
-  automatically when importable. Install it with::
+- ``xllamacpp`` (the default wherever its wheel installs): llama.cpp through
+  `xllamacpp` (see `xllama.py`), 3.5x faster at a third of the memory, any chat GGUF.
+- ``numpy`` (the fallback where xllamacpp has no wheel, e.g. musl Linux, 32-bit or
+  non-x86/ARM machines, macOS before 13): `llama.LlamaModel`, pure NumPy, SmolLM2-type
+  (Llama architecture, ChatML template) models only.
 
-      CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install llama-cpp-python
+`TUI_CHAT_LOCAL_BACKEND=numpy|xllamacpp` forces one. `TUI_CHAT_LOCAL_NUMERICS=exact`
+makes the NumPy engine reproduce llama.cpp's x86 arithmetic bit for bit (10x slower;
+see `exact_numerics.py`).
 
-  (a native build has been seen to crash on CPUs with AMX; this flag avoids that).
-
-`TUI_CHAT_LOCAL_BACKEND=numpy|llama_cpp` forces one. `TUI_CHAT_LOCAL_NUMERICS=exact`
-makes the NumPy backend reproduce llama.cpp's x86 arithmetic bit for bit (10× slower;
-see `exact_numerics.py`). Tokenizing, the chat format and sampling are ours for both
-backends, so a prompt costs the same tokens and a seed means the same thing.
-
-Generation holds a per-model lock: concurrent requests take turns, each with its own
-KV cache. Text is decoded with an incremental UTF-8 decoder so a character split across
-tokens is only emitted once complete.
+The NumPy engine holds a per-model lock: concurrent requests take turns, each with its
+own KV cache. Text is decoded with an incremental UTF-8 decoder so a character split
+across tokens is only emitted once complete.
 """
 
 from __future__ import annotations
@@ -44,10 +41,10 @@ from tui_chat.local_model.gguf_weights import (
 from tui_chat.local_model.sampling import Sampler, SamplingParams
 from tui_chat.local_model.tokenizer import Tokenizer
 
-BackendName = Literal["numpy", "llama_cpp"]
+BackendName = Literal["numpy", "xllamacpp"]
 BACKEND_ENV = "TUI_CHAT_LOCAL_BACKEND"
 NUMERICS_ENV = "TUI_CHAT_LOCAL_NUMERICS"
-LLAMA_CPP_INSTALL = 'CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install llama-cpp-python'
+XLLAMACPP_INSTALL = "pip install xllamacpp"
 
 
 class Sequence_(Protocol):
@@ -96,39 +93,6 @@ class NumpyBackend:
 
     def new_sequence(self, capacity: int) -> _NumpySequence:
         return _NumpySequence(self.model, capacity)
-
-
-class _LlamaCppSequence:
-    def __init__(self, llm: object) -> None:
-        self._llm = llm
-        llm.reset()  # type: ignore[attr-defined]
-
-    def feed(self, tokens: list[int]) -> np.ndarray:
-        llm = self._llm
-        llm.eval(tokens)  # type: ignore[attr-defined]
-        n_vocab = llm.n_vocab()  # type: ignore[attr-defined]
-        ptr = llm._ctx.get_logits()  # type: ignore[attr-defined]  # last position's logits
-        return np.ctypeslib.as_array(ptr, shape=(n_vocab,)).copy()
-
-
-class LlamaCppBackend:
-    """One llama.cpp context (single KV cache); the engine lock keeps use sequential."""
-
-    name: BackendName = "llama_cpp"
-
-    def __init__(self, path: Path, context_length: int) -> None:
-        import llama_cpp
-
-        self._llm = llama_cpp.Llama(
-            model_path=str(path),
-            n_ctx=context_length,
-            n_batch=512,
-            n_threads=os.cpu_count() or 1,
-            verbose=False,
-        )
-
-    def new_sequence(self, capacity: int) -> _LlamaCppSequence:
-        return _LlamaCppSequence(self._llm)
 
 
 @dataclass(slots=True)
@@ -218,49 +182,46 @@ class LocalEngine:
             logits = seq.feed([token])
 
 
-# --- one engine per (file, backend) per process ---------------------------------------
-_engines: dict[tuple[str, str, str], LocalEngine] = {}
+# --- one NumPy engine per (file, numerics) per process ---------------------------------------
+_engines: dict[tuple[str, str], LocalEngine] = {}
 _engines_lock = threading.Lock()
 
 
-def llama_cpp_available() -> bool:
-    return importlib.util.find_spec("llama_cpp") is not None
+def xllamacpp_available() -> bool:
+    return importlib.util.find_spec("xllamacpp") is not None
 
 
 def choose_backend(requested: str | None = None) -> BackendName:
     choice = (requested or os.environ.get(BACKEND_ENV) or "").strip().lower()
     if choice in ("", "auto"):
-        return "llama_cpp" if llama_cpp_available() else "numpy"
-    if choice in ("numpy", "llama_cpp"):
-        if choice == "llama_cpp" and not llama_cpp_available():
+        return "xllamacpp" if xllamacpp_available() else "numpy"
+    if choice in ("numpy", "xllamacpp"):
+        if choice == "xllamacpp" and not xllamacpp_available():
             raise ModelLoadError(
-                f"{BACKEND_ENV}=llama_cpp, but llama-cpp-python is not installed. Run:"
-                f" {LLAMA_CPP_INSTALL} (or unset {BACKEND_ENV} to use the NumPy backend)."
+                f"{BACKEND_ENV}=xllamacpp, but xllamacpp is not installed. Run:"
+                f" {XLLAMACPP_INSTALL} (or unset {BACKEND_ENV} to use the NumPy engine)."
             )
         return choice  # type: ignore[return-value]
-    raise ModelLoadError(f"{BACKEND_ENV} must be 'numpy' or 'llama_cpp', not {choice!r}.")
+    raise ModelLoadError(f"{BACKEND_ENV} must be 'numpy' or 'xllamacpp', not {choice!r}.")
 
 
-def get_engine(
-    backend: str | None = None, model_path: str | os.PathLike[str] | None = None
-) -> LocalEngine:
-    """The shared engine, loading it on first use (call from a worker thread: ~1-2 s).
+def get_engine(model_path: str | os.PathLike[str] | None = None) -> LocalEngine:
+    """The shared NumPy engine, loading it on first use (call from a worker thread: ~1 s).
     Failures raise `ModelLoadError` with a message that says what to do, and are not
     cached, so installing the missing piece and retrying works."""
     path = Path(model_path) if model_path is not None else locate_model_file()
     if not path.is_file():
         raise ModelLoadError(f"The local model file {path} does not exist.")
-    name = choose_backend(backend)
     numerics = os.environ.get(NUMERICS_ENV, "fast").strip().lower() or "fast"
-    key = (str(path.resolve()), name, numerics if name == "numpy" else "")
+    key = (str(path.resolve()), numerics)
     with _engines_lock:
         engine = _engines.get(key)
         if engine is None:
-            engine = _engines[key] = _load(path, name, numerics)
+            engine = _engines[key] = _load(path, numerics)
         return engine
 
 
-def _load(path: Path, backend: BackendName, numerics: str) -> LocalEngine:
+def _load(path: Path, numerics: str) -> LocalEngine:
     try:
         gguf = GGUFFile(path)
     except (OSError, ValueError) as exc:
@@ -269,10 +230,7 @@ def _load(path: Path, backend: BackendName, numerics: str) -> LocalEngine:
         config = ModelConfig.from_metadata(gguf.metadata)
         tokenizer = Tokenizer.from_gguf_metadata(gguf.metadata)
         chat = ChatFormat(tokenizer, gguf.metadata.get("tokenizer.chat_template"))
-        if backend == "llama_cpp":
-            impl: Backend = LlamaCppBackend(path, config.context_length)
-        else:
-            impl = NumpyBackend(gguf, numerics)
+        impl = NumpyBackend(gguf, numerics)
     except MemoryError as exc:
         raise ModelLoadError(
             "Not enough memory to load the local model (it needs about 600 MB)."

@@ -1,17 +1,18 @@
-"""The embedded local model (`--api local`): SmolLM2-135M, offline, no server.
+"""The embedded local model (`--api local`): SmolLM2-135M or any chat GGUF, offline.
 
-The model runs in a worker thread (loading it takes a second or two, every token a few
-tens of milliseconds of NumPy), and hands text back to the event loop through an
+The model runs in a worker thread (loading it takes a few tenths of a second, every
+token about 8 ms on llama.cpp), and hands text back to the event loop through an
 asyncio queue with `loop.call_soon_threadsafe`. When the consumer stops iterating or its
 task is cancelled, a `threading.Event` tells the thread to stop; it checks it after every
 token, so at most one more token is computed. The model is loaded on the first request
 (never at import) and shared by every provider in the process; see
-`tui_chat.local_model.engine` for backends and environment variables.
+`tui_chat.local_model.engine` for the two engines (xllamacpp, NumPy) and when each runs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -32,7 +33,8 @@ from tui_chat.core.protocol import (
 from tui_chat.settings.config import LOCAL_MODEL
 
 if TYPE_CHECKING:
-    from tui_chat.local_model.engine import GenerationStats
+    from tui_chat.local_model.engine import GenerationStats, LocalEngine
+    from tui_chat.local_model.xllama import XllamaModel
     from tui_chat.settings.config import Settings
 
 #: What the UI can show as the model name.
@@ -67,15 +69,21 @@ class LocalProvider:
         settings: Settings | None = None,
         *,
         backend: str | None = None,
-        model_path: str | None = None,
+        model_path: str | os.PathLike[str] | None = None,
         max_tokens: int = DEFAULT_MAX_TOKENS,
         temperature: float = DEFAULT_TEMPERATURE,
         top_p: float = DEFAULT_TOP_P,
         repeat_penalty: float = DEFAULT_REPEAT_PENALTY,
         seed: int | None = None,
+        reuse_prompt: bool = True,
     ) -> None:
+        """`reuse_prompt=False` makes llama.cpp evaluate every prompt afresh: slower for a
+        long chat, but the same prompt then always gives the same greedy reply (see
+        `XllamaModel.generate`)."""
         if settings is not None and settings.temperature is not None:
             temperature = settings.temperature
+        if settings is not None and model_path is None:
+            model_path = settings.local_model
         self.backend = backend
         self.model_path = model_path
         self.max_tokens = max_tokens
@@ -83,6 +91,7 @@ class LocalProvider:
         self.top_p = top_p
         self.repeat_penalty = repeat_penalty
         self.seed = seed
+        self.reuse_prompt = reuse_prompt
         self.label = LOCAL_MODEL_LABEL
         #: The most recent request's run (for diagnostics and tests).
         self.last_run: LocalRun | None = None
@@ -150,13 +159,13 @@ class LocalProvider:
                 run.stop.set()
 
         try:
-            from tui_chat.local_model.engine import GenerationStats, get_engine
+            from tui_chat.local_model.engine import GenerationStats, LocalEngine
             from tui_chat.local_model.gguf_weights import ModelLoadError
             from tui_chat.local_model.sampling import SamplingParams
 
             run.stats = stats = GenerationStats()
             try:
-                engine = get_engine(self.backend, self.model_path)
+                engine = self._engine()
             except ModelLoadError as exc:
                 post("error", ProviderError(str(exc), kind="model"))
                 return
@@ -169,19 +178,46 @@ class LocalProvider:
                 seed=self.seed,
             )
             max_tokens = max(1, request.max_tokens or self.max_tokens)
-            pieces = engine.generate(
-                _messages(request), max_tokens=max_tokens, params=params, stop=run.stop, stats=stats
-            )
-            with closing(pieces):
-                for token_and_text in pieces:
-                    if run.stop.is_set():
-                        break
-                    post("token", token_and_text)
+            messages = _messages(request)
+            if isinstance(engine, LocalEngine):
+                pieces = engine.generate(
+                    messages, max_tokens=max_tokens, params=params, stop=run.stop, stats=stats
+                )
+                with closing(pieces):
+                    for token_and_text in pieces:
+                        if run.stop.is_set():
+                            break
+                        post("token", token_and_text)
+            else:
+                engine.generate(
+                    messages,
+                    max_tokens=max_tokens,
+                    params=params,
+                    stop=run.stop,
+                    stats=stats,
+                    emit=lambda token, text: post("token", (token, text)),
+                    reuse_prompt=self.reuse_prompt,
+                )
             post("done", Usage(input_tokens=stats.prompt_tokens, output_tokens=stats.generated))
         except Exception as exc:
             post("error", _as_provider_error(exc))
         finally:
             run.finished.set()
+
+    def _engine(self) -> LocalEngine | XllamaModel:
+        """The shared engine this provider runs on (loaded on first use, in this thread)."""
+        from tui_chat.local_model.engine import choose_backend, get_engine
+        from tui_chat.local_model.gguf_weights import locate_model_file
+
+        path = self.model_path if self.model_path is not None else locate_model_file()
+        if choose_backend(self.backend) == "numpy":
+            from tui_chat.local_model.gguf_meta import read_chat_model_info
+
+            read_chat_model_info(path)  # a clear error for a file that is no chat model
+            return get_engine(path)
+        from tui_chat.local_model.xllama import get_model
+
+        return get_model(path)
 
     async def aclose(self) -> None:
         """Stop any generation still running (the shared model stays loaded)."""
@@ -201,6 +237,7 @@ def _messages(request: ChatRequest) -> list[tuple[str, str]]:
 
 def _as_provider_error(exc: Exception) -> ProviderError:
     from tui_chat.local_model.chat_format import PromptTooLong
+    from tui_chat.local_model.gguf_weights import ModelLoadError
 
     if isinstance(exc, PromptTooLong):
         return ProviderError(
@@ -208,6 +245,8 @@ def _as_provider_error(exc: Exception) -> ProviderError:
             f" {exc.needed} tokens, and at most {exc.limit} fit. Shorten it or start a new chat.",
             kind="bad_request",
         )
+    if isinstance(exc, ModelLoadError):
+        return ProviderError(str(exc), kind="model")
     if isinstance(exc, MemoryError):
         return ProviderError(
             "Not enough memory for the local model (it needs about 600 MB).", kind="model"

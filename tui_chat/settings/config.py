@@ -63,6 +63,9 @@ class Settings:
     speed: float = 1.0
     #: Idle timeout (`--timeout`): seconds without a byte from the server before a reply fails.
     timeout: float = 30.0
+    #: A chat GGUF for the local provider (`--local-model`, profile `local_model`);
+    #: None runs the bundled SmolLM2.
+    local_model: Path | None = None
     #: The `.env` file `api_key` / `base_url` came from; None for the real environment,
     #: a flag, a profile or a default.
     api_key_from: str | None = None

@@ -1,0 +1,141 @@
+"""The default engine (llama.cpp through xllamacpp): exact greedy tokens, and what an
+embedded engine must not do to the process (its signals, its stderr, a TCP port)."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from tui_chat.core.protocol import ChatMessage, ChatRequest, ProviderError, WireEvent
+from tui_chat.local_model.gguf_meta import NotAChatModel, read_chat_model_info
+from tui_chat.local_model.gguf_weights import locate_model_file
+from tui_chat.providers.local import LocalProvider
+
+from .conftest import requires_model, requires_xllamacpp
+from .gguf_files import write_gguf
+from stream_helpers import collect
+
+
+@requires_xllamacpp
+@pytest.mark.parametrize("case_index", [0, 1, 2])
+async def test_greedy_tokens_on_the_default_engine_equal_llamacpp(
+    xmodel, llamacpp_fixture, case_index
+) -> None:
+    case = llamacpp_fixture["cases"][case_index]
+    expected = case["generated_token_ids"]
+    provider = LocalProvider(repeat_penalty=1.0, reuse_prompt=False)
+    request = ChatRequest(
+        messages=tuple(ChatMessage(m["role"], m["content"]) for m in case["messages"]),
+        model="smollm2",
+        temperature=0,
+        max_tokens=len(expected),
+    )
+    taps: list[WireEvent] = []
+    reply = await collect(provider, request, tap=taps.append)
+    assert [e.payload["token_id"] for e in taps if e.payload["token_id"] is not None] == expected
+    assert reply.done.usage.input_tokens == len(case["prompt_token_ids"])
+
+
+def run_child(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+LOAD = """
+    import asyncio, os, signal, sys
+    from tui_chat.core.protocol import ChatMessage, ChatRequest
+    from tui_chat.providers.local import LocalProvider
+
+    async def reply():
+        req = ChatRequest(messages=(ChatMessage("user", "Hi"),), model="m", max_tokens=4)
+        async for _ in LocalProvider(backend="xllamacpp").stream(req):
+            pass
+
+    asyncio.run(reply())
+"""
+
+
+@requires_xllamacpp
+@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+def test_after_loading_ctrl_c_still_interrupts_and_sigterm_still_ends_the_process() -> None:
+    interrupted = run_child(
+        LOAD
+        + """
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        signal.pause()
+    except KeyboardInterrupt:
+        print("KeyboardInterrupt")
+    """
+    )
+    assert interrupted.stdout.strip() == "KeyboardInterrupt", interrupted.stderr
+    terminated = run_child(
+        LOAD
+        + """
+    os.kill(os.getpid(), signal.SIGTERM)
+    signal.pause()
+    print("still running")
+    """
+    )
+    assert terminated.returncode == -signal_number("SIGTERM"), terminated.stdout
+
+
+def signal_number(name: str) -> int:
+    import signal
+
+    return int(getattr(signal, name))
+
+
+@requires_xllamacpp
+def test_loading_and_replying_write_nothing_to_stderr() -> None:
+    """llama.cpp logs every load and request; under the TUI that would scribble on the
+    screen."""
+    child = run_child(LOAD)
+    assert child.returncode == 0 and child.stderr == ""
+
+
+@requires_xllamacpp
+def test_the_engine_listens_on_a_private_unix_socket_not_a_tcp_port(xmodel) -> None:
+    address = xmodel._server.listening_address
+    assert address.startswith("unix://")
+    folder = os.path.dirname(address.removeprefix("unix://"))
+    assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
+
+
+def test_a_gguf_without_a_chat_template_is_not_a_chat_model(tmp_path) -> None:
+    base = write_gguf(tmp_path / "base.gguf", {"general.architecture": "llama"})
+    with pytest.raises(NotAChatModel, match="has no chat template"):
+        read_chat_model_info(base)
+
+
+def test_a_file_that_is_not_a_gguf_says_so(tmp_path) -> None:
+    text = tmp_path / "notes.gguf"
+    text.write_text("just some notes\n")
+    with pytest.raises(NotAChatModel, match="is not a GGUF model file"):
+        read_chat_model_info(text)
+
+
+@requires_model
+def test_the_bundled_model_reads_as_a_chat_model() -> None:
+    info = read_chat_model_info(locate_model_file())
+    assert info.architecture == "llama" and info.context_length == 8192
+    assert "<|im_start|>" in info.chat_template
+
+
+@requires_xllamacpp
+async def test_a_gguf_without_a_chat_template_fails_the_reply_clearly(tmp_path) -> None:
+    base = write_gguf(tmp_path / "base.gguf", {"general.architecture": "llama"})
+    provider = LocalProvider(model_path=base)
+    request = ChatRequest(messages=(ChatMessage("user", "hi"),), model="m")
+    with pytest.raises(ProviderError) as err:
+        await collect(provider, request)
+    assert err.value.kind == "model" and "has no chat template" in err.value.message

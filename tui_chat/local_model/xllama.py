@@ -1,0 +1,237 @@
+"""The default local engine: llama.cpp's own server code, in process, through xllamacpp.
+
+`xllamacpp.Server(params).handle_chat_completions(body, callback)` runs a chat request
+with the GGUF's own chat template (so any chat model works, not only ChatML) and calls
+`callback` with each OpenAI chat-completion chunk, in the calling thread; returning
+True from the callback ends the request, and llama.cpp computes no further token (the
+tests count them in its metrics). Requests take turns on one slot.
+
+Two things the library does by default that an embedded engine must not:
+
+- It logs to stderr, which would scribble over the TUI: `verbosity = -1`.
+- It also listens for HTTP (port 0 = any free port, no key, CORS open to every web
+  page). It listens on a Unix socket in a private temporary directory instead, behind a
+  random key that never leaves this process.
+
+(llama.cpp's server has SIGINT/SIGTERM handlers of its own; this wheel does not install
+them, and a test keeps Ctrl+C and SIGTERM working if a release ever does.)
+
+`TUI_CHAT_LOCAL_THREADS` overrides the thread count (see `default_threads`).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import secrets
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from tui_chat.local_model.chat_format import Message, PromptTooLong
+from tui_chat.local_model.engine import GenerationStats
+from tui_chat.local_model.gguf_meta import ChatModelInfo, read_chat_model_info
+from tui_chat.local_model.gguf_weights import ModelLoadError
+from tui_chat.local_model.sampling import SamplingParams
+
+THREADS_ENV = "TUI_CHAT_LOCAL_THREADS"
+#: KV cache positions at most: SmolLM2's full 8192, and a bound for models trained on
+#: 128k, whose full cache would take gigabytes.
+MAX_CONTEXT = 8192
+
+Emit = Callable[[int | None, str], None]
+
+
+def xllamacpp_available() -> bool:
+    return importlib.util.find_spec("xllamacpp") is not None
+
+
+def default_threads() -> int:
+    """One thread per core, leaving one for the UI when there are more than two.
+
+    Measured on 2 cores (`benchmarks/local_model.py --threads 1 2`): 2 threads stream at
+    ~120 tok/s with keys still acted on in a few ms (llama.cpp's threads yield to the
+    event loop's thread), 1 thread at ~75 tok/s; above two cores one stays free.
+    """
+    override = os.environ.get(THREADS_ENV, "").strip()
+    if override:
+        try:
+            value = int(override)
+        except ValueError:
+            raise ModelLoadError(
+                f"{THREADS_ENV} must be a whole number, not {override!r}."
+            ) from None
+        if value < 1:
+            raise ModelLoadError(f"{THREADS_ENV} must be 1 or more, not {value}.")
+        return value
+    cores = os.cpu_count() or 1
+    return cores if cores <= 2 else cores - 1
+
+
+class GenerationError(Exception):
+    """llama.cpp refused or failed a request; the message is its own."""
+
+
+class XllamaModel:
+    """One loaded GGUF behind one llama.cpp server context (one slot)."""
+
+    name = "xllamacpp"
+
+    def __init__(self, info: ChatModelInfo, threads: int) -> None:
+        import xllamacpp
+
+        self.info = info
+        self.threads = threads
+        self.context_length = min(info.context_length or 4096, MAX_CONTEXT)
+        self._socket_dir = tempfile.TemporaryDirectory(prefix="tui-chat-llama-")
+        params = xllamacpp.CommonParams()
+        params.model.path = str(info.path)
+        params.n_ctx = self.context_length
+        params.n_parallel = 1
+        params.cpuparams.n_threads = threads
+        params.cpuparams_batch.n_threads = threads
+        params.warmup = False
+        params.verbosity = -1
+        params.endpoint_metrics = True
+        params.hostnames = [os.path.join(self._socket_dir.name, "llama.sock")]
+        params.api_keys = [secrets.token_hex(16)]
+        # llama.cpp's classic attention: what tests/fixtures/llamacpp_greedy.json used.
+        params.flash_attn_type = xllamacpp.llama_flash_attn_type.LLAMA_FLASH_ATTN_TYPE_DISABLED
+        params.reasoning_format = xllamacpp.common_reasoning_format.COMMON_REASONING_FORMAT_NONE
+        params.cache_ram_mib = 0  # no prompt cache beyond the slot's own
+        try:
+            self._server = xllamacpp.Server(params)
+        except (RuntimeError, ValueError) as exc:
+            self._socket_dir.cleanup()
+            raise ModelLoadError(
+                f"llama.cpp could not load {info.path} ({exc}). Is it a model llama.cpp supports?"
+            ) from exc
+
+    def tokens_predicted(self) -> int:
+        """Tokens llama.cpp has generated in this process (its own counter)."""
+        found = re.search(
+            r"^llamacpp:tokens_predicted_total (\S+)", self._server.handle_metrics(), re.M
+        )
+        return int(float(found.group(1))) if found else 0
+
+    def generate(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int,
+        params: SamplingParams,
+        stop: threading.Event,
+        stats: GenerationStats,
+        emit: Emit,
+        reuse_prompt: bool = True,
+    ) -> None:
+        """Call `emit(token id, text)` per generated token, in this thread, until a stop
+        token, `max_tokens`, or the first token after `stop` is set (then llama.cpp is
+        told to stop: no more are computed). When the conversation does not fit, the
+        oldest turns are dropped (never a leading system turn or the last message).
+
+        `reuse_prompt` keeps the KV cache of the previous request's common prefix, so a
+        long chat's next turn costs only its new tokens. The reused part was computed in
+        other batch sizes, which rounds differently: greedy output can then drift from a
+        fresh run's after some tokens, so exactness tests turn it off."""
+        msgs = list(messages)
+        head = [msgs.pop(0)] if msgs and msgs[0][0] == "system" else []
+        while True:
+            if stop.is_set():
+                stats.finish = "cancelled"
+                return
+            error = self._request(head + msgs, max_tokens, params, stop, stats, emit, reuse_prompt)
+            if error is None:
+                return
+            if error.get("type") != "exceed_context_size_error":
+                raise GenerationError(str(error.get("message") or error))
+            if len(msgs) <= 1:
+                raise PromptTooLong(
+                    int(error.get("n_prompt_tokens", 0)), int(error.get("n_ctx", 0))
+                )
+            msgs.pop(0)
+            while len(msgs) > 1 and msgs[0][0] == "assistant":  # no orphaned reply first
+                msgs.pop(0)
+            stats.dropped_messages += 1
+
+    def _request(
+        self,
+        messages: list[Message],
+        max_tokens: int,
+        params: SamplingParams,
+        stop: threading.Event,
+        stats: GenerationStats,
+        emit: Emit,
+        reuse_prompt: bool,
+    ) -> dict[str, Any] | None:
+        body: dict[str, Any] = {
+            "messages": [{"role": r, "content": c} for r, c in messages],
+            "max_tokens": max_tokens,
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+            "repeat_penalty": params.repeat_penalty,
+            "cache_prompt": reuse_prompt,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "logprobs": True,  # the only way the chunks carry token ids
+            "top_logprobs": 1,
+        }
+        if params.seed is not None:
+            body["seed"] = params.seed
+        failure: list[dict[str, Any]] = []
+
+        def on_chunk(chunk: dict[str, Any]) -> bool:
+            if "error" in chunk or "code" in chunk:
+                failure.append(chunk.get("error", chunk))
+                return True
+            if usage := chunk.get("usage"):
+                stats.prompt_tokens = int(usage.get("prompt_tokens", stats.prompt_tokens))
+            for choice in chunk.get("choices") or ():
+                text = (choice.get("delta") or {}).get("content") or ""
+                entries = ((choice.get("logprobs") or {}).get("content")) or []
+                for i, entry in enumerate(entries):
+                    if stop.is_set():
+                        stats.finish = "cancelled"
+                        return True
+                    stats.generated += 1
+                    emit(entry.get("id"), text if i == 0 else "")
+                if not entries and text:
+                    emit(None, text)
+                if reason := choice.get("finish_reason"):
+                    stats.finish = "length" if reason == "length" else "stop"
+            if stop.is_set():
+                stats.finish = "cancelled"
+                return True
+            return False
+
+        self._server.handle_chat_completions(body, on_chunk)
+        if failure:
+            return failure[0]
+        if not stats.finish:
+            stats.finish = "cancelled" if stop.is_set() else "stop"
+        return None
+
+    def close(self) -> None:
+        self._server = None  # type: ignore[assignment]
+        self._socket_dir.cleanup()
+
+
+_models: dict[tuple[str, int], XllamaModel] = {}
+_models_lock = threading.Lock()
+
+
+def get_model(path: str | os.PathLike[str], threads: int | None = None) -> XllamaModel:
+    """The shared model for `path`, loaded on first use (call from a worker thread)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelLoadError(f"The local model file {path} does not exist.")
+    threads = threads or default_threads()
+    key = (str(path.resolve()), threads)
+    with _models_lock:
+        model = _models.get(key)
+        if model is None:
+            model = _models[key] = XllamaModel(read_chat_model_info(path), threads)
+        return model
