@@ -10,7 +10,6 @@ import asyncio
 from collections.abc import Callable
 
 from textual.pilot import Pilot
-from textual.widgets import Markdown
 
 from tui_chat.core.protocol import Provider
 from tui_chat.history import HistoryStore
@@ -77,4 +76,4 @@ def replies(app: ChatApp) -> list[AssistantMessage]:
 
 
 def shown_text(reply: AssistantMessage) -> str:
-    return reply.query_one("#body", Markdown).source
+    return reply.shown_source

@@ -7,17 +7,15 @@ import socket
 from pathlib import Path
 
 import pytest
-from textual.geometry import Region
-from textual.widgets import Markdown
 
 from tui_chat.ui.widgets.conversation.chat_log import ChatLog
 from tui_chat.ui.widgets.conversation.indicator import TypingIndicator
 from tui_chat.ui.widgets.conversation.message import (
     AssistantMessage,
     ErrorNotice,
-    SettledMarkdown,
     UserMessage,
 )
+from tui_chat.ui.widgets.conversation.reply_body import ReplyBody
 from tui_chat.ui.widgets.prompt import PromptInput
 
 from .app_factory import KEY, make_app, replies, send, shown_text, wait_for
@@ -212,11 +210,8 @@ async def test_control_sequences_from_the_model_never_reach_the_screen(
         assert "\x1b" not in reply.text and "\x07" not in reply.text
         assert reply.text == "safe [b]text[/b]", "each sequence goes whole, no residue"
         await pilot.pause(0.1)
-        drawn = "".join(
-            strip.text
-            for widget in reply.query("MarkdownParagraph")
-            for strip in widget.render_lines(Region(0, 0, *widget.size))
-        )
+        body = reply.query_one(ReplyBody)
+        drawn = "".join(body.render_line(y).text for y in range(body.size.height))
         assert "[b]text[/b]" in drawn, "shown as written, not parsed as markup"
         assert "\x1b" not in drawn and "\x07" not in drawn
 
@@ -268,59 +263,6 @@ async def test_enter_on_a_blank_prompt_sends_nothing(fake_server: FakeLLMServer)
         await pilot.press("space", "enter")
         await pilot.pause(0.2)
         assert not fake_server.requests and not replies(app)
-
-
-async def test_long_replies_settle_so_the_widget_count_stays_bounded(
-    fake_server: FakeLLMServer,
-) -> None:
-    """Cost per token tracks the widgets on screen; a long reply must not keep adding them."""
-    section = "## Part {n}\n\nSome *text* in part {n}.\n\n- a\n- b\n\n```\ncode {n}\n```\n\n"
-    text = "".join(section.format(n=n) for n in range(60))
-    chunks = text.splitlines(keepends=True)
-    script = Script(chunks=chunks, delay=0.002)
-    fake_server.enqueue(script, script)
-    app = make_app(fake_server)
-    async with app.run_test() as pilot:
-        await send(pilot, "long one")
-        first = replies(app)[0]
-        await wait_for(pilot, lambda: first.status == "complete", timeout=20)
-        settled = list(first.query(SettledMarkdown))
-        assert len(settled) >= 3, "the finished part was settled as it streamed"
-        assert "".join(w.source for w in settled) + first.live_source == "".join(chunks)
-        assert len(list(first.query("*"))) < 120
-        await send(pilot, "again")
-        await wait_for(pilot, lambda: replies(app)[-1].status == "complete", timeout=20)
-        assert not first.query("#body"), "the previous reply was collapsed"
-        assert "".join(w.source for w in first.query(SettledMarkdown)) == "".join(chunks)
-
-
-async def test_streaming_keeps_room_below_the_text_and_gives_it_back_at_the_end(
-    fake_server: FakeLLMServer,
-) -> None:
-    """The log grows in jumps while a reply streams (fewer full redraws over SSH)."""
-    lines = [f"Line {n} of a reply that keeps going.\n\n" for n in range(12)]
-    fake_server.enqueue(Script(chunks=lines, hold_after=6))
-    app = make_app(fake_server)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await send(pilot, "go")
-        reply = replies(app)[0]
-        await wait_for(pilot, lambda: "Line 5" in reply.text)
-        await pilot.pause(0.2)
-        body = reply.query_one("#body", Markdown)
-        content = body.children[-1].virtual_region_with_margin.bottom
-        assert body.styles.min_height is not None
-        assert body.size.height > content, "room is kept below the streaming text"
-        sizes = set()
-        fake_server.release()
-        while reply.status != "complete":
-            sizes.add(body.size.height)
-            await pilot.pause(0.01)
-        assert body.styles.min_height is None
-
-        def no_room_left() -> bool:  # the layout catches up a frame later on a busy machine
-            return body.size.height == body.children[-1].virtual_region_with_margin.bottom
-
-        await wait_for(pilot, no_room_left)
 
 
 async def test_escape_before_the_first_word_takes_the_prompt_back(

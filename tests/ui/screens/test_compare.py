@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
-from textual.widgets import Markdown
 
 from tui_chat.providers import make_provider
 from tui_chat.settings.config import Settings
@@ -59,7 +58,7 @@ async def test_streaming_side_shows_words_while_the_other_waits(
         fake_server.release()
         await wait_for(pilot, lambda: not screen.busy)
         assert pane_reply(screen, "left").text == right.text == "Streaming wins the race."
-        left_body = pane_reply(screen, "left").query_one("#body", Markdown).source
+        left_body = pane_reply(screen, "left").shown_source
         assert left_body == "Streaming wins the race."
         line = str(screen.query_one("#verdict").render())
         assert "streaming showed its first words" in line and "sooner than non-streaming" in line

@@ -12,10 +12,4 @@ class ChatLog(VerticalScroll, can_focus=True):
         self.anchor()
 
     async def settle_replies(self) -> None:
-        """Collapse the last reply's Markdown tree before a new one starts streaming,
-        so the cost of streaming does not grow with the conversation."""
-        from tui_chat.ui.widgets.conversation.message import AssistantMessage
-
-        replies = self.query_children(AssistantMessage)
-        if replies:
-            await replies.last().settle()
+        """Kept for callers; a finished reply's lines are already cached (ReplyBody)."""

@@ -42,3 +42,21 @@ def settle_point(source: str, min_lines: int) -> int | None:
         offset += len(line)
         lines += 1
     return best
+
+
+def open_fence(source: str) -> int | None:
+    """The offset of the line that opens a code fence left open at the end, or None."""
+    fence: str | None = None
+    start = 0
+    offset = 0
+    for line in source.splitlines(keepends=True):
+        stripped = line.rstrip("\n")
+        match = _FENCE.match(stripped)
+        if fence is None:
+            if match:
+                fence, start = match.group(1), offset
+        elif match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence):
+            if not stripped[match.end() :].strip():
+                fence = None
+        offset += len(line)
+    return start if fence is not None else None

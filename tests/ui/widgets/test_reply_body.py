@@ -1,0 +1,161 @@
+"""The reply body: Markdown drawn as cached lines, where a new word repaints its line only."""
+
+from __future__ import annotations
+
+import pytest
+from textual.app import App, ComposeResult
+from textual.containers import VerticalScroll
+from textual.geometry import Offset
+from textual.selection import Selection
+
+from tui_chat.ui.widgets.conversation.reply_body import ReplyBody
+
+PARAGRAPH = "The quick brown fox jumps over the lazy dog and keeps on running " * 3
+ELEMENTS = {
+    "heading": "# A title\n\n## A section\n\nText under it.\n",
+    "paragraph": f"{PARAGRAPH}\n\nA *second* one with `code` and **bold**.\n",
+    "list": "Items:\n\n- one\n- two\n  - nested\n- three\n\n1. first\n2. second\n",
+    "code": "Before.\n\n```python\ndef f(x: int) -> int:\n    return x + 1\n```\n\nAfter.\n",
+    "table": "| name | value |\n|------|------:|\n| a | 1 |\n| bb | 22 |\n\nDone.\n",
+    "quote": "> quoted text\n> more of it\n\nplain\n",
+    "fence without a gap": "Look:\n```\nraw\n```\nthen text\n",
+}
+
+
+class Host(App[None]):
+    """The body inside a scrolling log, as a reply sits in the chat."""
+
+    def __init__(self, body: ReplyBody) -> None:
+        super().__init__()
+        self.body = body
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield self.body
+
+
+def lines(body: ReplyBody) -> list[str]:
+    return [body.render_line(y).text.rstrip() for y in range(body.size.height)]
+
+
+async def stream(pilot: object, body: ReplyBody, source: str, step: int = 3) -> None:
+    for start in range(0, len(source), step):
+        body.append(source[start : start + step])
+        await pilot.pause()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("element", sorted(ELEMENTS))
+async def test_streamed_markdown_ends_drawn_as_the_whole_reply_is(element: str) -> None:
+    """Cutting a reply into blocks as it streams must not change how it looks."""
+    source = ELEMENTS[element]
+    streamed, whole = ReplyBody(live=True), ReplyBody(source)
+    async with Host(streamed).run_test(size=(60, 30)) as pilot:
+        await stream(pilot, streamed, source)
+        streamed.finish()
+        await pilot.pause()
+        got = [streamed.render_line(y) for y in range(streamed.size.height)]
+        assert streamed.source == source
+    async with Host(whole).run_test(size=(60, 30)) as pilot:
+        await pilot.pause()
+        want = [whole.render_line(y) for y in range(whole.size.height)]
+    assert [s.text for s in got] == [s.text for s in want]
+    assert got == want, "same cells and same styles"
+
+
+async def test_each_markdown_element_is_drawn() -> None:
+    body = ReplyBody("\n".join(ELEMENTS.values()))
+    async with Host(body).run_test(size=(60, 60)) as pilot:
+        await pilot.pause()
+        drawn = "\n".join(lines(body))
+    assert "A title" in drawn and "#" not in drawn.split("A title")[0], "heading, no hashes"
+    assert "• one" in drawn and "nested" in drawn, "bullets"
+    assert "1 first" in drawn or "1. first" in drawn
+    assert "def f(x: int) -> int:" in drawn and "```" not in drawn, "code without fences"
+    assert "name" in drawn and "22" in drawn and "─" in drawn, "a table with rules"
+    assert "quoted text" in drawn and "> quoted" not in drawn
+    assert "**" not in drawn and "`code`" not in drawn
+
+
+async def test_appending_a_word_to_a_line_repaints_at_most_two_lines() -> None:
+    body = ReplyBody(live=True)
+    async with Host(body).run_test(size=(60, 30)) as pilot:
+        await stream(pilot, body, "# Title\n\nSome text before.\n\n" + PARAGRAPH[:90], step=10)
+        before = lines(body)
+        body.append("word ")
+        await pilot.pause()
+        assert 1 <= len(body.lines_repainted) <= 2, body.lines_repainted
+        after = lines(body)
+        changed = [y for y, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
+        assert set(changed) <= set(body.lines_repainted), "every changed line was repainted"
+        assert "word" in after[body.lines_repainted[0]]
+
+
+async def test_an_open_code_fence_draws_like_the_closed_block() -> None:
+    code = "```python\nimport os\n\ndef f(x: int) -> int:\n    return x + 1\n"
+    growing, closed = ReplyBody(live=True), ReplyBody(code + "```\n")
+    async with Host(growing).run_test(size=(60, 30)) as pilot:
+        await stream(pilot, growing, code, step=4)
+        got = lines(growing)
+    async with Host(closed).run_test(size=(60, 30)) as pilot:
+        await pilot.pause()
+        want = lines(closed)
+    assert got[: len(want)] == want
+
+
+async def test_a_partial_code_line_is_shown_as_it_grows() -> None:
+    body = ReplyBody(live=True)
+    async with Host(body).run_test(size=(60, 30)) as pilot:
+        await stream(pilot, body, "```python\nprint('hel", step=4)
+        assert any("print('hel" in line for line in lines(body))
+        body.append("lo')")
+        await pilot.pause()
+        assert any("print('hello')" in line for line in lines(body))
+
+
+async def test_streaming_keeps_room_below_the_text_and_gives_it_back_at_the_end() -> None:
+    """The log grows in jumps while a reply streams (fewer layouts and scrolls)."""
+    body = ReplyBody(live=True)
+    async with Host(body).run_test(size=(60, 24)) as pilot:
+        await stream(pilot, body, "Line one of many.\n\nLine two.\n\n", step=8)
+        drawn = len([line for line in lines(body) if line])
+        assert body.size.height > drawn + 2, "room is kept below the streaming text"
+        heights = set()
+        for n in range(3, 12):
+            body.append(f"Line {n}.\n\n")
+            await pilot.pause()
+            heights.add(body.size.height)
+        assert len(heights) < 9, "the body grew in jumps, not a line at a time"
+        body.finish()
+        await pilot.pause()
+        assert body.size.height == len(body._lines), "no room left once finished"
+        assert lines(body)[-1] == "Line 11."
+
+
+async def test_a_resize_rewraps_the_text_to_the_new_width() -> None:
+    body = ReplyBody(PARAGRAPH)
+    async with Host(body).run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        wide = lines(body)
+        await pilot.resize_terminal(40, 24)
+        await pilot.pause()
+        narrow = lines(body)
+        assert len(narrow) > len(wide)
+        assert all(len(line) <= body.size.width for line in narrow)
+        assert " ".join(" ".join(narrow).split()) == " ".join(PARAGRAPH.split())
+
+
+async def test_selected_text_is_the_text_drawn() -> None:
+    body = ReplyBody("# Title\n\nfirst line of text\n")
+    async with Host(body).run_test(size=(60, 24)) as pilot:
+        await pilot.pause()
+        row = next(y for y, line in enumerate(lines(body)) if line.startswith("first"))
+        await pilot.mouse_down(body, offset=(0, row))
+        await pilot.hover(body, offset=(9, row))
+        await pilot.mouse_up(body, offset=(9, row))
+        await pilot.pause()
+        assert pilot.app.screen.get_selected_text() == "first line"
+        everything = body.get_selection(Selection(None, None))
+        assert everything is not None and "Title" in everything[0]
+        pilot.app.screen.selections = {body: Selection(Offset(0, row), Offset(5, row))}
+        await pilot.pause()
+        assert pilot.app.screen.get_selected_text() == "first"

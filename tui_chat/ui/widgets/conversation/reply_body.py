@@ -1,0 +1,285 @@
+"""A reply's Markdown as lines of cells, so that a new word repaints only its line.
+
+Textual's Markdown widget is a tree of block widgets: every change re-parses the
+source, re-lays out the blocks and repaints their regions whole, which at chat speeds
+cost 15 ms of CPU per token. Here the reply is cut into top-level blocks as it grows
+(`settle_point`): a finished block is rendered once (Rich's Markdown) and kept as
+strips; only the last, unfinished block is rendered again, its strips are compared with
+the last frame's, and only the lines that differ are refreshed (Textual's Line API).
+While the reply streams, room is kept below it (the runway), so new lines fill blank
+rows instead of growing the widget, and the log is laid out again only once per jump.
+
+A code block that is still open is drawn line by line instead (each finished line is
+highlighted once, the growing line alone on each change), since highlighting the whole
+block per token costs several ms; once it closes it is rendered whole like any block.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from markdown_it import MarkdownIt
+from pygments.lexer import Lexer
+from pygments.lexers import get_lexer_by_name
+from pygments.util import ClassNotFound
+from rich.markdown import Markdown as RichMarkdown
+from rich.segment import Segment
+from rich.style import Style
+from rich.syntax import Syntax
+from textual.geometry import Region, Size
+from textual.selection import Selection
+from textual.strip import Strip
+from textual.widget import Widget
+
+from tui_chat.ui.widgets.conversation.markdown_segments import open_fence, settle_point
+
+#: Code highlighting for replies, close to Textual's Markdown fences.
+CODE_THEME = "monokai"
+#: Room kept below streaming text, as a share of the screen's height. The log is laid
+#: out again (and scrolls) only when the text has filled it: in jumps, not per line.
+RUNWAY_SHARE = 1 / 4
+
+
+class ReplyBody(Widget):
+    """The Markdown of one reply; `append` grows it, `finish` gives back the runway."""
+
+    ALLOW_SELECT = True
+    DEFAULT_CSS = """
+    ReplyBody { height: auto; }
+    """
+
+    def __init__(self, source: str = "", *, live: bool = False, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._live = live
+        self._done: list[str] = []  # the sources of finished blocks
+        self._tail = ""  # the unfinished last block, rendered again on each change
+        self._width = 0  # the width the strips below were rendered at
+        self._done_lines: list[Strip] = []  # finished blocks, each followed by a gap
+        self._tail_lines: list[Strip] = []
+        self._lines: list[Strip] = []  # what render_line shows
+        self._reserved = 0  # rows the widget claims while streaming (>= its lines)
+        self._code_cache: dict[tuple[str, str], list[Strip]] = {}  # open fence's lines
+        #: The lines the last `append` asked Textual to repaint (for tests and benchmarks).
+        self.lines_repainted: tuple[int, ...] = ()
+        if source:
+            self._take(source)
+
+    @property
+    def source(self) -> str:
+        return "".join(self._done) + self._tail
+
+    @property
+    def live(self) -> bool:
+        return self._live
+
+    def append(self, text: str) -> None:
+        """Add cleaned text; repaint the lines it changed, or lay out again if it grew."""
+        done = len(self._done)
+        self._take(text)
+        if not self._width:
+            return  # not laid out yet: the first layout renders it all
+        before = self._lines
+        for block in self._done[done:]:
+            self._done_lines = self._done_lines + self._block(block) + [self._gap()]
+        self._tail_lines = self._tail_strips()
+        self._join_lines()
+        if len(self._lines) > self._reserved:
+            self._reserve_room()
+            self.lines_repainted = tuple(range(len(self._lines)))
+            self.refresh(layout=True)
+            return
+        changed = _changed_lines(before, self._lines)
+        self.lines_repainted = tuple(changed)
+        if changed:
+            width = self.size.width
+            self.refresh(*(Region(0, y, width, 1) for y in changed))
+
+    def finish(self) -> None:
+        """The reply has ended: give back the room kept for more text."""
+        self._live = False
+        self._join_lines()
+        self._reserved = 0
+        self.refresh(layout=True)
+
+    def _take(self, text: str) -> None:
+        self._tail += text
+        cut = settle_point(self._tail, 1)
+        if cut:
+            self._done.append(self._tail[:cut])
+            self._tail = self._tail[cut:]
+
+    # -- rendering ---------------------------------------------------------------
+
+    def _block(self, source: str) -> list[Strip]:
+        """One block as strips of exactly the width, without Rich's outer blank lines."""
+        if not source.strip():
+            return []
+        console = self.app.console
+        options = console.options.update(width=self._width, height=None, highlight=False)
+        markdown = _Markdown(source, code_theme=CODE_THEME)
+        lines = [Strip(line, self._width) for line in console.render_lines(markdown, options)]
+        while lines and _is_blank(lines[0]):
+            lines.pop(0)
+        while lines and _is_blank(lines[-1]):
+            lines.pop()
+        base = self.rich_style
+        return [line.apply_style(base) for line in lines]
+
+    def _tail_strips(self) -> list[Strip]:
+        """The unfinished block: rendered whole, unless it is an open code fence."""
+        start = open_fence(self._tail)
+        if start is None:
+            return self._block(self._tail)
+        before = self._block(self._tail[:start])
+        header, _, code = self._tail[start:].partition("\n")
+        language = header.strip().lstrip("`~").strip().partition(" ")[0]
+        lines, _, growing = code.rpartition("\n")
+        strips = before + [self._gap()] if before else []
+        padding = Strip.blank(self._width, _code_background())
+        strips.append(padding)
+        if lines or code.startswith("\n"):
+            for line in lines.split("\n"):
+                strips += self._code_line(line, language)
+        if growing:
+            strips += self._code_line(growing, language, keep=False)
+        strips.append(padding)
+        return strips
+
+    def _code_line(self, line: str, language: str, keep: bool = True) -> list[Strip]:
+        """One line of code as Rich's code block draws it: highlighted, padded by one."""
+        key = (language, line)
+        if (cached := self._code_cache.get(key)) is not None:
+            return cached
+        background = _code_background()
+        text = _highlighter(language).highlight(line.expandtabs(8))
+        text.rstrip()
+        console = self.app.console
+        inner = max(1, self._width - 2)
+        options = console.options.update(width=inner, height=None, highlight=False)
+        edge = Segment(" ", background)
+        strips = [
+            Strip([edge, *row, edge], self._width)
+            for row in console.render_lines(text, options, style=background, pad=True)
+        ]
+        if keep:
+            self._code_cache[key] = strips
+        return strips
+
+    def _gap(self) -> Strip:
+        return Strip.blank(self._width, self.rich_style)
+
+    def _join_lines(self) -> None:
+        """The lines shown: blocks one gap apart (a gap waits below a finished block
+        while the reply streams, for the next one)."""
+        lines = self._done_lines + self._tail_lines
+        if not self._live and not self._tail_lines and lines:
+            lines = lines[:-1]
+        self._lines = lines
+
+    def _render_all(self, width: int) -> None:
+        self._width = width
+        self._code_cache.clear()
+        self._done_lines = []
+        for block in self._done:
+            self._done_lines += self._block(block) + [self._gap()]
+        self._tail_lines = self._tail_strips()
+        self._join_lines()
+        self._reserved = 0
+        if self._live and self._lines:
+            self._reserve_room()
+
+    def _reserve_room(self) -> None:
+        height = self.screen.size.height if self.is_attached else 24
+        self._reserved = len(self._lines) + max(3, int(height * RUNWAY_SHARE))
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        if width != self._width:
+            self._render_all(width)
+        if not self._live:
+            return len(self._lines)
+        return max(self._reserved, len(self._lines))
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._width = 0  # colours come from the theme: render again at the next layout
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if width != self._width:
+            self._render_all(width)
+        if y >= len(self._lines):
+            return Strip.blank(width, self.rich_style)
+        strip = self._lines[y]
+        selection = self.text_selection
+        if selection is not None:
+            strip = self._selected(strip, y, selection)
+        return strip.apply_offsets(0, y)
+
+    # -- selection ---------------------------------------------------------------
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        text = "\n".join(strip.text.rstrip() for strip in self._lines)
+        return selection.extract(text), "\n"
+
+    def selection_updated(self, selection: Selection | None) -> None:
+        self.refresh()
+
+    def _selected(self, strip: Strip, y: int, selection: Selection) -> Strip:
+        span = selection.get_span(y)
+        if span is None:
+            return strip
+        start, end = span
+        length = strip.cell_length
+        end = length if end == -1 else min(end, length)
+        if end <= start:
+            return strip
+        style = self.screen.get_component_rich_style("screen--selection")
+        before, middle, after = strip.divide([start, end, length])
+        middle = Strip(Segment.apply_style(list(middle), post_style=style), middle.cell_length)
+        return Strip.join([before, middle, after])
+
+
+def _is_blank(strip: Strip) -> bool:
+    """Rich's blank separator lines: only spaces, no background (a code block's has one)."""
+    return all(not segment.text.strip() and not _has_background(segment.style) for segment in strip)
+
+
+def _has_background(style: Style | None) -> bool:
+    return style is not None and style.bgcolor is not None and not style.bgcolor.is_default
+
+
+def _changed_lines(before: list[Strip], after: list[Strip]) -> list[int]:
+    """The rows whose strips differ (rows that appeared or went away included)."""
+    changed = []
+    for y in range(max(len(before), len(after))):
+        if y >= len(before) or y >= len(after) or before[y] != after[y]:
+            changed.append(y)
+    return changed
+
+
+_PARSER = MarkdownIt().enable("strikethrough").enable("table")
+
+
+class _Markdown(RichMarkdown):
+    """Rich's Markdown with one shared parser: building a MarkdownIt costs ~0.25 ms."""
+
+    def __init__(self, markup: str, code_theme: str) -> None:
+        super().__init__("", code_theme=code_theme)
+        self.markup = markup
+        self.parsed = _PARSER.parse(markup)
+
+
+@cache
+def _highlighter(language: str) -> Syntax:
+    """A Syntax for the fence's language, kept: looking a lexer up by name is slow."""
+    lexer: Lexer | str
+    try:
+        lexer = get_lexer_by_name(language or "text")
+    except ClassNotFound:
+        lexer = "text"
+    return Syntax("", lexer, theme=CODE_THEME, word_wrap=True)
+
+
+@cache
+def _code_background() -> Style:
+    return Syntax.get_theme(CODE_THEME).get_background_style()
