@@ -30,7 +30,7 @@ from tui_chat.settings.profiles import ConfigError, ConfigFile, load_config
 if TYPE_CHECKING:
     from tui_chat.history import HistoryStore
 
-SUBCOMMANDS = ("ask", "serve", "history")
+SUBCOMMANDS = ("ask", "serve", "history", "web")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -99,6 +99,12 @@ def _port(value: str) -> int:
     if not 0 <= number <= 65535:
         raise argparse.ArgumentTypeError(f"{value} is not a port (0 to 65535)")
     return number
+
+
+def _url_token(value: str) -> str:
+    if not value or not all(c.isascii() and (c.isalnum() or c in "-._~") for c in value):
+        raise argparse.ArgumentTypeError("use letters, digits and - . _ ~ only")
+    return value
 
 
 def _speed(value: str) -> float:
@@ -199,7 +205,8 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     chat = _Parser(
         prog="tui-chat",
         description="A terminal chat client that streams LLM replies word by word. "
-        "Subcommands: 'tui-chat ask', 'tui-chat serve', 'tui-chat history' (each has --help).",
+        "Subcommands: 'tui-chat ask', 'tui-chat serve', 'tui-chat history', 'tui-chat web' "
+        "(each has --help).",
     )
     chat.add_argument("--version", action="version", version=f"tui-chat {__version__}")
     _add_provider_flags(chat)
@@ -253,7 +260,20 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
         description="List, show, export, delete and search saved conversations.",
     )
     add_history_arguments(history)
-    return {"chat": chat, "ask": ask, "serve": serve, "history": history}
+    web = _Parser(
+        prog="tui-chat web",
+        description="Serve the chat app to browsers, one app process per tab. Every other "
+        "flag is a tui-chat flag (see tui-chat --help) and applies to each tab's app.",
+        allow_abbrev=False,  # an app flag such as --ho... must not be taken for --host
+    )
+    web.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine)"
+    )
+    web.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
+    web.add_argument(
+        "--token", type=_url_token, help="the token the URL must carry (default: a random one)"
+    )
+    return {"chat": chat, "ask": ask, "serve": serve, "history": history, "web": web}
 
 
 def settings_from_args(args: argparse.Namespace, base: Settings) -> Settings:
@@ -331,7 +351,12 @@ def _main(argv: Sequence[str] | None) -> int:
     command = argv[0] if argv and argv[0] in SUBCOMMANDS else "chat"
     if command != "chat":
         argv = argv[1:]
-    args = build_parser()[command].parse_args(argv)
+    parsers = build_parser()
+    if command == "web":  # its own flags, then the app's, checked before anything listens
+        web_args, app_argv = parsers["web"].parse_known_args(argv)
+        args = parsers["chat"].parse_args(app_argv)
+    else:
+        args = parsers[command].parse_args(argv)
     if getattr(args, "speed", None) is not None and getattr(args, "replay", None) is None:
         return _fail("--speed needs --replay FILE.jsonl: it sets the replay's pace", 2)
     if command == "history":  # needs no provider settings or .env
@@ -360,6 +385,13 @@ def _main(argv: Sequence[str] | None) -> int:
         compare = compare_contenders(args, settings, config, env)
     except ConfigError as error:
         return _fail(str(error), 2)
+    if command == "web":
+        import secrets
+
+        from tui_chat.web import run_web
+
+        token = web_args.token or secrets.token_urlsafe(16)
+        return run_web(app_argv, host=web_args.host, port=web_args.port, token=token)
     return _run_app(settings, config, args.resume, compare)
 
 
