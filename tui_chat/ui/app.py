@@ -20,7 +20,7 @@ from tui_chat.history import HistoryStore
 from tui_chat.settings.config import Settings
 from tui_chat.settings.preferences import load_state, save_state
 from tui_chat.settings.profiles import ConfigFile
-from tui_chat.ui.clipboard import in_tmux, osc52
+from tui_chat.ui.clipboard import TmuxCopy, in_tmux, osc52, tmux_copy
 from tui_chat.ui.commands import ChatCommands, system_commands
 from tui_chat.ui.render import install
 from tui_chat.ui.screens.chat import SHOWN_WHEN_OPENING, WIDE_ENOUGH_FOR_SIDEBAR, ChatScreen
@@ -122,11 +122,17 @@ class ChatApp(App[None]):
         if self._remember_ui and self.is_running:
             save_state({**load_state(), "theme": theme})
 
+    #: What the last copy inside tmux did (see `ui/clipboard.py`); None outside tmux.
+    last_tmux_copy: TmuxCopy | None = None
+
     def copy_to_clipboard(self, text: str) -> None:
-        """OSC 52, wrapped for tmux passthrough when inside tmux, so it works over SSH."""
+        """OSC 52, so it works over SSH; inside tmux also a tmux buffer (`load-buffer -w`,
+        which tmux passes on to the terminal), as tmux drops the wrapped OSC 52 by default."""
         self._clipboard = text
+        tmux = in_tmux()
+        self.last_tmux_copy = tmux_copy(text) if tmux else None
         if self._driver is not None:
-            self._driver.write(osc52(text, tmux=in_tmux()))
+            self._driver.write(osc52(text, tmux=tmux))
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

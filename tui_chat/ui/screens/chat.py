@@ -37,7 +37,7 @@ from tui_chat.settings.config import (
     origin,
 )
 from tui_chat.settings.profiles import ConfigFile
-from tui_chat.ui.clipboard import too_large
+from tui_chat.ui.clipboard import copy_notice, too_large
 from tui_chat.ui.markup import shown
 from tui_chat.ui.screens.compare import CompareScreen, Contender
 from tui_chat.ui.screens.details import ReplyDetails
@@ -276,7 +276,9 @@ class ChatScreen(Screen[None]):
         """Copy, or offer a file when the text is too large for a terminal clipboard."""
         if not too_large(text):
             self.app.copy_to_clipboard(text)
-            self.notify(f"Copied {what} ({len(text):,} characters).", timeout=3)
+            tmux = getattr(self.app, "last_tmux_copy", None)  # says what tmux did with it
+            message, severity = copy_notice(what, text, tmux)
+            self.notify(message, severity=severity, timeout=3 if tmux is None else 10, markup=False)
             return
 
         def answer(save: bool | None) -> None:
