@@ -603,8 +603,8 @@ class ChatScreen(Screen[None]):
                 await self._reply_ended(reply, reply_id, event)
 
         sinks = [sink for sink in (self.history.turn(reply_id), wire) if sink is not None]
-        # Hidden, the inspector takes no tap at all: providers then build no wire events.
-        taps = (inspector.add if inspector.display else None, wire.tap if wire else None)
+        # Tapped even while hidden (a bounded deque append), so F3 after a reply shows it.
+        taps = (inspector.add, wire.tap if wire else None)
         await ReplyRunner(self.provider).run(request, show, sinks=sinks, taps=taps)
 
     async def _reply_ended(

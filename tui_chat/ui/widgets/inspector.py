@@ -1,7 +1,9 @@
-"""The raw event inspector: the current reply's wire events with relative timestamps.
+"""The raw event inspector: the current (or last) reply's wire events with relative
+timestamps.
 
-Bounded and free when hidden: the app taps a reply only while the pane is open (so a
-hidden inspector costs the providers nothing), and keeps at most `MAX_EVENTS` events.
+Bounded, and cheap when hidden: every reply is tapped, so F3 pressed after a surprising
+reply shows that reply, but while the pane is closed an event is only a deque append,
+and at most `MAX_EVENTS` are kept; the log is drawn when the pane opens.
 """
 
 from __future__ import annotations
@@ -92,7 +94,7 @@ class EventInspector(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(
-            "Wire events of replies sent while this is open  (F3 hides)",
+            "Wire events of the last reply  (F3 hides)",
             classes="inspector-title",
         )
         yield RichLog(max_lines=MAX_EVENTS, wrap=False, markup=False, id="events")
