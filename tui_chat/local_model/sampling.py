@@ -9,22 +9,13 @@ Temperature 0 means greedy (argmax after the penalty).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
+from tui_chat.local_model.common import SamplingParams
+
 #: Candidate counts tried for top-p before sorting the whole vocabulary.
 _TOP_P_STEPS = (256, 4096)
-
-
-@dataclass(frozen=True, slots=True)
-class SamplingParams:
-    temperature: float = 0.5
-    top_p: float = 0.9
-    repeat_penalty: float = 1.15
-    #: How many recent tokens (prompt included) the penalty looks at, llama.cpp's default.
-    penalty_last_n: int = 64
-    seed: int | None = None
 
 
 def apply_repeat_penalty(logits: np.ndarray, recent: Sequence[int], penalty: float) -> np.ndarray:

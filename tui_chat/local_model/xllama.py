@@ -21,7 +21,6 @@ them, and a test keeps Ctrl+C and SIGTERM working if a release ever does.)
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import secrets
@@ -31,22 +30,41 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from tui_chat.local_model.chat_format import Message, PromptTooLong
-from tui_chat.local_model.engine import GenerationStats
+from tui_chat.local_model.common import (
+    GenerationStats,
+    Message,
+    ModelLoadError,
+    PromptTooLong,
+    SamplingParams,
+)
 from tui_chat.local_model.gguf_meta import ChatModelInfo, read_chat_model_info
-from tui_chat.local_model.gguf_weights import ModelLoadError
-from tui_chat.local_model.sampling import SamplingParams
 
 THREADS_ENV = "TUI_CHAT_LOCAL_THREADS"
-#: KV cache positions at most: SmolLM2's full 8192, and a bound for models trained on
-#: 128k, whose full cache would take gigabytes.
-MAX_CONTEXT = 8192
+CONTEXT_ENV = "TUI_CHAT_LOCAL_CONTEXT"
+#: KV cache positions (unless the model was trained on fewer, or $TUI_CHAT_LOCAL_CONTEXT
+#: says otherwise). llama.cpp allocates and zeroes the whole cache at load: for SmolLM2
+#: 2048 positions are 47 MB (peak RSS 200 MB), its full 8192 would be 190 MB (350 MB).
+#: Older turns are dropped to fit, as the NumPy engine does.
+DEFAULT_CONTEXT = 2048
 
 Emit = Callable[[int | None, str], None]
 
 
-def xllamacpp_available() -> bool:
-    return importlib.util.find_spec("xllamacpp") is not None
+def _positive_env(name: str) -> int | None:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ModelLoadError(f"{name} must be a whole number, not {raw!r}.") from None
+    if value < 1:
+        raise ModelLoadError(f"{name} must be 1 or more, not {value}.")
+    return value
+
+
+def context_length(trained: int) -> int:
+    return min(trained or DEFAULT_CONTEXT, _positive_env(CONTEXT_ENV) or DEFAULT_CONTEXT)
 
 
 def default_threads() -> int:
@@ -56,17 +74,8 @@ def default_threads() -> int:
     ~120 tok/s with keys still acted on in a few ms (llama.cpp's threads yield to the
     event loop's thread), 1 thread at ~75 tok/s; above two cores one stays free.
     """
-    override = os.environ.get(THREADS_ENV, "").strip()
-    if override:
-        try:
-            value = int(override)
-        except ValueError:
-            raise ModelLoadError(
-                f"{THREADS_ENV} must be a whole number, not {override!r}."
-            ) from None
-        if value < 1:
-            raise ModelLoadError(f"{THREADS_ENV} must be 1 or more, not {value}.")
-        return value
+    if override := _positive_env(THREADS_ENV):
+        return override
     cores = os.cpu_count() or 1
     return cores if cores <= 2 else cores - 1
 
@@ -85,7 +94,7 @@ class XllamaModel:
 
         self.info = info
         self.threads = threads
-        self.context_length = min(info.context_length or 4096, MAX_CONTEXT)
+        self.context_length = context_length(info.context_length)
         self._socket_dir = tempfile.TemporaryDirectory(prefix="tui-chat-llama-")
         params = xllamacpp.CommonParams()
         params.model.path = str(info.path)
@@ -219,7 +228,7 @@ class XllamaModel:
         self._socket_dir.cleanup()
 
 
-_models: dict[tuple[str, int], XllamaModel] = {}
+_models: dict[tuple[str, int, int], XllamaModel] = {}
 _models_lock = threading.Lock()
 
 
@@ -229,7 +238,7 @@ def get_model(path: str | os.PathLike[str], threads: int | None = None) -> Xllam
     if not path.is_file():
         raise ModelLoadError(f"The local model file {path} does not exist.")
     threads = threads or default_threads()
-    key = (str(path.resolve()), threads)
+    key = (str(path.resolve()), threads, context_length(0))
     with _models_lock:
         model = _models.get(key)
         if model is None:

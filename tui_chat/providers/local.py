@@ -33,7 +33,8 @@ from tui_chat.core.protocol import (
 from tui_chat.settings.config import LOCAL_MODEL
 
 if TYPE_CHECKING:
-    from tui_chat.local_model.engine import GenerationStats, LocalEngine
+    from tui_chat.local_model.common import GenerationStats
+    from tui_chat.local_model.engine import LocalEngine
     from tui_chat.local_model.xllama import XllamaModel
     from tui_chat.settings.config import Settings
 
@@ -159,9 +160,8 @@ class LocalProvider:
                 run.stop.set()
 
         try:
-            from tui_chat.local_model.engine import GenerationStats, LocalEngine
-            from tui_chat.local_model.gguf_weights import ModelLoadError
-            from tui_chat.local_model.sampling import SamplingParams
+            from tui_chat.local_model.common import GenerationStats, ModelLoadError, SamplingParams
+            from tui_chat.local_model.xllama import XllamaModel
 
             run.stats = stats = GenerationStats()
             try:
@@ -179,16 +179,7 @@ class LocalProvider:
             )
             max_tokens = max(1, request.max_tokens or self.max_tokens)
             messages = _messages(request)
-            if isinstance(engine, LocalEngine):
-                pieces = engine.generate(
-                    messages, max_tokens=max_tokens, params=params, stop=run.stop, stats=stats
-                )
-                with closing(pieces):
-                    for token_and_text in pieces:
-                        if run.stop.is_set():
-                            break
-                        post("token", token_and_text)
-            else:
+            if isinstance(engine, XllamaModel):
                 engine.generate(
                     messages,
                     max_tokens=max_tokens,
@@ -198,6 +189,15 @@ class LocalProvider:
                     emit=lambda token, text: post("token", (token, text)),
                     reuse_prompt=self.reuse_prompt,
                 )
+            else:
+                pieces = engine.generate(
+                    messages, max_tokens=max_tokens, params=params, stop=run.stop, stats=stats
+                )
+                with closing(pieces):
+                    for token_and_text in pieces:
+                        if run.stop.is_set():
+                            break
+                        post("token", token_and_text)
             post("done", Usage(input_tokens=stats.prompt_tokens, output_tokens=stats.generated))
         except Exception as exc:
             post("error", _as_provider_error(exc))
@@ -206,11 +206,11 @@ class LocalProvider:
 
     def _engine(self) -> LocalEngine | XllamaModel:
         """The shared engine this provider runs on (loaded on first use, in this thread)."""
-        from tui_chat.local_model.engine import choose_backend, get_engine
-        from tui_chat.local_model.gguf_weights import locate_model_file
+        from tui_chat.local_model.common import choose_backend, locate_model_file
 
         path = self.model_path if self.model_path is not None else locate_model_file()
         if choose_backend(self.backend) == "numpy":
+            from tui_chat.local_model.engine import get_engine
             from tui_chat.local_model.gguf_meta import read_chat_model_info
 
             read_chat_model_info(path)  # a clear error for a file that is no chat model
@@ -236,8 +236,7 @@ def _messages(request: ChatRequest) -> list[tuple[str, str]]:
 
 
 def _as_provider_error(exc: Exception) -> ProviderError:
-    from tui_chat.local_model.chat_format import PromptTooLong
-    from tui_chat.local_model.gguf_weights import ModelLoadError
+    from tui_chat.local_model.common import ModelLoadError, PromptTooLong
 
     if isinstance(exc, PromptTooLong):
         return ProviderError(
