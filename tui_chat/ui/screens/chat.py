@@ -422,7 +422,6 @@ class ChatScreen(Screen[None]):
             stream=self.streaming,
             temperature=self.settings.temperature,
         )
-        first_turn = self.history.conversation_id is None
         reply_id = self.history.begin_turn(self.settings, text)
         log = self.query_one(ChatLog)
         await log.settle_replies()
@@ -433,8 +432,7 @@ class ChatScreen(Screen[None]):
         self.query_one(EventInspector).begin(time.monotonic())
         wire = self.recording.reply(request, self.provider.name) if self.recording else None
         self._reply = self._run_reply(request, reply, reply_id, wire)
-        if first_turn:
-            self._refresh_sidebar()
+        self._refresh_sidebar()  # the turn is saved: a new chat appears, a count grows
 
     # -- history: the conversation list, opening, renaming, deleting, export ---
 
@@ -451,11 +449,14 @@ class ChatScreen(Screen[None]):
             self._refresh_sidebar()
         sidebar.focus_search()
 
-    def _refresh_sidebar(self, search: str = "") -> None:
+    def _refresh_sidebar(self, search: str | None = None) -> None:
+        """Redraw the list from the store; `search` defaults to what the box holds."""
         store = self.history.store
         if store is None:
             return
         sidebar = self.query_one(Sidebar)
+        if search is None:
+            search = sidebar.search_text
         try:
             if search.strip():
                 sidebar.show_hits(store.search(search))
@@ -620,6 +621,7 @@ class ChatScreen(Screen[None]):
         else:
             self.conversation.add_assistant(ended.text)
         self.replying = False
+        self._refresh_sidebar()  # the reply is saved: its chat moves to the top
 
     async def _take_back(self, reply: AssistantMessage, reply_id: int | None) -> None:
         """Esc before the first word: as if the prompt was never sent. The turn leaves

@@ -90,12 +90,21 @@ class Sidebar(Vertical):
     def focus_search(self) -> None:
         self.query_one("#search", Input).focus()
 
+    @property
+    def search_text(self) -> str:
+        """What the search box holds: a refresh keeps showing that search's hits."""
+        return self.query_one("#search", Input).value
+
     def _replace(self, options: list[Option], empty: str) -> None:
+        """New rows; the cursor stays on the chat it was on (the list refreshes as
+        replies are saved, maybe while someone moves through it)."""
         listing = self.query_one(OptionList)
+        was = self._selected_id()
         listing.clear_options()
         if options:
             listing.add_options(options)
-            listing.highlighted = 0
+            ids = [option.id for option in options]
+            listing.highlighted = ids.index(f"c{was}") if f"c{was}" in ids else 0
         else:
             listing.add_option(Option(Text(empty, style="dim"), disabled=True))
 
