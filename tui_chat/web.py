@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import ipaddress
+import os
 import shlex
 import signal
 import socket
@@ -230,9 +231,10 @@ class WebServer(Server):
         width = to_int(request.query.get("width", "80"), 80)
         height = to_int(request.query.get("height", "24"), 24)
         await websocket.prepare(request)
+        say = self._stderr_writer()
         tab = TabApp(
             self.argv,
-            on_stderr=self._stderr_writer(),
+            on_stderr=say,
             write_bytes=websocket.send_bytes,
             write_str=websocket.send_str,
             close=websocket.close,
@@ -242,8 +244,10 @@ class WebServer(Server):
         try:
             await tab.start(width, height)
             await self._process_messages(websocket, tab)
-        except (ConnectionResetError, asyncio.CancelledError):
-            pass
+        except ConnectionResetError:
+            pass  # the browser went away: its app ends below
+        except Exception as error:  # not textual-serve's protocol: one line, and the tab ends
+            say(clean(f"closed: {type(error).__name__}: {error}"))
         finally:
             await tab.stop()
             self.tabs.discard(tab)
@@ -254,9 +258,25 @@ class WebServer(Server):
         await asyncio.gather(*(tab.stop() for tab in list(self.tabs)))
 
 
+#: Each tab's process runs this first. A server killed outright (SIGKILL, OOM) cannot
+#: stop its tabs, and an app whose input pipe closes keeps running, so on Linux the
+#: kernel sends it SIGTERM when the server dies (PR_SET_PDEATHSIG, kept across exec).
+LAUNCHER = """
+import ctypes, os, signal, sys
+try:
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+except (OSError, AttributeError):
+    pass
+if os.getppid() != int(sys.argv[1]):
+    sys.exit(0)  # the server died before the line above
+from tui_chat.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
 def app_command(app_argv: Sequence[str]) -> list[str]:
     """What each tab runs: this interpreter's tui-chat, with the app flags as given."""
-    return [sys.executable, "-m", "tui_chat", *app_argv]
+    return [sys.executable, "-c", LAUNCHER, str(os.getpid()), *app_argv]
 
 
 async def _serve(server: WebServer, sock: socket.socket, url: str) -> None:

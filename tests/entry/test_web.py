@@ -318,3 +318,49 @@ async def test_the_api_key_never_reaches_the_browser(web, fake_server_with_key):
     secret = FAKE_API_KEY.encode()
     for seen in (html.encode(), headers.encode(), bytes(tab.received), tab.text().encode()):
         assert secret not in seen and b"0123456789abcdef" not in seen
+
+
+async def test_a_killed_server_leaves_no_app_behind(web, fake_server):
+    server = web(*chat_args(fake_server))
+    async with aiohttp.ClientSession() as session:
+        tab = await Tab.open(session, server.ws_url())
+        await tab.ready()
+        [app] = await wait_for_processes(server.proc.pid, 1)
+        server.proc.kill()  # SIGKILL: no chance to stop its tabs
+        server.proc.wait()
+        deadline = time.monotonic() + 15
+        try:
+            while _state(app) not in ("gone", "Z"):
+                assert time.monotonic() < deadline, "the app outlived its server"
+                await asyncio.sleep(0.05)
+        finally:
+            if _state(app) != "gone":
+                os.kill(app, signal.SIGKILL)  # an orphan: the fixture no longer finds it
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "gone"
+
+
+async def test_an_app_that_cannot_start_ends_its_tab_and_says_why(web):
+    server = web("--api", "local", "--resume")  # no saved conversation to resume
+    async with aiohttp.ClientSession() as session:
+        tab = await Tab.open(session, server.ws_url())
+        await asyncio.wait_for(tab._reader, 20)  # the server closes the websocket
+    assert app_processes(server.proc.pid) == []
+    assert "tab 1: tui-chat: error: no saved conversations yet" in server.stderr()
+
+
+async def test_a_garbled_message_ends_the_tab_with_one_line(web, fake_server):
+    server = web(*chat_args(fake_server))
+    async with aiohttp.ClientSession() as session:
+        tab = await Tab.open(session, server.ws_url())
+        await tab.ready()
+        await tab.ws.send_str("this is not JSON")
+        await asyncio.wait_for(tab._reader, 20)  # the server closes the websocket
+        await wait_for_processes(server.proc.pid, 0)
+    lines = server.stderr().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tui-chat web: tab 1: closed: "), lines
