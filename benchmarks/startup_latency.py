@@ -1,0 +1,238 @@
+"""How soon the first words come: start-up, Enter and the first token, in a real pty.
+
+    python benchmarks/startup_latency.py                     # 5 starts x 3 replies, 120x40
+    python benchmarks/startup_latency.py --runs 10 --api responses
+
+The installed `tui-chat` console script and a raw print client (benchmarks/raw_print.py,
+the floor) run in turn in a pseudo-terminal against the fake LLM server
+(tests/fake_server.py), with a throwaway HOME (so history is on, as it ships). This
+process reads the terminal's bytes in a tight loop, looking for marker words; it never
+emulates the screen. Figures, one line per client:
+
+- start -> prompt: spawning the process until the prompt's placeholder ("Enter") is in
+  the terminal output.
+- start -> key shown: the prompt text is typed the moment the prompt is drawn (before
+  the SDK has loaded, if it loads late); this is when that text is on screen. The raw
+  client does not echo, so it has no figure.
+- Enter -> on the wire: Enter written to the pty until the server has read the whole
+  request (the server's receive time, same clock). "1st" is the first reply after
+  start (typed once the app is idle), "later" the next ones of the same run.
+- 1st token -> screen: the server writing the reply's first chunk (a marker word) until
+  that word is in the terminal output.
+- peak RSS: the process's VmHWM at the end of the run.
+
+Medians over all runs, with the range in brackets. The terminal answers none of
+Textual's queries (like a plain xterm).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from streaming_render import Pty
+
+from console_script import TUI_CHAT
+from fake_server import FakeLLMServer, Recorded, Script
+
+HERE = Path(__file__).resolve().parent
+
+READY = b"Enter"  # tui-chat's placeholder and the raw client's first line
+FINISHED = b"tok/s"  # both clients' end-of-reply meta line
+TYPED = "ZQtypedQZ"  # typed at once when the prompt is drawn
+
+
+class TimedServer(FakeLLMServer):
+    """The fake server, noting when each request had arrived whole (monotonic clock)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.received_at: list[float] = []
+
+    def _record(self, rec: Recorded) -> tuple[int, int]:
+        self.received_at.append(time.monotonic())
+        return super()._record(rec)
+
+
+@dataclass
+class Figures:
+    start_to_prompt: list[float] = field(default_factory=list)
+    start_to_key: list[float] = field(default_factory=list)
+    enter_first: list[float] = field(default_factory=list)
+    enter_later: list[float] = field(default_factory=list)
+    first_token: list[float] = field(default_factory=list)
+    peak_rss_mb: list[float] = field(default_factory=list)
+
+
+def _peak_rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class Output:
+    """Everything the app wrote, with when each piece was read, so a marker read in the
+    same chunk as an earlier one is still found (and timed) later."""
+
+    def __init__(self, term: Pty) -> None:
+        self.term = term
+        self.data = bytearray()
+        self.reads: list[tuple[int, float]] = []  # (end offset, monotonic time)
+        self.mark = 0  # searches start here
+
+    def wait(self, needle: bytes, timeout: float) -> float:
+        """Read until `needle` is in the output after `mark`; when it was read."""
+        deadline = time.monotonic() + timeout
+        while True:
+            at = self.data.find(needle, max(0, self.mark))
+            if at >= 0:
+                end = at + len(needle)
+                self.mark = end
+                return next(t for offset, t in self.reads if offset >= end)
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the app never wrote {needle!r}")
+            self.read(0.0005)
+
+    def read(self, timeout: float) -> None:
+        if chunk := self.term.read(timeout):
+            self.data += chunk
+            self.reads.append((len(self.data), time.monotonic()))
+
+    def settle(self, quiet: float, wait: float = 0.0) -> None:
+        """Read for `wait` seconds, then until the app has written nothing for `quiet`
+        seconds (keep it under the caret's half-second blink)."""
+        end = time.monotonic() + wait
+        while time.monotonic() < end:
+            self.read(0.01)
+        last = time.monotonic()
+        while time.monotonic() - last < quiet:
+            before = len(self.data)
+            self.read(0.01)
+            if len(self.data) != before:
+                last = time.monotonic()
+        self.mark = len(self.data)
+
+
+def one_run(
+    client: str, argv: list[str], server: TimedServer, cols: int, rows: int, replies: int
+) -> Figures:
+    figures = Figures()
+    echoes = client != "raw"
+    with tempfile.TemporaryDirectory(prefix="tui-chat-startup-") as home:
+        start = time.monotonic()
+        term = Pty(argv, cols, rows, home)
+        out = Output(term)
+        try:
+            figures.start_to_prompt.append(out.wait(READY, 60) - start)
+            os.write(term.fd, TYPED.encode())
+            if echoes:
+                figures.start_to_key.append(out.wait(TYPED.encode(), 30) - start)
+            out.settle(quiet=0.3, wait=1.5)  # idle: the SDK, however it loads, is in
+            for k in range(replies):
+                if k:
+                    os.write(term.fd, f"ZQprompt{k}QZ".encode())
+                    if echoes:
+                        out.wait(f"ZQprompt{k}QZ".encode(), 10)
+                    out.settle(quiet=0.2)
+                marker = f"ZZ{chr(ord('A') + k)}FIRSTZZ"
+                server.reset()
+                server.received_at.clear()
+                chunks = [marker, " and", " a", " few", " more", " words."]
+                server.enqueue(Script(chunks=chunks, first_delay=0.3))
+                enter = time.monotonic()
+                os.write(term.fd, b"\r")  # not pexpect's send: it sleeps 50 ms first
+                seen = out.wait(marker.encode(), 30)
+                server.wait_for_requests(1)
+                (figures.enter_later if k else figures.enter_first).append(
+                    server.received_at[0] - enter
+                )
+                while not server.chunk_times:  # noted just after the write returned
+                    time.sleep(0.0001)
+                figures.first_token.append(seen - server.chunk_times[0])
+                out.wait(FINISHED, 30)
+                out.settle(quiet=0.2)
+            figures.peak_rss_mb.append(_peak_rss_mb(term.pid))
+        finally:
+            term.close()
+    return figures
+
+
+def _cell(values: list[float], scale: float, unit: str, digits: int = 0) -> str:
+    if not values:
+        return "-"
+    f = f"{{:.{digits}f}}"
+    median = f.format(statistics.median(values) * scale)
+    if len(values) == 1:
+        return f"{median} {unit}"
+    return f"{median} {unit} ({f.format(min(values) * scale)}-{f.format(max(values) * scale)})"
+
+
+ROWS = (
+    ("start -> prompt drawn", "start_to_prompt", 1, "s", 2),
+    ("start -> typed key on screen", "start_to_key", 1, "s", 2),
+    ("Enter -> request on the wire, 1st", "enter_first", 1000, "ms", 1),
+    ("Enter -> request on the wire, later", "enter_later", 1000, "ms", 1),
+    ("server's 1st token -> on screen", "first_token", 1000, "ms", 1),
+    ("peak RSS", "peak_rss_mb", 1, "MB", 0),
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="starts of each client")
+    parser.add_argument("--replies", type=int, default=3, help="replies per start")
+    parser.add_argument("--size", default="120x40", help="terminal COLSxROWS")
+    parser.add_argument("--api", default="chat", choices=("chat", "responses"))
+    parser.add_argument("--clients", default="raw,tui-chat", help="comma-separated")
+    args = parser.parse_args(argv)
+    cols, rows = (int(v) for v in args.size.lower().split("x"))
+    commands = {"raw": [sys.executable, str(HERE / "raw_print.py")], "tui-chat": TUI_CHAT}
+    clients = args.clients.split(",")
+    if unknown := [c for c in clients if c not in commands]:
+        parser.error(f"unknown --clients {unknown}; choose from {sorted(commands)}")
+    shown = ["python", "benchmarks/startup_latency.py", *(sys.argv[1:] if argv is None else argv)]
+    print(f"command: {' '.join(shown)}")
+    print(
+        f"machine: {os.cpu_count()} CPUs ({len(os.sched_getaffinity(0))} usable), "
+        f"{platform.machine()}, Linux {platform.release()}, Python {platform.python_version()}, "
+        f"textual {version('textual')}, openai {version('openai')}; {cols}x{rows}, "
+        f"--api {args.api}, {args.runs} starts x {args.replies} replies"
+    )
+    results = {client: Figures() for client in clients}
+    with TimedServer() as server:
+        for run in range(args.runs):
+            for client in clients:  # interleaved, so machine load hits both alike
+                api = "chat" if client == "raw" else args.api  # the floor speaks chat
+                argv_ = [*commands[client], "--api", api, "--model", "bench"]
+                argv_ += ["--base-url", server.openai_url]
+                got = one_run(client, argv_, server, cols, rows, args.replies)
+                for name, values in vars(got).items():
+                    getattr(results[client], name).extend(values)
+            print(f"  run {run + 1}/{args.runs} done", file=sys.stderr)
+    print()
+    head = ["", *clients]
+    table = [head, ["---"] * len(head)]
+    for label, attr, scale, unit, digits in ROWS:
+        table.append(
+            [label, *(_cell(getattr(results[c], attr), scale, unit, digits) for c in clients)]
+        )
+    for line in table:
+        print("| " + " | ".join(line) + " |")
+    print("\nmedian (min-max) over all starts; see the module docstring for each figure.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
