@@ -102,6 +102,11 @@ class XllamaModel:
         params.n_parallel = 1
         params.cpuparams.n_threads = threads
         params.cpuparams_batch.n_threads = threads
+        # Threads sleep at a barrier instead of spinning on it. Spinning wins a few
+        # percent on an idle machine, and loses most of the speed as soon as another
+        # thread wants a core: the TUI's own event loop, while it draws the reply.
+        params.cpuparams.poll = 0
+        params.cpuparams_batch.poll = 0
         params.warmup = False
         params.verbosity = -1
         params.endpoint_metrics = True
