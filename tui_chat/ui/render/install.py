@@ -23,6 +23,7 @@ from textual.driver import Driver
 from textual.screen import Screen
 
 from tui_chat.ui.render.differ import ScreenDiffer
+from tui_chat.ui.render.rows import render_only_dirty_rows
 
 POLL = 0.008  # seconds between looks at a terminal that has not drained
 OUTQ_LIMIT = 512  # bytes a tty's output queue may hold before a frame waits
@@ -139,6 +140,7 @@ class RenderLayer:
                 self.subscribed = True
                 app.app_resume_signal.subscribe(app, self._resumed)
             differ.apply(renderable)
+            render_only_dirty_rows(screen._compositor)  # from this screen's next frame
             self.flush()
         except Exception as error:
             app._handle_exception(error)
