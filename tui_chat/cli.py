@@ -107,6 +107,32 @@ def _url_token(value: str) -> str:
     return value
 
 
+def _local_model_path(value: str) -> Path:
+    if not value.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return Path(value).expanduser()
+
+
+def local_model_problem(settings: Settings) -> str | None:
+    """Why the local model file cannot run, in one line, or None: checked at start-up,
+    so a wrong path is not found out at the first prompt."""
+    if settings.api != "local" or settings.local_model is None:
+        return None
+    from tui_chat.core.sanitize import clean
+    from tui_chat.local_model.common import ModelLoadError
+    from tui_chat.local_model.gguf_meta import read_chat_model_info
+
+    path = settings.local_model
+    if not path.is_file():
+        what = "is a directory" if path.is_dir() else "does not exist"
+        return clean(f"local model {path} {what}")
+    try:
+        read_chat_model_info(path)
+    except ModelLoadError as error:
+        return clean(str(error))
+    return None
+
+
 def _speed(value: str) -> float:
     try:
         number = float(value)
@@ -179,6 +205,13 @@ def _add_provider_flags(parser: argparse.ArgumentParser, *, recording: bool = Tr
         type=_timeout,
         metavar="SECONDS",
         help="fail a reply after this long without data from the server (default 30)",
+    )
+    group.add_argument(
+        "--local-model",
+        type=_local_model_path,
+        metavar="PATH",
+        help="run this chat GGUF file as the local model, with its own chat template"
+        " (implies --api local)",
     )
     if not recording:
         return
@@ -294,6 +327,12 @@ def settings_from_args(args: argparse.Namespace, base: Settings) -> Settings:
         value = getattr(args, name, None)
         if value is not None:
             changes[name] = value
+    if (local_model := getattr(args, "local_model", None)) is not None:
+        changes["local_model"] = local_model
+        if not args.api:
+            changes.update(api="local", api_defaulted=False)
+        if args.model is None:
+            changes.update(model=local_model.name, model_defaulted=False)
     if (replay := getattr(args, "replay", None)) is not None:
         changes.update(replay=replay, api="replay", api_defaulted=False)
     return base.with_(**changes)
@@ -369,6 +408,8 @@ def _main(argv: Sequence[str] | None) -> int:
         settings = resolve_settings(args, env, config)
     except ConfigError as error:
         return _fail(str(error), 2)
+    if problem := local_model_problem(settings):
+        return _fail(problem, 2)
     if settings.key_withheld and command in ("ask", "serve"):  # the app shows it itself
         print(f"tui-chat: {settings.key_withheld}", file=sys.stderr, flush=True)
 

@@ -27,7 +27,7 @@ from tui_chat.settings.paths import config_path
 
 __all__ = ["ConfigError", "ConfigFile", "Profile", "config_path", "load_config"]
 
-KNOWN_KEYS = {"api", "base_url", "model", "system", "temperature", "api_key_env"}
+KNOWN_KEYS = {"api", "base_url", "model", "system", "temperature", "api_key_env", "local_model"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +39,9 @@ class Profile:
     system: str | None = None
     temperature: float | None = None
     api_key_env: str | None = None
+    #: A chat GGUF for the local provider (absolute: a relative one is read from the
+    #: config file's folder); implies api = "local".
+    local_model: Path | None = None
 
     def settings_changes(self, env: Mapping[str, str]) -> dict[str, object]:
         """The Settings fields this profile sets (the key read from its variable)."""
@@ -49,7 +52,12 @@ class Profile:
         }
         if self.api is not None:
             changes["api_defaulted"] = False
-        if self.model is not None:
+        if self.local_model is not None:
+            changes["local_model"] = self.local_model
+            changes.setdefault("api", "local")
+            changes["api_defaulted"] = False
+            changes.setdefault("model", self.local_model.name)
+        if "model" in changes:
             changes["model_defaulted"] = False
         if self.api_key_env:
             changes["api_key"] = env.get(self.api_key_env) or None
@@ -129,11 +137,16 @@ def _profile(path: Path, name: str, body: object) -> Profile:
     api = body.get("api")
     if api is not None and api not in APIS:
         raise ConfigError(f"{where}: api must be one of {', '.join(APIS)}")
-    for text_key in ("base_url", "model", "system", "api_key_env"):
+    for text_key in ("base_url", "model", "system", "api_key_env", "local_model"):
         if text_key in body and not isinstance(body[text_key], str):
             raise ConfigError(f"{where}: {text_key} must be a string")
     if isinstance(url := body.get("base_url"), str) and (problem := base_url_problem(url)):
         raise ConfigError(f"{where}: base_url is not a usable URL: {problem}")
+    local_model = None
+    if isinstance(raw_model := body.get("local_model"), str):
+        if api not in (None, "local"):
+            raise ConfigError(f'{where}: local_model runs with api = "local", not {api!r}')
+        local_model = path.parent / Path(raw_model).expanduser()
     temperature = body.get("temperature")
     if temperature is not None and (
         isinstance(temperature, bool)
@@ -149,4 +162,5 @@ def _profile(path: Path, name: str, body: object) -> Profile:
         system=body.get("system"),
         temperature=float(temperature) if temperature is not None else None,
         api_key_env=body.get("api_key_env"),
+        local_model=local_model,
     )
