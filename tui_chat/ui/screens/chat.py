@@ -301,6 +301,9 @@ class ChatScreen(Screen[None]):
 
     @work(group="models", exclusive=True, exit_on_error=False)
     async def action_switch_model(self) -> None:
+        if self.settings.api == "local" and self.settings.replay is None:
+            await self._switch_local_model()
+            return
         list_models = getattr(self.provider, "list_models", None)
         models: list[str] = []
         if list_models is not None:
@@ -333,6 +336,49 @@ class ChatScreen(Screen[None]):
     def set_model(self, model: str) -> None:
         self._set_settings(self.settings.with_(model=model, model_defaulted=False))
         self.notify(f"Model: {model}", timeout=3, markup=False)
+
+    async def _switch_local_model(self) -> None:
+        """A local model is a file: offer the ones this machine can run, or a path to one.
+        A typed name would change nothing (the engine has no file by that name)."""
+        from tui_chat.local_model.catalog import runnable_models
+
+        current = self.settings.local_model
+        choices = await asyncio.to_thread(runnable_models, current)
+        commands = [
+            SimpleCommand(
+                shown(choice.label),
+                partial(self.use_local_model, choice.path, choice.label),
+                "current" if choice.path == current else shown(choice.detail),
+            )
+            for choice in choices
+        ]
+        commands.append(SimpleCommand("Open a GGUF file…", self._ask_local_model_path))
+        await self.app.search_commands(commands, placeholder="Switch to which local model?")
+
+    def _ask_local_model_path(self) -> None:
+        def chosen(text: str | None) -> None:
+            if text and text.strip():
+                self._open_local_model(Path(text.strip()).expanduser())
+
+        self.app.push_screen(AskText("Path to a chat GGUF file", ""), chosen)
+
+    @work(group="models", exclusive=True, exit_on_error=False)
+    async def _open_local_model(self, path: Path) -> None:
+        from tui_chat.local_model.common import ModelLoadError
+        from tui_chat.local_model.gguf_meta import read_chat_model_info
+
+        try:
+            await asyncio.to_thread(read_chat_model_info, path)
+        except ModelLoadError as error:
+            self.notify(str(error), severity="error", markup=False)
+            return
+        self.use_local_model(path, path.name)
+
+    def use_local_model(self, path: Path | None, label: str) -> None:
+        """Run the local provider on `path` (None: the bundled model) from now on."""
+        settings = self.settings.with_(local_model=path, model=label, model_defaulted=False)
+        self._set_settings(settings, make_provider(settings))
+        self.notify(f"Model: {label}", timeout=3, markup=False)
 
     def action_switch_profile(self) -> None:
         self.app.search_commands(
