@@ -14,7 +14,6 @@ from textual.command import SimpleCommand
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer
 from textual.worker import Worker
 
 from tui_chat.core.code_blocks import code_blocks
@@ -51,6 +50,7 @@ from tui_chat.ui.widgets.conversation.message import (
     InfoNotice,
     UserMessage,
 )
+from tui_chat.ui.widgets.footer import KeyFooter
 from tui_chat.ui.widgets.history.sidebar import Sidebar
 from tui_chat.ui.widgets.inspector import EventInspector
 from tui_chat.ui.widgets.prompt import PromptInput
@@ -72,6 +72,9 @@ class ChatScreen(Screen[None]):
     the widgets, and the worker that runs each reply."""
 
     AUTO_FOCUS = "#prompt"
+    #: Screen classes for styles.tcss: below WIDE_ENOUGH_FOR_SIDEBAR the chat list is an
+    #: overlay over the chat instead of a column beside it.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (WIDE_ENOUGH_FOR_SIDEBAR, "-wide")]
 
     BINDINGS = [
         Binding("escape", "stop", "Stop reply"),
@@ -133,7 +136,7 @@ class ChatScreen(Screen[None]):
                 yield ChatLog(id="log")
                 yield EventInspector(id="inspector")
                 yield PromptInput(id="prompt")
-        yield Footer()
+        yield KeyFooter()
 
     async def on_mount(self) -> None:
         if self.settings.record is not None:

@@ -139,6 +139,8 @@ class Sidebar(Vertical):
         event.stop()
         if event.option.id:
             self.post_message(self.Open(int(event.option.id[1:])))
+            if self.screen.has_class("-narrow"):  # an overlay: get out of the chat's way
+                self.display = False
 
     def action_delete(self) -> None:
         if (conversation_id := self._selected_id()) is not None:
