@@ -20,14 +20,15 @@ from typing import Any
 
 import pyte
 import pytest
-from entry.test_web import PLACEHOLDER, Web, app_processes
-from playwright.sync_api import Page, WebSocket, sync_playwright
+from entry.test_web import PLACEHOLDER, Web, app_processes, footer_shows
+from playwright.sync_api import Page, Request, WebSocket, sync_playwright
 
 from tui_chat.history import HistoryStore
 
 from fake_server import FakeLLMServer, Script
 
 CHROMIUM = Path("/usr/bin/chromium")
+GOOGLE_FONT = "https://fonts.googleapis.com/css?family=Roboto%20Mono"
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
@@ -105,12 +106,14 @@ def test_chat_in_chromium_streams_stops_and_opens_help(fake_server: FakeLLMServe
         try:
             page = browser.new_page(viewport={"width": 880, "height": 540})
             tab = BrowserTab(page)
+            requests: list[Request] = []
+            page.on("request", lambda request: requests.append(request))
             page.goto(server.url)
             tab.wait_for(PLACEHOLDER)  # the app is up, sized to the page
             assert "web-model" in tab.text()
             row = next(i for i, line in enumerate(tab.screen.display) if PLACEHOLDER in line)
             tab.click_cell(4, row)  # into the prompt box, as a user would
-            tab.wait_for("Quit")  # the footer shows once the app has the page's focus
+            tab.wait_until(lambda _: footer_shows(tab.screen), "the footer (the app has focus)")
             assert len(app_processes(server.proc.pid)) == 1
 
             page.keyboard.type("Say hello")
@@ -139,6 +142,11 @@ def test_chat_in_chromium_streams_stops_and_opens_help(fake_server: FakeLLMServe
             tab.wait_for("tui-chat keys")
             page.keyboard.press("Escape")
             tab.wait_until(lambda s: "tui-chat keys" not in s, "the chat again")
+
+            # Nothing from elsewhere: textual-serve's page asks Google for a font, and the
+            # browser itself blocks that (not a network that happens to be offline).
+            elsewhere = [r for r in requests if not r.url.startswith(server.base)]
+            assert [(r.url, r.failure) for r in elsewhere] == [(GOOGLE_FONT, "csp")]
 
             page.close()  # the tab goes: so does its app
             deadline = time.monotonic() + 15

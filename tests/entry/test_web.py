@@ -99,6 +99,11 @@ def wait_until(condition: Callable[[], bool], timeout: float = 15) -> None:
 PLACEHOLDER = "Message  (Enter sends"
 
 
+def footer_shows(screen: pyte.Screen) -> bool:
+    """The key footer (the bottom row) is drawn only while the app has focus."""
+    return bool(screen.display[-1].strip())
+
+
 class Tab:
     """What a browser tab does: one websocket, its bytes drawn on a pyte screen."""
 
@@ -138,7 +143,7 @@ class Tab:
         that blur; then the prompt may hold no focus, so the click is what puts it there.
         """
         deadline = time.monotonic() + timeout
-        while "Quit" not in self.text():  # the footer shows once the app has focus
+        while not footer_shows(self.screen):
             if time.monotonic() > deadline:
                 raise AssertionError(f"the app never got ready; the tab shows:\n{self.text()}")
             await self.ws.send_json(["focus"])
