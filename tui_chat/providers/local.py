@@ -55,6 +55,9 @@ class LocalRun:
     stats: GenerationStats | None = None
     #: `stats.generated` at the moment the consumer went away (None if it never did).
     generated_at_cancel: int | None = None
+    #: When the request was made and when the model was done with it (`time.monotonic`).
+    started_at: float = field(default_factory=time.monotonic)
+    ended_at: float | None = None
 
     def cancel(self) -> None:
         if not self.stop.is_set():
@@ -198,10 +201,12 @@ class LocalProvider:
                         if run.stop.is_set():
                             break
                         post("token", token_and_text)
+            run.ended_at = time.monotonic()
             post("done", Usage(input_tokens=stats.prompt_tokens, output_tokens=stats.generated))
         except Exception as exc:
             post("error", _as_provider_error(exc))
         finally:
+            run.ended_at = run.ended_at or time.monotonic()
             run.finished.set()
 
     def _engine(self) -> LocalEngine | XllamaModel:

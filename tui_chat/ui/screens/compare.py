@@ -3,6 +3,9 @@
 By default the same provider and model stream on the left and answer in one piece on
 the right, which is the demo of why streaming matters; either side can instead run
 another model or profile to race the two.
+
+When both sides run on the embedded model they take turns: run together they would split
+this machine's cores, and the verdict would blame one side for time the other took.
 """
 
 from __future__ import annotations
@@ -57,14 +60,28 @@ class CompareScreen(Screen[None]):
     def __init__(self, left: Contender, right: Contender) -> None:
         super().__init__()
         self.contenders = {"left": left, "right": right}
+        if self.in_turn:
+            # Each side from a cold prompt: the second would otherwise reuse the first's
+            # KV cache, and win on first words by that alone (and greedy text drifts).
+            for contender in (left, right):
+                if hasattr(contender.provider, "reuse_prompt"):
+                    contender.provider.reuse_prompt = False  # type: ignore[attr-defined]
         self._racing: set[str] = set()
 
+    @property
+    def in_turn(self) -> bool:
+        """Both sides on the local model, which shares the CPU: one runs after the other."""
+        return all(c.provider.name == "local" for c in self.contenders.values())
+
     def compose(self) -> ComposeResult:
-        yield Static(
-            "Compare mode: one prompt, two replies. F2 returns to the chat.",
-            id="compare-banner",
-            markup=False,
-        )
+        banner = "Compare mode: one prompt, two replies. F2 returns to the chat."
+        if self.in_turn:
+            banner = (
+                "Compare mode: both sides run on this machine's CPU, so they take turns"
+                " (the right starts when the left is done) and each is timed alone."
+                " F2 returns to the chat."
+            )
+        yield Static(banner, id="compare-banner", markup=False)
         with Horizontal(id="compare-panes"):
             for side in SIDES:
                 yield ComparePane(self.contenders[side].title, id=f"pane-{side}")
@@ -105,19 +122,40 @@ class CompareScreen(Screen[None]):
         text = event.text.strip("\n")
         event.prompt.clear()
         self.query_one("#verdict", Static).update("")
+        in_turn = self.in_turn
+        replies: dict[str, AssistantMessage] = {}
         for side in SIDES:
             contender = self.contenders[side]
             contender.conversation.add_user(text)
             contender.metrics = None
             pane = self.query_one(f"#pane-{side}", ComparePane)
             label = "thinking" if contender.settings.stream else "waiting for the whole reply"
-            reply = await pane.begin(text, label)
+            if in_turn and side != SIDES[0]:
+                label = "waiting for its turn on the CPU"
+            replies[side] = await pane.begin(text, label)
             self._racing.add(side)
             contender.timer = None  # the runner's, from its Started event
-            self._race(side, reply)
+            if not in_turn:
+                self._race(side, replies[side])
+        if in_turn:
+            self._race_in_turn(replies)
 
     @work(group="compare", exit_on_error=False)
     async def _race(self, side: str, reply: AssistantMessage) -> None:
+        await self._run_side(side, reply)
+
+    @work(group="compare", exit_on_error=False)
+    async def _race_in_turn(self, replies: dict[str, AssistantMessage]) -> None:
+        pending = list(SIDES)
+        try:
+            while pending:
+                await self._run_side(pending[0], replies[pending[0]])
+                pending.pop(0)
+        finally:  # stopped: a side that never ran ends as stopped, with nothing to time
+            for side in pending[1:]:
+                await self._ended(side, replies[side], Ended("stopped", "", ReplyTimer().finish()))
+
+    async def _run_side(self, side: str, reply: AssistantMessage) -> None:
         contender = self.contenders[side]
         settings = contender.settings
         request = contender.conversation.request(
