@@ -12,7 +12,8 @@ the page chats with the server's API key:
   third party) out, so nothing leaves for elsewhere, not even the page's address.
 - It starts the app through a shell and, when a tab goes, asks it to quit and waits
   forever: here the app is exec'd directly, and killed if it has not quit in
-  `QUIT_GRACE` seconds, so no tab leaves a process behind.
+  `QUIT_GRACE` seconds, so no tab leaves a process behind; nor does a server that is
+  killed outright (`LAUNCHER`).
 - It writes the app's stderr raw to stdout: here it goes to stderr, line by line,
   through `clean`.
 
@@ -146,9 +147,9 @@ class TabApp(AppService):
         process, task = self._process, self._task
         if process is None:
             return
-        if process.returncode is None:
-            await self.send_meta({"type": "quit"})
         try:
+            if process.returncode is None:  # a stuck app's full pipe must not hang this
+                await asyncio.wait_for(self.send_meta({"type": "quit"}), QUIT_GRACE)
             await asyncio.wait_for(process.wait(), QUIT_GRACE)
         except TimeoutError:
             process.kill()
@@ -190,7 +191,8 @@ class WebServer(Server):
         if not self.allowed(request):
             return web.Response(status=403, text=FORBIDDEN)
         response = await handler(request)
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if not response.prepared:  # a websocket's headers are long gone
+            response.headers.setdefault("Referrer-Policy", "no-referrer")
         return response
 
     async def _make_app(self) -> web.Application:

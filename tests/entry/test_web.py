@@ -187,7 +187,11 @@ async def test_prints_its_url_with_a_random_token_once_listening(web):
     async with aiohttp.ClientSession() as session, session.get(first.url) as page:
         assert page.status == 200
         html = await page.text()
+        headers = page.headers
     assert f"/ws/{first.token}" in html
+    # The page goes nowhere else, and tells nobody its address (which holds the token).
+    assert headers["Content-Security-Policy"].startswith("default-src 'self';")
+    assert headers["Referrer-Policy"] == "no-referrer"
 
 
 async def test_a_missing_or_wrong_token_is_refused_with_403(web):
