@@ -3,8 +3,10 @@
 `xllamacpp.Server(params).handle_chat_completions(body, callback)` runs a chat request
 with the GGUF's own chat template (so any chat model works, not only ChatML) and calls
 `callback` with each OpenAI chat-completion chunk, in the calling thread; returning
-True from the callback ends the request, and llama.cpp computes no further token (the
-tests count them in its metrics). Requests take turns on one slot.
+True from the callback ends the request. That is the only way to stop it, so a stop is
+heard when the next token is handed over, by which time llama.cpp's loop has begun the
+one after: Esc costs at most two tokens of compute (~16 ms; the tests count them in
+llama.cpp's metrics), and no text after it is shown. Requests take turns on one slot.
 
 Two things the library does by default that an embedded engine must not:
 
@@ -26,6 +28,7 @@ import re
 import secrets
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -124,11 +127,17 @@ class XllamaModel:
                 f"llama.cpp could not load {info.path} ({exc}). Is it a model llama.cpp supports?"
             ) from exc
 
-    def tokens_predicted(self) -> int:
-        """Tokens llama.cpp has generated in this process (its own counter)."""
-        found = re.search(
-            r"^llamacpp:tokens_predicted_total (\S+)", self._server.handle_metrics(), re.M
-        )
+    def tokens_predicted(self, timeout: float = 10.0) -> int:
+        """Tokens llama.cpp has generated in this process, by its own counter, once no
+        request is in progress (the counter moves when a request ends)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            metrics = self._server.handle_metrics()
+            busy = re.search(r"^llamacpp:requests_processing (\S+)", metrics, re.M)
+            if not busy or float(busy.group(1)) == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+        found = re.search(r"^llamacpp:tokens_predicted_total (\S+)", metrics, re.M)
         return int(float(found.group(1))) if found else 0
 
     def generate(
