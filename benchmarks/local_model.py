@@ -6,9 +6,9 @@
 
 Each measurement runs in its own child process, so load is from cold and peak RSS
 (`ru_maxrss`) is that engine's own. Through `LocalProvider.stream` (the app's path):
-- load: the first request's engine load (GGUF, weights, llama.cpp context);
+- load: what the first request loads (imports, GGUF, weights, llama.cpp context);
 - first token: request sent -> first text, after load, for a 50-token prompt
-  (chat template included);
+  (chat template included); the first request after load, and the best of the runs;
 - tokens/s: the following tokens of a 128-token reply, sampling included;
 - floor: llama.cpp's own prompt and generation figures from the same run (its
   `timings`), i.e. what is left when our thread, queue and event loop are taken away.
@@ -51,10 +51,8 @@ async def _engine_child(engine: str, n_tokens: int, repeat: int) -> dict:
     from tui_chat.providers.local import LocalProvider
 
     provider = LocalProvider(backend=engine, seed=0, reuse_prompt=False)
-    warm = ChatRequest(messages=(ChatMessage("user", "Hi"),), model="m", max_tokens=1)
     t0 = time.perf_counter()
-    async for _ in provider.stream(warm):
-        pass
+    provider._engine()  # what the first request loads (imports included), in this thread
     load = time.perf_counter() - t0
 
     firsts, rates, prompt_tokens, counts = [], [], 0, []
@@ -199,7 +197,8 @@ def main() -> None:
 
     print(
         f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs,"
-        f" Python {platform.python_version()}"
+        f" Python {platform.python_version()}, load average {os.getloadavg()[0]:.2f}"
+        " (other processes on these cores lower every figure)"
     )
     threads = args.threads or [0]
 
@@ -239,7 +238,8 @@ def main() -> None:
                 else ""
             )
             print(
-                f"{name}: load {r['load_s']:.2f} s | first token {min(r['first_token_s']):.3f} s"
+                f"{name}: load {r['load_s']:.2f} s | first token {r['first_token_s'][0]:.3f} s"
+                f" (best {min(r['first_token_s']):.3f} s)"
                 f" ({r['prompt_tokens']}-token prompt) | {max(r['tokens_per_s']):.1f} tok/s"
                 f" (runs {r['tokens_per_s']}, tokens {r['tokens']}) | peak RSS"
                 f" {r['peak_rss_mb']:.0f} MB{floor_text}"

@@ -104,6 +104,14 @@ def test_loading_and_replying_write_nothing_to_stderr() -> None:
 
 
 @requires_xllamacpp
+def test_the_default_engine_never_loads_numpy_or_gguf() -> None:
+    """They are the NumPy engine's: about 15 MB of resident memory the default does
+    without (the peak-RSS target)."""
+    child = run_child(LOAD + "\n    print(sorted({'numpy', 'gguf'} & set(sys.modules)))")
+    assert child.stdout.strip() == "[]", child.stderr
+
+
+@requires_xllamacpp
 def test_the_engine_listens_on_a_private_unix_socket_not_a_tcp_port(xmodel) -> None:
     address = xmodel._server.listening_address
     assert address.startswith("unix://")
