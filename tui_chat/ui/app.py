@@ -25,6 +25,12 @@ from tui_chat.ui.commands import ChatCommands, system_commands
 from tui_chat.ui.render import install
 from tui_chat.ui.screens.chat import SHOWN_WHEN_OPENING, WIDE_ENOUGH_FOR_SIDEBAR, ChatScreen
 from tui_chat.ui.screens.help import HelpScreen
+from tui_chat.ui.theme import (
+    LINUX_CONSOLE_CLASS,
+    is_linux_console,
+    theme_for_terminal,
+    use_console_glyphs,
+)
 
 __all__ = ["SHOWN_WHEN_OPENING", "WIDE_ENOUGH_FOR_SIDEBAR", "ChatApp"]
 
@@ -67,8 +73,11 @@ class ChatApp(App[None]):
             history_notice=history_notice,
         )
         self._remember_ui = remember_ui
-        if remember_ui and (theme := load_state().get("theme")) in self.available_themes:
-            self.theme = theme
+        self._remembered_theme = load_state().get("theme") if remember_ui else None
+        if self._remembered_theme in self.available_themes:
+            self.theme = self._remembered_theme
+        if is_linux_console(os.environ):  # styles.tcss draws borders the console can show
+            self.add_class(LINUX_CONSOLE_CLASS)
         # Frames reach the terminal as a cell diff against what it already shows, held
         # while the link has not drained: a fraction of the bytes over SSH. The escape
         # hatch is for telling a rendering bug from the layer's.
@@ -77,6 +86,17 @@ class ChatApp(App[None]):
 
     def get_default_screen(self) -> Screen[None]:
         return self.chat
+
+    def run(self, **kwargs: Any) -> Any:  # type: ignore[override]
+        """In a real terminal (not the tests' headless one): a theme that holds at 16
+        colours, and scrollbars the Linux console's fonts can draw."""
+        if not kwargs.get("headless"):
+            self.theme = theme_for_terminal(
+                self.console.color_system, self.theme, self._remembered_theme
+            )
+            if self.has_class(LINUX_CONSOLE_CLASS):
+                use_console_glyphs()
+        return super().run(**kwargs)
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         return system_commands(self, screen)
