@@ -158,4 +158,3 @@ def copy_notice(what: str, text: str, tmux: TmuxCopy | None) -> tuple[str, Sever
         f"(set-clipboard {tmux.set_clipboard or 'external'}), if the terminal allows OSC 52.",
         "information",
     )
-
