@@ -70,6 +70,8 @@ from fake_server import FakeLLMServer, Script
 
 READY = b"Enter"  # the prompt's placeholder, drawn once the app is up
 FINISHED = b"tok/s"  # the reply's meta line, written when the reply is complete
+KEY = "\u00a4"  # typed into the prompt while a reply streams; never in the reply
+KEY_ECHO = KEY.encode()
 FRAME = 1 / 60  # Textual's default frame interval (TEXTUAL_FPS)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -248,6 +250,7 @@ class Reply:
     chars: int = 0
     bench_cpu: float = 0.0
     wall: float = 0.0
+    key_lags: list[float] = field(default_factory=list)  # key typed -> its echo drawn
 
 
 class Pty:
@@ -386,9 +389,15 @@ def stream_one(
     term.send("Write the whole benchmark document, please.\r")
     timeout = start + 30 + 3 * n / rate
     tail = b""
+    keys_at = [n // 4, n // 2, 3 * n // 4]  # type a key when the server has sent these
+    key_typed: float | None = None
     while time.monotonic() < timeout:
         data = term.read(0.001)
         sent = len(server.chunk_times)
+        if keys_at and sent >= keys_at[0] and key_typed is None:
+            keys_at.pop(0)
+            term.send(KEY)
+            key_typed = time.monotonic()
         while sample_at and sent >= sample_at[0]:
             at = sample_at.pop(0)
             reply.cpu_at_chunk[at] = cpu_seconds(pid)
@@ -399,6 +408,10 @@ def stream_one(
         if data:
             now = time.monotonic()
             window = tail + data
+            if key_typed is not None and KEY_ECHO in window:
+                reply.key_lags.append(now - key_typed)
+                key_typed = None
+                term.send("\x7f")  # and take it back out of the prompt
             for marker in [m for m in pending if m.encode() in window]:
                 reply.seen_at[marker] = now
                 del pending[marker]
@@ -503,6 +516,7 @@ def report_rows(run: Run) -> list[list[str]]:
                 " ".join(lags),
                 "-" if end_lag is None else f"{_ms(end_lag)} ({end_lag / FRAME:.1f})",
                 f"{r.bytes_out / r.chars:.1f}",
+                " ".join(_ms(lag) for lag in r.key_lags) or "-",
                 f"{r.bench_cpu / r.wall * 100:.0f}%",
             ]
         )
@@ -522,6 +536,7 @@ HEADER = [
     "marker lag ms (1k,2k,...,end)",
     "last token ms (frames)",
     "bytes/char",
+    "key echo ms",
     "bench CPU",
 ]
 
@@ -640,7 +655,9 @@ def main(argv: list[str] | None = None) -> int:
         "core). marker lag: server wrote the marker -> it appeared in the terminal output;\n"
         "skip: never drawn (the app jumped past it between two frames: a sign of backlog).\n"
         "last token: server's last chunk -> on screen, in ms and 60 Hz frames. bytes/char:\n"
-        "terminal bytes while streaming / reply characters. bench CPU: this process (reader\n"
+        "terminal bytes while streaming / reply characters. key echo: a key typed into the\n"
+        "prompt at 1/4, 1/2 and 3/4 of the reply -> its echo in the terminal output (the\n"
+        "raw client echoes nothing). bench CPU: this process (reader\n"
         f"+ fake server) / wall time. App idle CPU (prompt focused): {', '.join(idle)}."
     )
     return 0

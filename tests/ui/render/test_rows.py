@@ -6,12 +6,14 @@ from textual._compositor import Compositor
 from textual.geometry import Region
 
 from tui_chat.ui.render.rows import render_only_dirty_rows
+from tui_chat.ui.widgets.conversation.reply_body import ReplyBody
 
 from ..app_factory import make_app, replies, send, wait_for
 from fake_server import FakeLLMServer, Script
 
 CROPS = [
     Region(3, 5, 70, 1),  # a line of the log
+    Region(4, 3, 20, 1),  # inside the reply
     Region(3, 5, 70, 3),
     Region(0, 0, 120, 40),  # everything
     Region(0, 36, 120, 4),  # the prompt and footer
@@ -70,5 +72,10 @@ async def test_a_one_line_update_asks_no_widget_for_rows_outside_it(
         await wait_for(pilot, lambda: bool(replies(app)) and replies(app)[0].status == "complete")
         compositor = app.screen._compositor
         render_only_dirty_rows(compositor)
-        asked = [rows for rows, _clip, _strips in compositor._get_renders(Region(3, 5, 70, 1))]
-        assert asked and all(rows.y == 5 and rows.height == 1 for rows in asked)
+        body = replies(app)[0].query_one(ReplyBody)
+        line = Region(body.region.x, body.region.y, body.region.width, 1)
+        asked = [rows for rows, _clip, _strips in compositor._get_renders(line)]
+        assert asked == [line], "only the reply's body, which covers the line, is asked"
+        wider = line.grow((0, 1, 0, 1))  # one cell more each side: the log shows there too
+        asked = [rows for rows, _clip, _strips in compositor._get_renders(wider)]
+        assert len(asked) > 1 and all(rows.y == line.y and rows.height == 1 for rows in asked)

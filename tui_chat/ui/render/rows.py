@@ -5,7 +5,8 @@ container's region) touches the dirty area for its whole region, then throws awa
 rows but the dirty ones. With a one-line change in the log that is every widget on the
 screen, the footer and prompt included: 2-3 ms a frame, most of the CPU a streamed token
 cost. Here each widget is asked only for its rows inside the dirty area, in the same
-front-to-back order, so the chops (and the screen) come out the same.
+front-to-back order, so the chops (and the screen) come out the same; and once a widget
+covers the whole dirty area (a streaming reply's line), the ones behind it are skipped.
 """
 
 from __future__ import annotations
@@ -43,3 +44,5 @@ def _rows_in_crop(
         rows = Region(visible.x, first, visible.width, last - first)
         inside = Region(rows.x - region.x, rows.y - region.y, rows.width, rows.height)
         yield rows, rows, widget.render_lines(inside)
+        if visible.contains_region(crop):
+            return  # every widget after this one is behind it: none of its cells show

@@ -6,6 +6,7 @@ never parsed as Rich markup (Markdown is rendered from its own parser).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import ClassVar
 
@@ -83,7 +84,7 @@ class AssistantMessage(Vertical):
         self._parts: list[str] = [clean(settled)] if settled else []
         self._pending: list[str] = []
         self._started = False
-        self._flush_timer: Timer | None = None
+        self._flush_timer: asyncio.TimerHandle | None = None
         self._stall_timer: Timer | None = None
         self._last_data = 0.0
         self._stalled = False
@@ -127,7 +128,8 @@ class AssistantMessage(Vertical):
             await self.query_one(TypingIndicator).remove()
             self._flush()  # the first words go on screen at once
         elif self._flush_timer is None:
-            self._flush_timer = self.set_timer(FLUSH_SECONDS, self._flush)
+            # A bare loop callback, not a Textual Timer (a task each): this runs per frame.
+            self._flush_timer = asyncio.get_running_loop().call_later(FLUSH_SECONDS, self._flush)
 
     def show_retry(self, retry: Retrying) -> None:
         """The provider waits to try again (only ever before the first words)."""
@@ -148,7 +150,7 @@ class AssistantMessage(Vertical):
 
     def _flush(self) -> None:
         self._flush_timer = None
-        if not self._pending:
+        if not self._pending or not self.is_attached:
             return
         fragment = "".join(self._pending)
         self._pending.clear()
@@ -161,7 +163,7 @@ class AssistantMessage(Vertical):
     ) -> None:
         """Show everything received, give back the runway, and say how the reply ended."""
         if self._flush_timer is not None:
-            self._flush_timer.stop()
+            self._flush_timer.cancel()
         if self._stall_timer is not None:
             self._stall_timer.stop()
             self._stall_timer = None
