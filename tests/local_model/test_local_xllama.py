@@ -147,3 +147,37 @@ async def test_a_gguf_without_a_chat_template_fails_the_reply_clearly(tmp_path) 
     with pytest.raises(ProviderError) as err:
         await collect(provider, request)
     assert err.value.kind == "model" and "has no chat template" in err.value.message
+
+
+@requires_model
+def test_an_xllamacpp_whose_library_will_not_load_falls_back_to_the_numpy_engine(
+    tmp_path,
+) -> None:
+    broken = tmp_path / "xllamacpp"
+    broken.mkdir()
+    (broken / "__init__.py").write_text(
+        'raise OSError("libgomp.so.1: cannot open shared object file")\n'
+    )
+    code = """
+    import asyncio
+    from tui_chat.core.protocol import ChatMessage, ChatRequest, TextDelta
+    from tui_chat.providers.local import LocalProvider
+
+    async def reply():
+        req = ChatRequest(messages=(ChatMessage("user", "Hi"),), model="m", max_tokens=4)
+        provider = LocalProvider()
+        text = [e.text async for e in provider.stream(req) if isinstance(e, TextDelta)]
+        print(type(provider._engine()).__name__, bool("".join(text)))
+
+    asyncio.run(reply())
+    """
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    env.pop("TUI_CHAT_LOCAL_BACKEND", None)
+    child = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert child.stdout.strip() == "LocalEngine True", child.stderr

@@ -237,10 +237,6 @@ class XllamaModel:
             stats.finish = "cancelled" if stop.is_set() else "stop"
         return None
 
-    def close(self) -> None:
-        self._server = None  # type: ignore[assignment]
-        self._socket_dir.cleanup()
-
 
 _models: dict[tuple[str, int, int], XllamaModel] = {}
 _models_lock = threading.Lock()

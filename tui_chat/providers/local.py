@@ -211,7 +211,12 @@ class LocalProvider:
 
     def _engine(self) -> LocalEngine | XllamaModel:
         """The shared engine this provider runs on (loaded on first use, in this thread)."""
-        from tui_chat.local_model.common import choose_backend, locate_model_file
+        from tui_chat.local_model.common import (
+            BACKEND_ENV,
+            ModelLoadError,
+            choose_backend,
+            locate_model_file,
+        )
 
         path = self.model_path if self.model_path is not None else locate_model_file()
         if choose_backend(self.backend) == "numpy":
@@ -222,7 +227,14 @@ class LocalProvider:
             return get_engine(path)
         from tui_chat.local_model.xllama import get_model
 
-        return get_model(path)
+        try:
+            return get_model(path)
+        except (ImportError, OSError) as exc:  # installed, but its library will not load
+            if self.backend or os.environ.get(BACKEND_ENV):
+                raise ModelLoadError(f"xllamacpp is installed but does not load: {exc}") from exc
+            from tui_chat.local_model.engine import get_engine
+
+            return get_engine(path)
 
     async def aclose(self) -> None:
         """Stop any generation still running (the shared model stays loaded)."""
