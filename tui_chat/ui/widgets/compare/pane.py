@@ -24,7 +24,6 @@ class ComparePane(Vertical):
     async def begin(self, prompt: str, label: str) -> AssistantMessage:
         reply = AssistantMessage(label)
         log = self.query_one(ChatLog)
-        await log.settle_replies()
         await log.mount_all([UserMessage(prompt), reply])
         log.anchor()
         return reply

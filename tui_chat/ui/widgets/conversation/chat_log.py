@@ -10,6 +10,3 @@ class ChatLog(VerticalScroll, can_focus=True):
 
     def on_mount(self) -> None:
         self.anchor()
-
-    async def settle_replies(self) -> None:
-        """Kept for callers; a finished reply's lines are already cached (ReplyBody)."""
