@@ -1,11 +1,14 @@
 """Providers: one wire protocol each, all speaking the event stream of `base`.
 
 `make_provider` picks one from the settings. Provider modules are imported only when
-chosen, so the backend and the local model never pay for importing the openai SDK.
+chosen, so the backend and the local model never pay for importing the openai SDK; the
+OpenAI ones import it on a thread (`prepare()`), not while the app draws its first frame.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from tui_chat.core.protocol import (
@@ -51,8 +54,21 @@ __all__ = [
     "WireEvent",
     "WireTap",
     "make_provider",
+    "request_sent",
     "tee",
 ]
+
+#: Set, in the context a reply runs in, to be called once its request is on the wire
+#: (the body written to the socket). The chat draws its widgets for a reply only after
+#: that, so the request never waits behind the UI. Providers that cannot tell (the
+#: backend, the local model, a replay) never call it; `tells_when_sent` says which do.
+request_sent: ContextVar[Callable[[], None] | None] = ContextVar("request_sent", default=None)
+
+
+def tells_when_sent(provider: object) -> bool:
+    """Whether `provider` calls `request_sent` (so waiting for it is worth it)."""
+    return bool(getattr(provider, "tells_when_sent", False))
+
 
 _LAZY = {
     "ResponsesProvider": "tui_chat.providers.responses",

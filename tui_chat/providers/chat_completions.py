@@ -42,7 +42,7 @@ class ChatCompletionsProvider(OpenAIProviderBase):
         self._require_key()
         params = self._params(request)
         if not request.stream:
-            completion = await self._client.chat.completions.create(**params)
+            completion = await (await self.client()).chat.completions.create(**params)
             choices = completion.choices or []
             text = (choices[0].message.content or "") if choices else ""
             if tap is not None:

@@ -4,17 +4,25 @@ Both talk to OpenAI or to any compatible server (Ollama, vLLM, llama.cpp, LM Stu
 `base_url`. Local servers need no key, but the SDK refuses to start without one, so they
 get a dummy; only the real OpenAI endpoint without a key is an error, and it is reported
 on the first request rather than at start-up so the app can still open and say why.
+
+Importing the SDK takes 0.4 s, longer than the app takes to draw its first frame, so it
+is never imported here: `prepare()` imports it and builds the client on a thread (the
+chat screen calls it once its first frame is out), and a request made before that has
+finished waits for it without blocking the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
+import threading
 import time
-from collections.abc import AsyncIterator
-from typing import Any
-
-import openai
+from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any
 
 from tui_chat.core.protocol import ChatRequest, Event, ProviderError, Usage, WireEvent, WireTap
+from tui_chat.providers import request_sent
 from tui_chat.providers.errors import (
     ErrorContext,
     RetryPolicy,
@@ -22,6 +30,13 @@ from tui_chat.providers.errors import (
     guarded,
     to_provider_error,
 )
+
+if TYPE_CHECKING:
+    import openai
+    from httpx2 import Request
+
+#: Where the SDK sends requests when no `base_url` is given (its own default).
+OPENAI_URL = "https://api.openai.com/v1"
 
 #: Sent to servers that ignore keys (the SDK will not build a client without one).
 DUMMY_API_KEY = "not-needed"
@@ -36,6 +51,8 @@ class OpenAIProviderBase:
     """An `openai.AsyncOpenAI` client plus the stream guard; subclasses write `_events`."""
 
     name: str = "openai"
+    #: Calls `request_sent` once a request is on the wire.
+    tells_when_sent: bool = True
 
     def __init__(
         self,
@@ -53,15 +70,49 @@ class OpenAIProviderBase:
         self._missing_key = not api_key and not base_url
         #: Named when the key is missing: a profile's own variable, not always OPENAI_API_KEY.
         self._key_variable = key_variable or "OPENAI_API_KEY"
-        self._client = openai.AsyncOpenAI(
-            api_key=api_key or DUMMY_API_KEY,
-            base_url=base_url,
-            timeout=openai.Timeout(timeout, connect=connect_timeout(timeout)),
-            max_retries=0,
-        )
-        self.base_url = str(self._client.base_url).rstrip("/")
+        # What the SDK would pick itself (it also reads OPENAI_BASE_URL), without it.
+        self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_URL).rstrip("/")
+        self._api_key = api_key or DUMMY_API_KEY
+        self._timeout = timeout
+        self._built: Future[openai.AsyncOpenAI] | None = None
         self._errors = ErrorContext(url=self.base_url, timeout=timeout, secret=api_key)
         self._retry = RetryPolicy(max_retries=max_retries, backoff=retry_backoff)
+
+    def prepare(self) -> None:
+        """Import the SDK and build the client on a thread, if not begun yet; returns at once."""
+        if self._built is not None:
+            return
+        built: Future[openai.AsyncOpenAI] = Future()
+        self._built = built
+
+        def build() -> None:
+            try:
+                built.set_result(self._new_client())
+            except BaseException as error:  # handed to whoever awaits the client
+                built.set_exception(error)
+
+        threading.Thread(target=build, name=f"{self.name}-sdk", daemon=True).start()
+
+    def _new_client(self) -> openai.AsyncOpenAI:
+        import anyio._backends._asyncio  # noqa: F401  (imported by the first request: 60 ms)
+        import openai
+
+        return openai.AsyncOpenAI(
+            api_key=self._api_key,
+            base_url=self.base_url,
+            timeout=openai.Timeout(self._timeout, connect=connect_timeout(self._timeout)),
+            max_retries=0,
+            # The SDK's own defaults, plus a hook that says when a request is on the wire.
+            http_client=openai.DefaultAsyncHttpxClient(event_hooks={"request": [_trace_sent]}),
+        )
+
+    async def client(self) -> openai.AsyncOpenAI:
+        """The SDK client, once built (prepared now if nobody asked before)."""
+        self.prepare()
+        assert self._built is not None
+        if self._built.done():
+            return self._built.result()
+        return await asyncio.wrap_future(self._built)
 
     def stream(self, request: ChatRequest, *, tap: WireTap | None = None) -> AsyncIterator[Event]:
         return guarded(
@@ -82,7 +133,10 @@ class OpenAIProviderBase:
         of a core at 1,000 tokens/s; plain dicts cost nothing. The SDK still does the
         rest: auth, retries, SSE decoding, status-code errors and in-stream `error`s.
         """
-        return await self._client.post(
+        client = await self.client()  # first: it imports the SDK off the event loop
+        import openai
+
+        return await client.post(
             path,
             body={**body, "stream": True},
             cast_to=object,
@@ -108,7 +162,8 @@ class OpenAIProviderBase:
         """Model ids from `GET /models`, for the model switcher (not every server has it)."""
         self._require_key()
         try:
-            return sorted([model.id async for model in self._client.models.list()])
+            client = await self.client()
+            return sorted([model.id async for model in client.models.list()])
         except Exception as exc:
             mapped = to_provider_error(exc, self._errors)
             if mapped is None:
@@ -116,7 +171,26 @@ class OpenAIProviderBase:
             raise mapped from None
 
     async def aclose(self) -> None:
-        await self._client.close()
+        """Close the client if it was built; one still being built has no connection."""
+        built = self._built
+        if built is not None and built.done() and built.exception() is None:
+            await built.result().close()
+
+
+async def _trace_sent(request: Request) -> None:
+    """Have httpcore say when this request's body is written, if the reply asked to know
+    (`request_sent`, set in the context the reply runs in)."""
+    said = request_sent.get()
+    if said is not None:
+        request.extensions = {**request.extensions, "trace": _tracer(said)}
+
+
+def _tracer(said: Callable[[], None]) -> Callable[[str, dict[str, Any]], Awaitable[None]]:
+    async def trace(event: str, info: dict[str, Any]) -> None:
+        if event.endswith("send_request_body.complete"):
+            said()
+
+    return trace
 
 
 def make_usage(input_tokens: int | None, output_tokens: int | None) -> Usage | None:

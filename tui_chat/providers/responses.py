@@ -54,7 +54,7 @@ class ResponsesProvider(OpenAIProviderBase):
         self._require_key()
         params = self._params(request)
         if not request.stream:
-            response = await self._client.responses.create(**params)
+            response = await (await self.client()).responses.create(**params)
             if tap is not None:
                 failed = getattr(response, "status", None) in ("failed", "incomplete")
                 self._tap(tap, "response", response, "" if failed else response.output_text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from functools import partial
 from pathlib import Path
@@ -20,12 +21,12 @@ from tui_chat.core.code_blocks import code_blocks
 from tui_chat.core.conversation import Conversation
 from tui_chat.core.private_files import write_private
 from tui_chat.core.protocol import ChatRequest, Provider, ProviderError, Retrying
-from tui_chat.core.runner import Delta, Ended, ReplyEvent, ReplyRunner
+from tui_chat.core.runner import Delta, Ended, ReplyEvent, ReplyRunner, ReplySink, Started
 from tui_chat.core.sanitize import clean
 from tui_chat.history import HistoryError, HistoryStore, export_json, export_markdown
 from tui_chat.history.models import StoredConversation, StoredMessage, live_conversation
 from tui_chat.history.saver import HistorySaver
-from tui_chat.providers import make_provider
+from tui_chat.providers import make_provider, request_sent, tells_when_sent
 from tui_chat.recordings.recording import Recording, ReplyRecorder
 from tui_chat.settings.config import (
     ConfigError,
@@ -67,6 +68,42 @@ def _remote_host(settings: Settings) -> str:
     return "" if settings.api in ("local", "replay") else endpoint_host(settings)
 
 
+class _Turn:
+    """One reply's UI and history, made once its request is on the wire: the worker
+    shows nothing until `shown` is set, and what history hears before the turn is saved
+    is kept and handed on then (a sink for the reply runner)."""
+
+    def __init__(self) -> None:
+        #: The request is on the wire (or the reply got further, or failed before it).
+        self.sent = asyncio.Event()
+        #: The widgets are mounted and `reply` is set.
+        self.shown = asyncio.Event()
+        self.reply: AssistantMessage | None = None
+        self.reply_id: int | None = None
+        self._sink: ReplySink | None = None
+        self._progress: str | None = None
+        self._ended: Ended | None = None
+
+    def saved(self, reply_id: int | None, sink: ReplySink | None) -> None:
+        self.reply_id, self._sink = reply_id, sink
+        if sink is not None and self._ended is not None:
+            sink.on_end(self._ended)
+        elif sink is not None and self._progress is not None:
+            sink.on_progress(self._progress)
+
+    def on_progress(self, text: str) -> None:
+        if self._sink is not None:
+            self._sink.on_progress(text)
+        else:
+            self._progress = text
+
+    def on_end(self, ended: Ended) -> None:
+        if self._sink is not None:
+            self._sink.on_end(ended)
+        else:
+            self._ended = ended
+
+
 class ChatScreen(Screen[None]):
     """The chat: it owns the conversation, its provider, history saving, the recording,
     the widgets, and the worker that runs each reply."""
@@ -92,6 +129,9 @@ class ChatScreen(Screen[None]):
 
     streaming: reactive[bool] = reactive(True)
     replying: reactive[bool] = reactive(False)
+    #: Longest the UI waits for a request to be on the wire before drawing it anyway
+    #: (an SDK still loading, a slow connect): the request goes first, the UI follows.
+    ui_waits_for_request: float = 0.1
 
     def __init__(
         self,
@@ -139,6 +179,9 @@ class ChatScreen(Screen[None]):
         yield KeyFooter()
 
     async def on_mount(self) -> None:
+        # The SDK (0.4 s to import) loads on a thread once the first frame is out, so
+        # the prompt is drawn without waiting for it and keys typed meanwhile still land.
+        self.call_after_refresh(self._prepare_provider)
         if self.settings.record is not None:
             self._open_recording(self.settings.record)
         if self.history.enabled:
@@ -155,6 +198,11 @@ class ChatScreen(Screen[None]):
             await log.mount(ErrorNotice(self._history_notice))
         if self._compare_at_start is not None:
             self.open_compare(*self._compare_at_start)
+
+    def _prepare_provider(self) -> None:
+        prepare = getattr(self.provider, "prepare", None)
+        if prepare is not None:
+            prepare()
 
     async def on_unmount(self) -> None:
         await self.provider.aclose()
@@ -471,16 +519,30 @@ class ChatScreen(Screen[None]):
             stream=self.streaming,
             temperature=self.settings.temperature,
         )
-        reply_id = self.history.begin_turn(self.settings, text)
-        log = self.query_one(ChatLog)
-        await log.settle_replies()
-        reply = AssistantMessage("thinking" if self.streaming else "waiting for the whole reply")
-        await log.mount_all([UserMessage(text), reply])
-        log.anchor()
+        # The request first: mounting widgets and writing history took tens of ms
+        # that the request used to wait behind. The worker shows nothing until `shown`.
         self.replying = True
         self.query_one(EventInspector).begin(time.monotonic())
         wire = self.recording.reply(request, self.provider.name) if self.recording else None
-        self._reply = self._run_reply(request, reply, reply_id, wire)
+        turn = _Turn()
+        said = request_sent.set(turn.sent.set)  # the worker's task copies the context
+        try:
+            self._reply = self._run_reply(request, turn, wire)
+        finally:
+            request_sent.reset(said)
+        if tells_when_sent(self.provider):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(turn.sent.wait(), self.ui_waits_for_request)
+        else:
+            await asyncio.sleep(0)  # the worker starts its request before the UI's work
+        reply_id = self.history.begin_turn(self.settings, text)
+        turn.saved(reply_id, self.history.turn(reply_id))
+        log = self.query_one(ChatLog)
+        reply = AssistantMessage("thinking" if self.streaming else "waiting for the whole reply")
+        await log.mount_all([UserMessage(text), reply])
+        log.anchor()
+        turn.reply = reply
+        turn.shown.set()
         self._refresh_sidebar()  # the turn is saved: a new chat appears, a count grows
 
     # -- history: the conversation list, opening, renaming, deleting, export ---
@@ -634,17 +696,20 @@ class ChatScreen(Screen[None]):
 
     @work(exclusive=True, group="reply", exit_on_error=False)
     async def _run_reply(
-        self,
-        request: ChatRequest,
-        reply: AssistantMessage,
-        reply_id: int | None,
-        wire: ReplyRecorder | None = None,
+        self, request: ChatRequest, turn: _Turn, wire: ReplyRecorder | None = None
     ) -> None:
         """Run one reply and show it: the runner streams, saves and records; this only
-        forwards what it hears to the reply widget. Cancelling the worker is Esc."""
+        forwards what it hears to the reply widget, once `send` has made it. Cancelling
+        the worker is Esc."""
         inspector = self.query_one(EventInspector)
 
         async def show(event: ReplyEvent) -> None:
+            if isinstance(event, Started):
+                return
+            turn.sent.set()  # past the wire (or failed before it): the UI waits no more
+            await turn.shown.wait()  # at once, once set: no yield per token
+            reply, reply_id = turn.reply, turn.reply_id
+            assert reply is not None
             if isinstance(event, Delta):
                 await reply.append(event.text)
             elif isinstance(event, Retrying):
@@ -652,7 +717,7 @@ class ChatScreen(Screen[None]):
             elif isinstance(event, Ended):
                 await self._reply_ended(reply, reply_id, event)
 
-        sinks = [sink for sink in (self.history.turn(reply_id), wire) if sink is not None]
+        sinks = [sink for sink in (turn, wire) if sink is not None]
         # Tapped even while hidden (a bounded deque append), so F3 after a reply shows it.
         taps = (inspector.add, wire.tap if wire else None)
         await ReplyRunner(self.provider).run(request, show, sinks=sinks, taps=taps)

@@ -1,0 +1,155 @@
+"""Start-up and send order (issue 12): the prompt works before the openai SDK has loaded,
+and a sent prompt's request goes out before the UI draws it or history saves it.
+
+No timing thresholds: the SDK's import is held by an import hook until the test lets it
+go, and the order is read from the fake server's request log at the moment of each UI step.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tui_chat.history import HistoryStore
+from tui_chat.ui.widgets.conversation.chat_log import ChatLog
+from tui_chat.ui.widgets.conversation.message import ErrorNotice
+from tui_chat.ui.widgets.prompt import PromptInput
+
+from .app_factory import make_app, replies, send, shown_text, wait_for
+from fake_server import FakeLLMServer, Script
+
+TESTS = Path(__file__).resolve().parent.parent
+
+# Run in a fresh interpreter: this one has imported openai long ago.
+_HELD_SDK = r"""
+import asyncio, json, sys, threading
+sys.path[:0] = [TESTS, TESTS + "/ui"]
+released = threading.Event()
+
+
+class HoldOpenAI:
+    '''`import openai` waits here until released: an SDK that is slow to load.'''
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "openai":
+            released.wait(10)
+        return None
+
+
+sys.meta_path.insert(0, HoldOpenAI())
+from app_factory import make_app, replies, shown_text
+from fake_server import FakeLLMServer, Script
+from tui_chat.ui.widgets.prompt import PromptInput
+
+
+async def main():
+    seen = {}
+    with FakeLLMServer() as server:
+        server.enqueue(Script(chunks=["Loaded ", "late, ", "sent ", "anyway."]))
+        app = make_app(server)
+        async with app.run_test() as pilot:
+            await pilot.pause()
+            seen["sdk_imported_at_first_frame"] = "openai" in sys.modules
+            await pilot.press(*"hello")
+            seen["prompt"] = app.query_one(PromptInput).text
+            await pilot.press("enter")
+            await pilot.pause(0.3)
+            seen["requests_before_the_sdk"] = len(server.requests)
+            released.set()
+            for _ in range(500):
+                if replies(app) and replies(app)[0].status == "complete":
+                    break
+                await pilot.pause(0.02)
+            seen["sent"] = [r.json["messages"][-1]["content"] for r in server.requests]
+            seen["reply"] = shown_text(replies(app)[0]) if replies(app) else None
+    print(json.dumps(seen))
+
+
+asyncio.run(main())
+"""
+
+
+def test_keys_typed_before_the_sdk_has_loaded_reach_the_prompt_and_are_sent() -> None:
+    script = f"TESTS = {str(TESTS)!r}\n" + _HELD_SDK
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["sdk_imported_at_first_frame"] is False, "the SDK loads after the first frame"
+    assert seen["prompt"] == "hello", "keys typed while the SDK loads land in the prompt"
+    assert seen["requests_before_the_sdk"] == 0, "the SDK really was not there yet"
+    assert seen["sent"] == ["hello"]
+    assert seen["reply"] == "Loaded late, sent anyway."
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[HistoryStore]:
+    with HistoryStore.open(tmp_path / "history.sqlite3") as opened:
+        yield opened
+
+
+def _on_the_wire(server: FakeLLMServer) -> bool:
+    """Whether the server has the request; it blocks the app's loop while it waits,
+    so a request not already written by then cannot arrive."""
+    try:
+        server.wait_for_requests(1, timeout=2)
+    except AssertionError:
+        return False
+    return True
+
+
+def _before(call: Callable[..., Any], note: Callable[[], None]) -> Callable[..., Any]:
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        note()
+        return call(*args, **kwargs)
+
+    return wrapped
+
+
+async def test_the_request_is_on_the_wire_before_its_widgets_are_mounted_or_history_written(
+    fake_server: FakeLLMServer, store: HistoryStore
+) -> None:
+    fake_server.enqueue(Script(chunks=["Request ", "first."]))
+    app = make_app(fake_server, store=store)
+    async with app.run_test() as pilot:
+        chat = app.chat
+        chat.ui_waits_for_request = 30  # the order is by design, not a race with the UI
+        seen: dict[str, bool] = {}
+
+        def note(step: str) -> Callable[[], None]:
+            return lambda: seen.setdefault(step, _on_the_wire(fake_server))
+
+        log = app.query_one(ChatLog)
+        log.mount_all = _before(log.mount_all, note("widgets mounted"))  # type: ignore[method-assign]
+        chat.history.begin_turn = _before(chat.history.begin_turn, note("history written"))  # type: ignore[method-assign]
+        await send(pilot, "hi")
+        await wait_for(pilot, lambda: bool(replies(app)) and replies(app)[0].status == "complete")
+        assert shown_text(replies(app)[0]) == "Request first."
+    assert seen == {"history written": True, "widgets mounted": True}
+    saved = store.get_conversation(store.latest_id() or 0)
+    assert saved is not None
+    assert [(m.role, m.content) for m in saved.messages] == [
+        ("user", "hi"),
+        ("assistant", "Request first."),
+    ]
+
+
+async def test_a_request_that_fails_before_its_widgets_exist_says_why_and_gives_the_prompt_back(
+    closed_port_url: str, store: HistoryStore
+) -> None:
+    app = make_app(base_url=f"{closed_port_url}/v1", store=store)
+    async with app.run_test() as pilot:
+        app.chat.ui_waits_for_request = 30  # the failure comes first, the UI after it
+        await send(pilot, "are you there?")
+        await wait_for(pilot, lambda: bool(app.query(ErrorNotice)) and not app.chat.replying)
+        assert app.query_one(PromptInput).text == "are you there?"
+        assert replies(app)[0].status == "error"
+    saved = store.get_conversation(store.latest_id() or 0)
+    assert saved is not None and saved.messages[-1].status == "error"
