@@ -54,7 +54,8 @@ class AssistantMessage(Vertical):
     """A reply that grows in place.
 
     The typing indicator goes away on the first fragment, which is drawn at once. After
-    that, fragments are handed to the body at most every `FLUSH_SECONDS` (a frame), so a
+    that, fragments are handed to the body at once if the last hand-over was at least
+    `FLUSH_SECONDS` (a frame) ago, else at the end of that frame, so a
     fast server costs one render per frame rather than one per token; the body repaints
     only the lines a flush changed.
 
@@ -87,6 +88,7 @@ class AssistantMessage(Vertical):
         self._flush_timer: asyncio.TimerHandle | None = None
         self._stall_timer: Timer | None = None
         self._last_data = 0.0
+        self._flushed_at = 0.0
         self._stalled = False
         self._meta = meta
         self.status: ReplyStatus = status
@@ -128,8 +130,12 @@ class AssistantMessage(Vertical):
             await self.query_one(TypingIndicator).remove()
             self._flush()  # the first words go on screen at once
         elif self._flush_timer is None:
-            # A bare loop callback, not a Textual Timer (a task each): this runs per frame.
-            self._flush_timer = asyncio.get_running_loop().call_later(FLUSH_SECONDS, self._flush)
+            wait = self._flushed_at + FLUSH_SECONDS - self._last_data
+            if wait <= 0:
+                self._flush()  # a slow model's token is drawn as it comes, not a frame late
+            else:
+                # A bare loop callback, not a Textual Timer (a task each): it runs per frame.
+                self._flush_timer = asyncio.get_running_loop().call_later(wait, self._flush)
 
     def show_retry(self, retry: Retrying) -> None:
         """The provider waits to try again (only ever before the first words)."""
@@ -152,6 +158,7 @@ class AssistantMessage(Vertical):
         self._flush_timer = None
         if not self._pending or not self.is_attached:
             return
+        self._flushed_at = time.monotonic()
         fragment = "".join(self._pending)
         self._pending.clear()
         self.query_one("#body", ReplyBody).append(fragment)
