@@ -78,7 +78,7 @@ class ReplyBody(Widget):
         self._take(text)
         if not self._width:
             return  # not laid out yet: the first layout renders it all
-        before = self._lines
+        before, stable = self._lines, len(self._done_lines)  # lines above stay as they are
         for block in self._done[done:]:
             self._done_lines = self._done_lines + self._block(block) + [self._gap()]
         self._tail_lines = self._tail_strips()
@@ -88,7 +88,7 @@ class ReplyBody(Widget):
             self.lines_repainted = tuple(range(len(self._lines)))
             self.refresh(layout=True)
             return
-        changed = _changed_lines(before, self._lines)
+        changed = _changed_lines(before, self._lines, stable)
         self.lines_repainted = tuple(changed)
         if changed:
             width = self.size.width
@@ -248,10 +248,10 @@ def _has_background(style: Style | None) -> bool:
     return style is not None and style.bgcolor is not None and not style.bgcolor.is_default
 
 
-def _changed_lines(before: list[Strip], after: list[Strip]) -> list[int]:
-    """The rows whose strips differ (rows that appeared or went away included)."""
+def _changed_lines(before: list[Strip], after: list[Strip], start: int = 0) -> list[int]:
+    """The rows from `start` whose strips differ (rows that appeared or went away too)."""
     changed = []
-    for y in range(max(len(before), len(after))):
+    for y in range(start, max(len(before), len(after))):
         if y >= len(before) or y >= len(after) or before[y] != after[y]:
             changed.append(y)
     return changed
