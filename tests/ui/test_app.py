@@ -331,3 +331,19 @@ async def test_the_prompt_caret_stops_blinking_while_a_reply_streams(
         fake_server.release()
         await wait_for(pilot, lambda: replies(app)[0].status == "complete")
         assert prompt.cursor_blink
+
+
+async def test_focus_coming_to_an_app_that_started_blurred_lands_on_the_prompt(
+    fake_server: FakeLLMServer,
+) -> None:
+    """A browser tab starts the app blurred: the prompt must still get the keys."""
+    app = make_app(fake_server)
+    async with app.run_test() as pilot:
+        app.screen.set_focus(None)
+        app.app_focus = False
+        await pilot.pause()
+        app.app_focus = True
+        await pilot.pause()
+        assert isinstance(app.screen.focused, PromptInput)
+        await pilot.press("h", "i")
+        assert app.query_one(PromptInput).text == "hi"

@@ -101,6 +101,19 @@ class ChatApp(App[None]):
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         return system_commands(self, screen)
 
+    def watch_app_focus(self, focus: bool) -> None:
+        """A browser tab (`tui-chat web`) starts the app blurred, and Textual skips
+        AUTO_FOCUS while blurred: so when focus comes and nothing has it, give it to the
+        screen's AUTO_FOCUS widget (the prompt), as a terminal start would have."""
+        screen = self.screen
+        selector = screen.AUTO_FOCUS or self.AUTO_FOCUS
+        if not focus or screen.focused is not None or not selector:
+            return
+        for widget in screen.query(selector):
+            if widget.focusable:
+                widget.focus()
+                return
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         self.report_worker_failure(event)
 
