@@ -11,9 +11,9 @@ emulates the screen. Figures, one line per client:
 
 - start -> prompt: spawning the process until the prompt's placeholder ("Enter") is in
   the terminal output.
-- start -> key shown: the prompt text is typed the moment the prompt is drawn (before
-  the SDK has loaded, if it loads late); this is when that text is on screen. The raw
-  client does not echo, so it has no figure.
+- start -> key shown: a key is typed the moment the prompt is drawn (before the SDK
+  has loaded, if it loads late); this is when it is on screen. The raw client does not
+  echo, so it has no figure.
 - Enter -> on the wire: Enter written to the pty until the server has read the whole
   request (the server's receive time, same clock). "1st" is the first reply after
   start (typed once the app is idle), "later" the next ones of the same run.
@@ -49,7 +49,9 @@ HERE = Path(__file__).resolve().parent
 
 READY = b"Enter"  # tui-chat's placeholder and the raw client's first line
 FINISHED = b"tok/s"  # both clients' end-of-reply meta line
-TYPED = "ZQtypedQZ"  # typed at once when the prompt is drawn
+#: Typed the moment the prompt is drawn: one key, so one cell to find (frames drawn
+#: between keys of a longer string send only the cells that changed).
+TYPED = "Ж"
 
 
 class TimedServer(FakeLLMServer):
@@ -142,10 +144,8 @@ def one_run(
             out.settle(quiet=0.3, wait=1.5)  # idle: the SDK, however it loads, is in
             for k in range(replies):
                 if k:
-                    os.write(term.fd, f"ZQprompt{k}QZ".encode())
-                    if echoes:
-                        out.wait(f"ZQprompt{k}QZ".encode(), 10)
-                    out.settle(quiet=0.2)
+                    os.write(term.fd, f"prompt {k}".encode())
+                    out.settle(quiet=0.2, wait=0.2)
                 marker = f"ZZ{chr(ord('A') + k)}FIRSTZZ"
                 server.reset()
                 server.received_at.clear()

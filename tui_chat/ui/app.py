@@ -24,7 +24,6 @@ from tui_chat.ui.clipboard import TmuxCopy, in_tmux, osc52, tmux_copy
 from tui_chat.ui.commands import ChatCommands, system_commands
 from tui_chat.ui.render import install
 from tui_chat.ui.screens.chat import SHOWN_WHEN_OPENING, WIDE_ENOUGH_FOR_SIDEBAR, ChatScreen
-from tui_chat.ui.screens.help import HelpScreen
 from tui_chat.ui.theme import (
     LINUX_CONSOLE_CLASS,
     is_linux_console,
@@ -168,5 +167,7 @@ class ChatApp(App[None]):
             self._driver.write(osc52(text, tmux=tmux))
 
     def action_help(self) -> None:
+        from tui_chat.ui.screens.help import HelpScreen  # not needed before the first frame
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen([*self.chat.BINDINGS, *self.BINDINGS]))

@@ -17,7 +17,6 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker
 
-from tui_chat.core.code_blocks import code_blocks
 from tui_chat.core.conversation import Conversation
 from tui_chat.core.private_files import write_private
 from tui_chat.core.protocol import ChatRequest, Provider, ProviderError, Retrying
@@ -39,8 +38,6 @@ from tui_chat.settings.config import (
 from tui_chat.settings.profiles import ConfigFile
 from tui_chat.ui.clipboard import copy_notice, too_large
 from tui_chat.ui.markup import shown
-from tui_chat.ui.screens.compare import CompareScreen, Contender
-from tui_chat.ui.screens.details import ReplyDetails
 from tui_chat.ui.screens.dialogs import AskText, Confirm
 from tui_chat.ui.widgets.conversation.chat_log import ChatLog
 from tui_chat.ui.widgets.conversation.history_view import EarlierMessages
@@ -282,6 +279,8 @@ class ChatScreen(Screen[None]):
         if not finished:
             self.notify("No finished reply yet.", severity="warning")
             return
+        from tui_chat.ui.screens.details import ReplyDetails  # not needed before the first frame
+
         self.app.push_screen(ReplyDetails(finished[-1]))
 
     def action_toggle_inspector(self) -> None:
@@ -309,6 +308,8 @@ class ChatScreen(Screen[None]):
         self.copy_text(replies[-1].text, "the last reply")
 
     def action_copy_code(self) -> None:
+        from tui_chat.core.code_blocks import code_blocks  # not needed before the first frame
+
         blocks = [block for reply in reversed(self._replies()) for block in code_blocks(reply.text)]
         if not blocks:
             self.notify("No code blocks in the replies.", severity="warning")
@@ -490,6 +491,8 @@ class ChatScreen(Screen[None]):
 
     def open_compare(self, left: tuple[str, Settings], right: tuple[str, Settings]) -> None:
         """Race two contenders; each gets its own provider, closed when compare mode ends."""
+        from tui_chat.ui.screens.compare import CompareScreen, Contender  # after first frame
+
         if isinstance(self.app.screen, CompareScreen):
             return
         contenders = [
