@@ -11,6 +11,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pexpect
 import pytest
@@ -57,6 +58,8 @@ def tmux(monkeypatch: pytest.MonkeyPatch) -> Iterator[Tmux]:
         yield server
     finally:
         subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True, timeout=10)
+        if server.socket:  # tmux leaves its socket file behind
+            Path(server.socket).unlink(missing_ok=True)
 
 
 def attach(tmux: Tmux, term: str) -> pexpect.spawn:
