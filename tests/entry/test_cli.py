@@ -94,9 +94,9 @@ def test_settings_repr_never_shows_the_key() -> None:
 def test_resume_errors_are_one_line(tmp_path: Path) -> None:
     env = {"XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
     nothing = run_cli("--resume", cwd=tmp_path, env=env)
-    assert nothing.returncode == 1 and "no saved conversations" in nothing.stderr
+    assert nothing.returncode == 2 and "no saved conversations" in nothing.stderr
     unknown = run_cli("--resume", "99", cwd=tmp_path, env=env)
-    assert unknown.returncode == 1 and "no conversation 99" in unknown.stderr
+    assert unknown.returncode == 2 and "no conversation 99" in unknown.stderr
     both = run_cli("--resume", "--no-history", cwd=tmp_path, env=env)
     assert both.returncode == 2 and "--resume needs history" in both.stderr
     for result in (nothing, unknown, both):

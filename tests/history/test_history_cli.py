@@ -176,7 +176,7 @@ def test_delete_removes_and_says_what(seeded: dict[str, int], data_home: Path) -
     result = run_history(data_home, "delete", "1")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "Deleted conversation 1: How do I sort a list in Python? (4 messages)\n"
-    assert run_history(data_home, "show", "1").returncode == 1
+    assert run_history(data_home, "show", "1").returncode == 2
     listed = run_history(data_home, "list").stdout
     assert [line.split("\t")[0] for line in listed.splitlines()] == ["3", "2"]
 
@@ -216,11 +216,11 @@ def test_search_with_odd_characters_and_no_hits(seeded: dict[str, int], data_hom
         (["show", "abc"], "ids are numbers"),
     ],
 )
-def test_unknown_ids_are_one_line_and_status_1(
+def test_unknown_ids_are_one_line_and_status_2(
     seeded: dict[str, int], data_home: Path, args: list[str], needle: str
 ) -> None:
     result = run_history(data_home, *args)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith("tui-chat history: error: ")
@@ -232,7 +232,7 @@ def test_ids_without_a_database_are_unknown_and_create_nothing(
     data_home: Path, args: list[str]
 ) -> None:
     status, out, err = _tty_run(*args)
-    assert status == 1
+    assert status == 2
     assert err.count("\n") == 1 and "error:" in err
     assert not data_home.exists()
 
