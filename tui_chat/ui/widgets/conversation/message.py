@@ -40,7 +40,8 @@ class ErrorNotice(Static):
     """An error in the conversation: what went wrong and what to do about it."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(f"⚠ {clean(message)}", markup=False, classes="message")
+        # "!", not ⚠: the Linux console's fonts have no ⚠ (the red bar says it too).
+        super().__init__(f"! {clean(message)}", markup=False, classes="message")
 
 
 class InfoNotice(Static):
