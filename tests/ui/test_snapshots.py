@@ -215,7 +215,7 @@ def test_compare_mode_after_a_race(snap_compare, size: tuple[int, int]) -> None:
             figures[side] = (contender.label, steady(contender.metrics))
             screen.query_one(f"#pane-{side}", ComparePane).show_final(figures[side][1])
         line = verdict(figures["left"], figures["right"])
-        screen.query_one("#verdict", Static).update(f"➜ {line}")
+        screen.query_one("#verdict", Static).update(f"→ {line}")
         await pilot.pause()
 
     app = make_app(api="replay", replay=recording, speed=float("inf"), compare=compare)

@@ -202,7 +202,7 @@ class CompareScreen(Screen[None]):
         left, right = self.contenders["left"], self.contenders["right"]
         if left.metrics is not None and right.metrics is not None:
             line = verdict((left.label, left.metrics), (right.label, right.metrics))
-            self.query_one("#verdict", Static).update(f"➜ {line}")
+            self.query_one("#verdict", Static).update(f"→ {line}")
 
     def action_stop(self) -> None:
         self.workers.cancel_group(self, "compare")

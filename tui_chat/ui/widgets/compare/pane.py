@@ -34,7 +34,7 @@ class ComparePane(Vertical):
     def show_live(self, timer: ReplyTimer) -> None:
         """Elapsed, first words, chunks so far and their rate; ticks while the reply runs."""
         elapsed = timer.elapsed()
-        parts = [f"⏱ {elapsed:.1f}s"]
+        parts = [f"{elapsed:.1f}s"]  # no ⏱: the Linux console fonts lack it
         if timer.first_at is None:
             parts.append("waiting for the first words…")
         else:
