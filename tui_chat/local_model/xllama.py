@@ -71,11 +71,13 @@ def context_length(trained: int) -> int:
 
 
 def default_threads() -> int:
-    """One thread per core, leaving one for the UI when there are more than two.
+    """One thread per core on one or two cores, else one core left for the UI.
 
-    Measured on 2 cores (`benchmarks/local_model.py --threads 1 2`): 2 threads stream at
-    ~120 tok/s with keys still acted on in a few ms (llama.cpp's threads yield to the
-    event loop's thread), 1 thread at ~75 tok/s; above two cores one stays free.
+    Measured on 2 cores (`benchmarks/local_model.py --threads 1 2`, and `--keys`): 2
+    threads stream at 94-115 tok/s, 1 thread at 72-76; keys are acted on within 10-23 ms
+    either way while the app streams (1.7 ms median both). Only 2 threads reach 90 tok/s.
+    Two threads fall back harder when other processes want the cores (46 vs 76 tok/s
+    at a load average of 1.1): `TUI_CHAT_LOCAL_THREADS=1` is for a busy machine.
     """
     if override := _positive_env(THREADS_ENV):
         return override
