@@ -11,6 +11,7 @@ recording, `--speed` without `--replay`), said in one line before anything is se
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -383,6 +384,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _main(argv)
     except KeyboardInterrupt:
         return 130
+    finally:
+        gc.enable()  # off while the app starts (`_run_app`), whatever ended it
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -468,6 +471,9 @@ def compare_contenders(
 def _run_app(
     settings: Settings, config: ConfigFile, resume: str | None, compare: Contenders | None
 ) -> int:
+    # No collections until the first frame is out (`_tune_gc`): start-up makes objects
+    # that live for the whole run, and scanning them cost tens of ms before the prompt.
+    gc.disable()
     from tui_chat.history import HistoryError, HistoryStore
     from tui_chat.history.saver import history_off_notice, read_only_notice
     from tui_chat.ui.app import ChatApp
@@ -509,15 +515,21 @@ def _run_app(
             compare=compare,
             history_notice=notice,
         )
-        from tui_chat.ui.gc_tuning import tune_gc
-
-        tune_gc()
+        app.after_first_frame = _tune_gc
         app.run()
     finally:
         if store is not None:
             store.close()
     # Textual sets 1 when the app ended on an unhandled error (it printed the traceback).
     return app.return_code or 0
+
+
+def _tune_gc() -> None:
+    """Once the prompt is drawn: freeze what start-up made, and collect again."""
+    from tui_chat.ui.gc_tuning import tune_gc
+
+    tune_gc()
+    gc.enable()
 
 
 def _resume_id(store: HistoryStore, resume: str) -> int | None:

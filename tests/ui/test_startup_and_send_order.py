@@ -153,3 +153,15 @@ async def test_a_request_that_fails_before_its_widgets_exist_says_why_and_gives_
         assert replies(app)[0].status == "error"
     saved = store.get_conversation(store.latest_id() or 0)
     assert saved is not None and saved.messages[-1].status == "error"
+
+
+async def test_start_up_work_nobody_waits_for_runs_once_the_first_frame_is_drawn() -> None:
+    app = make_app()
+    ran: list[bool] = []
+    app.after_first_frame = lambda: ran.append(app.query_one(PromptInput).is_mounted)
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        await pilot.press("h", "i")
+        await pilot.pause()
+        assert app.query_one(PromptInput).text == "hi"
+    assert ran == [True]
