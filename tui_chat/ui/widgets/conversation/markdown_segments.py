@@ -1,9 +1,8 @@
 """Where a growing Markdown reply can be cut so the part above it never changes again.
 
-Textual lays out every widget on screen whenever anything changes, so a reply kept as
-one ever-growing Markdown widget tree costs more per token the longer it gets. Cutting
-it at a block boundary lets the finished part become a single, settled widget while only
-the tail keeps streaming: the cost per token then stays flat.
+The reply body (reply_body.py) renders a finished block once and keeps its lines; only
+the block after the last safe cut is rendered again as text arrives, so the cost of a
+token does not grow with the length of the reply.
 """
 
 from __future__ import annotations
