@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tui_chat.ui.widgets.conversation.markdown_segments import settle_point
+from tui_chat.ui.widgets.conversation.markdown_segments import open_fence, settle_point
 
 
 def test_cuts_at_the_last_blank_line_before_a_new_block() -> None:
@@ -40,3 +40,24 @@ def test_never_cuts_before_an_indented_continuation() -> None:
 def test_nothing_to_cut_in_a_short_or_single_block_reply() -> None:
     assert settle_point("one paragraph that keeps growing", min_lines=1) is None
     assert settle_point("a\n\nb\n\nc\n", min_lines=40) is None
+
+
+def test_an_open_fence_is_found_where_it_opens() -> None:
+    source = "Some text.\n\n```python\nx = 1\ny = "
+    assert open_fence(source) == source.index("```")
+
+
+def test_a_closed_fence_is_not_open() -> None:
+    assert open_fence("Text.\n\n```\ncode\n```\n\nMore.") is None
+    assert open_fence("```\na\n```\n~~~\nb\n~~~") is None
+
+
+def test_a_fence_closes_only_with_its_own_kind_and_length() -> None:
+    source = "````md\n```\nnot closed\n~~~\n"
+    assert open_fence(source) == 0
+    assert open_fence(source + "````\n") is None
+
+
+def test_a_fence_opened_right_after_a_paragraph_line_is_found() -> None:
+    source = "Look:\n```\nraw"
+    assert open_fence(source) == len("Look:\n")
