@@ -51,7 +51,10 @@ async def test_switch_model_on_the_local_provider_offers_only_models_it_can_run(
     app = make_app(api="local", local_model=files["current"], model="current-chat.gguf")
     async with app.run_test() as pilot:
         app.chat.action_switch_model()
-        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, CommandPalette) and bool(app.screen.query(CommandList)),
+        )
         listing = app.screen.query_one(CommandList)
         await wait_for(pilot, lambda: listing.option_count >= 3)
         shown = [str(listing.get_option_at_index(i).prompt) for i in range(listing.option_count)]
