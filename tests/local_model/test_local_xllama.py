@@ -4,6 +4,7 @@ embedded engine must not do to the process (its signals, its stderr, a TCP port)
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -181,3 +182,22 @@ def test_an_xllamacpp_whose_library_will_not_load_falls_back_to_the_numpy_engine
         env=env,
     )
     assert child.stdout.strip() == "LocalEngine True", child.stderr
+
+
+@requires_xllamacpp
+def test_switching_through_models_keeps_at_most_two_loaded(tmp_path) -> None:
+    from tui_chat.local_model import xllama
+
+    names = [tmp_path / f"model-{i}.gguf" for i in range(3)]
+    for name in names:
+        try:
+            os.link(locate_model_file(), name)  # three paths, one file on disk
+        except OSError:  # another file system
+            shutil.copyfile(locate_model_file(), name)
+    first = xllama.get_model(names[0])
+    assert xllama.get_model(names[0]) is first  # loaded once
+    xllama.get_model(names[1])
+    xllama.get_model(names[2])
+    loaded = {key[0] for key in xllama._models}
+    assert str(names[0].resolve()) not in loaded and len(xllama._models) == xllama.MAX_LOADED
+    assert xllama.get_model(names[0]) is not first  # loaded again

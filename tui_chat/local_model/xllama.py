@@ -240,7 +240,11 @@ class XllamaModel:
         return None
 
 
-_models: dict[tuple[str, int, int], XllamaModel] = {}
+#: Models kept loaded: two, so compare mode's two sides (or switching back and forth)
+#: do not reload, while switching through a folder of models does not pile them up in
+#: memory. A model still generating stays alive until it is done (its caller holds it).
+MAX_LOADED = 2
+_models: dict[tuple[str, int, int], XllamaModel] = {}  # oldest use first
 _models_lock = threading.Lock()
 
 
@@ -252,7 +256,10 @@ def get_model(path: str | os.PathLike[str], threads: int | None = None) -> Xllam
     threads = threads or default_threads()
     key = (str(path.resolve()), threads, context_length(0))
     with _models_lock:
-        model = _models.get(key)
+        model = _models.pop(key, None)
         if model is None:
-            model = _models[key] = XllamaModel(read_chat_model_info(path), threads)
+            model = XllamaModel(read_chat_model_info(path), threads)
+        _models[key] = model
+        while len(_models) > MAX_LOADED:
+            del _models[next(iter(_models))]
         return model
