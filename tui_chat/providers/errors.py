@@ -226,7 +226,10 @@ def _protocol_error(exc: BaseException, ctx: ErrorContext) -> ProviderError:
 
 def _openai_error(exc: BaseException, ctx: ErrorContext) -> ProviderError | None:
     openai = sys.modules.get("openai")
-    if openai is None or not isinstance(exc, openai.OpenAIError):
+    # The SDK may be half-imported (it loads on a thread after the first frame): then
+    # its classes are not all there yet, and no error of it can have been raised.
+    base = getattr(openai, "OpenAIError", None)
+    if not isinstance(base, type) or not isinstance(exc, base):
         return None
     if isinstance(exc, openai.APIStatusError):
         return status_error(
