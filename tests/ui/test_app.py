@@ -175,15 +175,16 @@ async def test_new_prompt_while_replying_is_refused_not_cancelling(
 
 
 async def test_toggle_streaming_sends_non_streaming_request(fake_server: FakeLLMServer) -> None:
-    fake_server.enqueue(Script(chunks=["whole ", "reply ", "at once"], first_delay=0.3))
+    fake_server.enqueue(Script(chunks=["whole ", "reply ", "at once"], hold_after=0))
     app = make_app(fake_server)
     async with app.run_test() as pilot:
         await pilot.press("ctrl+t")
         assert app.chat.streaming is False
         await send(pilot, "no stream please")
+        await wait_for(pilot, lambda: len(fake_server.requests) == 1 and bool(replies(app)))
         reply = replies(app)[0]
-        await wait_for(pilot, lambda: len(fake_server.requests) == 1)
         assert reply.query(TypingIndicator) and reply.text == ""
+        fake_server.release()
         await wait_for(pilot, lambda: reply.status == "complete")
         assert reply.text == "whole reply at once"
         assert not fake_server.requests[0].json.get("stream")
