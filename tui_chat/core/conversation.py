@@ -1,7 +1,9 @@
 """The conversation so far, and the request it turns into.
 
 Only settled turns are context: a prompt whose reply failed is taken back out (it
-returns to the prompt box), while a reply the user stopped keeps its partial text.
+returns to the prompt box), while a reply the user stopped keeps its partial text. A
+retried or edited turn leaves the context whole, so the model never sees the reply it
+replaces.
 """
 
 from __future__ import annotations
@@ -26,6 +28,21 @@ class Conversation:
         if self.messages and self.messages[-1].role == "user":
             return self.messages.pop().content
         return None
+
+    def last_prompt(self) -> str | None:
+        """The prompt of the last settled turn (a prompt and the reply after it)."""
+        if len(self.messages) >= 2 and self.messages[-1].role == "assistant":
+            before = self.messages[-2]
+            return before.content if before.role == "user" else None
+        return None
+
+    def drop_last_turn(self) -> str | None:
+        """Take the last prompt and its reply out of the context (retry, edit); returns
+        the prompt, or None (and changes nothing) when the last turn is not settled."""
+        prompt = self.last_prompt()
+        if prompt is not None:
+            del self.messages[-2:]
+        return prompt
 
     def request(
         self,
