@@ -28,6 +28,13 @@ period rather than a gap, so a fast rate (1 ms) is not slowed by timer overshoot
 Two faults strike before any answer, streaming or not: "no_answer" reads the request and
 never sends a byte back, "hang_up" reads it and closes the connection. An error `status`
 sends `retry_after` as its Retry-After header (429s get `RETRY_AFTER` by default).
+
+Reasoning: `Script.reasoning` chunks go out right after the headers, before
+`first_delay` and the text: Responses as a reasoning item's summary
+(`response.reasoning_summary_text.delta`, and a `reasoning` output item when not
+streaming), chat as `delta.<reasoning_field>` (``reasoning_content`` or ``reasoning``).
+With `refusal`, the chunks are a refusal: `response.refusal.delta` / `delta.refusal`
+(and a refusal content part / `message.refusal` when not streaming).
 """
 
 from __future__ import annotations
@@ -92,6 +99,9 @@ class Script:
     error_message: str = "scripted failure"
     fault: str | None = None  # one of FAULTS
     usage: tuple[int, int] | None = (12, 5)  # (input, output) tokens, where the protocol allows
+    reasoning: list[str] = field(default_factory=list)  # reasoning chunks, before the text
+    reasoning_field: str = "reasoning_content"  # chat: the delta key ("reasoning" for Ollama)
+    refusal: bool = False  # the chunks are a refusal, not an answer
 
     def __post_init__(self) -> None:
         if self.fault is not None and self.fault not in FAULTS:
@@ -538,8 +548,18 @@ class _Handler(BaseHTTPRequestHandler):
         def response(status: str, output: list[Any], **extra: Any) -> dict[str, Any]:
             return _response_object(self.req, resp_id, model, created, status, output, **extra)
 
+        part = _refusal_part if script.refusal else _output_text
+        reasoning_id = f"rs_{uuid.uuid4().hex}"
+        msg_index = 1 if script.reasoning else 0
+
+        def reasoning_item() -> list[dict[str, Any]]:
+            if not script.reasoning:
+                return []
+            summary = [{"type": "summary_text", "text": "".join(script.reasoning)}]
+            return [{"id": reasoning_id, "type": "reasoning", "summary": summary}]
+
         def message(text: str | None, status: str) -> dict[str, Any]:
-            content = [] if text is None else [_output_text(text)]
+            content = [] if text is None else [part(text)]
             return {
                 "id": msg_id,
                 "type": "message",
@@ -569,7 +589,8 @@ class _Handler(BaseHTTPRequestHandler):
                     usage=usage,
                 )
             else:
-                obj = response("completed", [message(script.text, "completed")], usage=usage)
+                output = [*reasoning_item(), message(script.text, "completed")]
+                obj = response("completed", output, usage=usage)
             self._send_json(200, obj)
             return
 
@@ -579,9 +600,13 @@ class _Handler(BaseHTTPRequestHandler):
             data = {"type": kind, "sequence_number": next(seq), **payload}
             return f"event: {kind}\ndata: {json.dumps(data)}\n\n"
 
-        where = {"item_id": msg_id, "output_index": 0}
+        where = {"item_id": msg_id, "output_index": msg_index}
 
         def delta(i: int) -> str:
+            if script.refusal:
+                return event(
+                    "response.refusal.delta", **where, content_index=0, delta=script.chunks[i]
+                )
             return event(
                 "response.output_text.delta",
                 **where,
@@ -591,25 +616,53 @@ class _Handler(BaseHTTPRequestHandler):
             )
 
         def finish_item(text: str, status: str) -> list[str]:
-            return [
-                event(
+            done = (
+                event("response.refusal.done", **where, content_index=0, refusal=text)
+                if script.refusal
+                else event(
                     "response.output_text.done", **where, content_index=0, text=text, logprobs=[]
-                ),
+                )
+            )
+            return [
+                done,
+                event("response.content_part.done", **where, content_index=0, part=part(text)),
                 event(
-                    "response.content_part.done", **where, content_index=0, part=_output_text(text)
+                    "response.output_item.done", output_index=msg_index, item=message(text, status)
                 ),
-                event("response.output_item.done", output_index=0, item=message(text, status)),
             ]
 
         self._begin_stream("text/event-stream; charset=utf-8")
         self._chunk(event("response.created", response=response("in_progress", [])))
         self._chunk(event("response.in_progress", response=response("in_progress", [])))
+        if script.reasoning:
+            thinking = {"item_id": reasoning_id, "output_index": 0, "summary_index": 0}
+            empty = {"id": reasoning_id, "type": "reasoning", "summary": []}
+            self._chunk(event("response.output_item.added", output_index=0, item=empty))
+            summary_part = {"type": "summary_text", "text": ""}
+            self._chunk(
+                event("response.reasoning_summary_part.added", **thinking, part=summary_part)
+            )
+            for thought in script.reasoning:
+                self._chunk(
+                    event("response.reasoning_summary_text.delta", **thinking, delta=thought)
+                )
+            whole = "".join(script.reasoning)
+            self._chunk(event("response.reasoning_summary_text.done", **thinking, text=whole))
+            summary_part = {"type": "summary_text", "text": whole}
+            self._chunk(
+                event("response.reasoning_summary_part.done", **thinking, part=summary_part)
+            )
+            self._chunk(
+                event("response.output_item.done", output_index=0, item=reasoning_item()[0])
+            )
         self._chunk(
-            event("response.output_item.added", output_index=0, item=message(None, "in_progress"))
+            event(
+                "response.output_item.added",
+                output_index=msg_index,
+                item=message(None, "in_progress"),
+            )
         )
-        self._chunk(
-            event("response.content_part.added", **where, content_index=0, part=_output_text(""))
-        )
+        self._chunk(event("response.content_part.added", **where, content_index=0, part=part("")))
         failure = {"code": "server_error", "message": script.error_message}
 
         def incomplete() -> list[str]:
@@ -639,7 +692,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         for frame in finish_item(script.text, "completed"):
             self._chunk(frame)
-        done = response("completed", [message(script.text, "completed")], usage=usage)
+        output = [*reasoning_item(), message(script.text, "completed")]
+        done = response("completed", output, usage=usage)
         self._chunk(event("response.completed", response=done))
         self._end_stream()
 
@@ -663,9 +717,14 @@ class _Handler(BaseHTTPRequestHandler):
             if script.fault == "error_event":
                 self._send_openai_error(500, script.error_message)
                 return
+            reply: dict[str, Any] = {"role": "assistant", "content": script.text, "refusal": None}
+            if script.refusal:
+                reply.update(content=None, refusal=script.text)
+            if script.reasoning:
+                reply[script.reasoning_field] = "".join(script.reasoning)
             choice = {
                 "index": 0,
-                "message": {"role": "assistant", "content": script.text, "refusal": None},
+                "message": reply,
                 "logprobs": None,
                 "finish_reason": "stop",
             }
@@ -691,6 +750,9 @@ class _Handler(BaseHTTPRequestHandler):
 
         self._begin_stream("text/event-stream; charset=utf-8")
         self._chunk(chunk({"role": "assistant", "content": "", "refusal": None}))
+        for thought in script.reasoning:
+            self._chunk(chunk({"content": None, script.reasoning_field: thought}))
+        text_key = "refusal" if script.refusal else "content"
         error = {"message": script.error_message, "type": "server_error", "code": None}
         fault_frames = {
             "error_event": lambda: [f"data: {json.dumps({'error': error})}\n\n"],
@@ -698,7 +760,7 @@ class _Handler(BaseHTTPRequestHandler):
         }
         played = self._play(
             script,
-            lambda i: chunk({"content": script.chunks[i]}),
+            lambda i: chunk({text_key: script.chunks[i]}),
             fault_frames,
             "data: {this is not json\n\n",
         )
@@ -748,6 +810,10 @@ class _Handler(BaseHTTPRequestHandler):
 
 def _output_text(text: str) -> dict[str, Any]:
     return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+
+
+def _refusal_part(text: str) -> dict[str, Any]:
+    return {"type": "refusal", "refusal": text}
 
 
 def _responses_usage(usage: tuple[int, int] | None) -> dict[str, Any] | None:

@@ -21,6 +21,9 @@ class ReplyMetrics:
     gap_median: float | None = None  # seconds between consecutive chunks
     gap_worst: float | None = None
     input_tokens: int | None = None  # prompt tokens, where the server reports them
+    #: Seconds from send to the first reasoning text (None: the model showed none); the
+    #: first *answer* token is `first_token`, so a thinking model's wait reads truly.
+    first_reasoning: float | None = None
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, object]) -> ReplyMetrics | None:
@@ -36,9 +39,19 @@ class ReplyMetrics:
                 gap_median=_optional_float(data.get("gap_median")),
                 gap_worst=_optional_float(data.get("gap_worst")),
                 input_tokens=_optional_int(data.get("input_tokens")),
+                first_reasoning=_optional_float(data.get("first_reasoning")),
             )
         except (KeyError, TypeError, ValueError):
             return None
+
+    @property
+    def thought_for(self) -> float | None:
+        """Seconds the model spent thinking: first reasoning text to first answer text
+        (or to the end, for a reply that never answered)."""
+        if self.first_reasoning is None:
+            return None
+        until = self.first_token if self.first_token is not None else self.total
+        return max(0.0, until - self.first_reasoning)
 
     @property
     def tokens_per_second(self) -> float | None:
@@ -54,6 +67,8 @@ class ReplyMetrics:
 
     def summary(self) -> str:
         parts = []
+        if self.thought_for is not None:
+            parts.append(f"thought {self.thought_for:.1f}s")
         if self.first_token is not None:
             parts.append(f"first token {self.first_token:.2f}s")
         parts.append(f"total {self.total:.2f}s")
@@ -68,7 +83,15 @@ class ReplyMetrics:
         """Every figure, labelled, for the on-demand detail view."""
         approx = " (counted chunks: the server reported no usage)" if self.tokens_estimated else ""
         rate = self.tokens_per_second
-        rows = [
+        rows = (
+            []
+            if self.first_reasoning is None
+            else [
+                ("time to first reasoning token", _seconds(self.first_reasoning)),
+                ("thinking time", _seconds(self.thought_for)),
+            ]
+        )
+        rows += [
             ("time to first token", _seconds(self.first_token)),
             ("total time", _seconds(self.total)),
             ("output tokens", f"{self.tokens}{approx}"),
@@ -101,12 +124,19 @@ class ReplyTimer:
         self._clock = clock
         self.started = clock()
         self.first_at: float | None = None
+        self.first_reasoning_at: float | None = None
         self._last_at: float | None = None
         self._gaps: list[float] = []
         self.chunks = 0
 
     def elapsed(self) -> float:
         return self._clock() - self.started
+
+    def on_reasoning(self) -> None:
+        """Reasoning text arrived: timed apart, so it moves neither the first answer
+        token nor the answer's chunks and gaps."""
+        if self.first_reasoning_at is None:
+            self.first_reasoning_at = self._clock()
 
     def on_text(self) -> None:
         now = self._clock()
@@ -123,6 +153,7 @@ class ReplyTimer:
     ) -> ReplyMetrics:
         end = self._clock()
         first = None if self.first_at is None else self.first_at - self.started
+        reasoning = self.first_reasoning_at
         gaps = self._gaps
         return ReplyMetrics(
             first_token=first,
@@ -133,6 +164,7 @@ class ReplyTimer:
             gap_median=statistics.median(gaps) if gaps else None,
             gap_worst=max(gaps) if gaps else None,
             input_tokens=input_tokens,
+            first_reasoning=None if reasoning is None else reasoning - self.started,
         )
 
 

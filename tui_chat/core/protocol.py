@@ -2,7 +2,9 @@
 
 Providers turn a wire protocol into `TextDelta`s followed by one `Done`, or raise
 `ProviderError`. Before any text, a `Retrying` may come: the server said to try again
-and the provider is waiting to. They import nothing from Textual, so the TUI, `ask`
+and the provider is waiting to. A reasoning model's thinking comes as `ReasoningDelta`s
+(shown apart, never sent back), and a refusal as `TextDelta(refusal=True)`, so it is
+shown as what it is rather than as an empty reply. They import nothing from Textual, so the TUI, `ask`
 and `serve` share them unchanged.
 """
 
@@ -31,6 +33,9 @@ class ChatRequest:
     stream: bool = True
     temperature: float | None = None
     max_tokens: int | None = None
+    #: Ask a reasoning model for summaries of its thinking (Responses `reasoning.summary`);
+    #: off unless asked, since models that do not reason reject the parameter.
+    reasoning_summary: bool = False
 
     @property
     def prompt(self) -> str:
@@ -50,6 +55,16 @@ class Usage:
 
 @dataclass(frozen=True, slots=True)
 class TextDelta:
+    text: str
+    #: The model declined: this text is its refusal (Responses `response.refusal.delta`,
+    #: Chat Completions `delta.refusal`), not an answer.
+    refusal: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ReasoningDelta:
+    """Text of the model's thinking (or a summary of it): shown, saved, never context."""
+
     text: str
 
 
@@ -82,7 +97,7 @@ def seconds(value: float) -> str:
     return f"{value:.0f} s" if value >= 1 or value == 0 else f"{value:.1f} s"
 
 
-Event = TextDelta | Done | Retrying
+Event = TextDelta | ReasoningDelta | Done | Retrying
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,8 +4,11 @@
 It is the one loop over a provider's stream and the one place a reply ends. It owns the
 timer, hands every wire event to the taps (the inspector, a recording), keeps the sinks
 (history, a recording) up to date while text streams, and reports the reply's life as
-`Started`, `Delta`, `Retrying` and exactly one `Ended`. It knows no UI: a front end
-passes `on_event` and draws what it hears.
+`Started`, `Delta`, `Reasoning`, `Retrying` and exactly one `Ended`. It knows no UI: a
+front end passes `on_event` and draws what it hears. Reasoning is split from the answer
+here, once for every front end: the provider's reasoning events, and `<think>…</think>`
+that opens the text (`think_tags`); `Ended.text` is the answer alone, which is all that
+goes back as context.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from tui_chat.core.metrics import ReplyMetrics, ReplyTimer
@@ -24,6 +27,7 @@ from tui_chat.core.protocol import (
     Event,
     Provider,
     ProviderError,
+    ReasoningDelta,
     Retrying,
     TextDelta,
     Usage,
@@ -32,6 +36,7 @@ from tui_chat.core.protocol import (
 )
 from tui_chat.core.sanitize import clean
 from tui_chat.core.status import EndStatus
+from tui_chat.core.think_tags import ThinkSplitter
 
 #: How often the sinks hear the text so far while it streams: a killed process loses at
 #: most this much of a reply.
@@ -51,6 +56,15 @@ class Delta:
     """New text, already cleaned of control and bidi characters."""
 
     text: str
+    #: The text is the model's refusal, not an answer.
+    refusal: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Reasoning:
+    """New reasoning text (the model thinking), cleaned; never part of the answer."""
+
+    text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +77,13 @@ class Ended:
     error: str | None = None
     error_kind: ErrorKind | None = None
     usage: Usage | None = None
+    #: All the reasoning received (cleaned): saved and shown, never sent as context.
+    reasoning: str = ""
+    #: The model refused: `text` is its refusal.
+    refusal: bool = False
 
 
-ReplyEvent = Started | Delta | Retrying | Ended
+ReplyEvent = Started | Delta | Reasoning | Retrying | Ended
 OnEvent = Callable[[ReplyEvent], Awaitable[None] | None]
 
 
@@ -103,7 +121,8 @@ class ReplyRunner:
         the front end had it (on screen, written out).
         """
         timer = ReplyTimer()
-        parts: list[str] = []
+        reply = _Reply()
+        parts = reply.parts
         await _emit(on_event, Started(request, timer))
         saver = asyncio.create_task(self._keep_saving(parts, sinks)) if sinks else None
         tap = tee(*taps)
@@ -113,22 +132,20 @@ class ReplyRunner:
                 if tap is None
                 else self.provider.stream(request, tap=tap)
             )
-            usage = await _consume(events, parts, timer, on_event)
+            usage = await _consume(events, reply, timer, on_event)
         except asyncio.CancelledError:
-            await self._end(Ended("stopped", "".join(parts), timer.finish()), sinks, on_event)
+            await self._end(reply.ended("stopped", timer.finish()), sinks, on_event)
             raise
         except ProviderError as error:
-            ended = Ended(
-                "error", "".join(parts), timer.finish(), error.message, error_kind=error.kind
-            )
+            ended = reply.ended("error", timer.finish(), error=error.message, error_kind=error.kind)
         except Exception as error:  # a fault must never escape as a crash
             message = f"Unexpected error: {type(error).__name__}: {clean(str(error))}"
-            ended = Ended("error", "".join(parts), timer.finish(), message)
+            ended = reply.ended("error", timer.finish(), error=message)
         else:
             metrics = timer.finish(
                 usage.output_tokens if usage else None, usage.input_tokens if usage else None
             )
-            ended = Ended("complete", "".join(parts), metrics, usage=usage)
+            ended = reply.ended("complete", metrics, usage=usage)
         finally:
             if saver is not None:
                 saver.cancel()
@@ -152,9 +169,39 @@ class ReplyRunner:
         await _emit(on_event, ended)
 
 
+@dataclass(slots=True)
+class _Reply:
+    """What one reply has received so far: answer, reasoning, and whether it refused."""
+
+    parts: list[str] = field(default_factory=list)
+    reasoning: list[str] = field(default_factory=list)
+    refusal: bool = False
+    think: ThinkSplitter = field(default_factory=ThinkSplitter)
+
+    def ended(
+        self,
+        status: EndStatus,
+        metrics: ReplyMetrics,
+        *,
+        error: str | None = None,
+        error_kind: ErrorKind | None = None,
+        usage: Usage | None = None,
+    ) -> Ended:
+        return Ended(
+            status,
+            "".join(self.parts),
+            metrics,
+            error,
+            error_kind=error_kind,
+            usage=usage,
+            reasoning="".join(self.reasoning),
+            refusal=self.refusal,
+        )
+
+
 async def _consume(
     events: AsyncIterator[Event],
-    parts: list[str],
+    reply: _Reply,
     timer: ReplyTimer,
     on_event: OnEvent | None,
 ) -> Usage | None:
@@ -164,20 +211,48 @@ async def _consume(
     try:
         async for event in events:
             if isinstance(event, TextDelta):
-                text = clean(event.text)
-                if text:
-                    parts.append(text)
-                    await _emit(on_event, Delta(text))
-                    timer.on_text()  # after the front end has it: on screen, written out
+                if event.refusal:
+                    reply.refusal = True
+                    await _answer(clean(event.text), reply, timer, on_event, refusal=True)
+                else:
+                    thought, text = reply.think.feed(event.text)
+                    await _think(clean(thought), reply, timer, on_event)
+                    await _answer(clean(text), reply, timer, on_event)
+            elif isinstance(event, ReasoningDelta):
+                await _think(clean(event.text), reply, timer, on_event)
             elif isinstance(event, Retrying):
                 await _emit(on_event, event)
             elif isinstance(event, Done):
                 usage = event.usage
+        thought, text = reply.think.flush()  # text held back in case it was a tag
+        await _think(clean(thought), reply, timer, on_event)
+        await _answer(clean(text), reply, timer, on_event)
     finally:
+        thought, text = reply.think.flush()  # a reply cut short keeps it, unshown
+        if thought := clean(thought):
+            reply.reasoning.append(thought)
+        if text := clean(text):
+            reply.parts.append(text)
         close = getattr(events, "aclose", None)
         if close is not None:
             await close()
     return usage
+
+
+async def _answer(
+    text: str, reply: _Reply, timer: ReplyTimer, on_event: OnEvent | None, *, refusal: bool = False
+) -> None:
+    if text:
+        reply.parts.append(text)
+        await _emit(on_event, Delta(text, refusal))
+        timer.on_text()  # after the front end has it: on screen, written out
+
+
+async def _think(text: str, reply: _Reply, timer: ReplyTimer, on_event: OnEvent | None) -> None:
+    if text:
+        reply.reasoning.append(text)
+        await _emit(on_event, Reasoning(text))
+        timer.on_reasoning()
 
 
 async def _emit(on_event: OnEvent | None, event: ReplyEvent) -> None:

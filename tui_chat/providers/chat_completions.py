@@ -5,7 +5,9 @@ beyond the common core: a leading system message for the system prompt, `max_tok
 (not the newer `max_completion_tokens`, which local servers often reject), text in
 `choices[0].delta.content`, and usage in a final chunk without choices when asked for
 with `stream_options.include_usage`. A server that never sends usage simply gets
-`Done(usage=None)`.
+`Done(usage=None)`. Reasoning that servers stream beside the text (`reasoning_content`:
+DeepSeek, vLLM, llama.cpp; `reasoning`: Ollama, OpenRouter) becomes `ReasoningDelta`s,
+and `delta.refusal` a refusal `TextDelta`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from tui_chat.core.protocol import (
     Done,
     Event,
     ProviderError,
+    ReasoningDelta,
     TextDelta,
     Usage,
     WireTap,
@@ -44,11 +47,16 @@ class ChatCompletionsProvider(OpenAIProviderBase):
         if not request.stream:
             completion = await (await self.client()).chat.completions.create(**params)
             choices = completion.choices or []
-            text = (choices[0].message.content or "") if choices else ""
+            message = choices[0].message if choices else None
+            text = (message.content or "") if message is not None else ""
             if tap is not None:
                 self._tap(tap, "response", completion, text)
+            if message is not None and (thought := _reasoning(message)):
+                yield ReasoningDelta(thought)
             if text:
                 yield TextDelta(text)
+            elif message is not None and isinstance(message.refusal, str) and message.refusal:
+                yield TextDelta(message.refusal, refusal=True)
             yield Done(_usage(completion.usage), completion.id or None)
             return
 
@@ -65,26 +73,43 @@ class ChatCompletionsProvider(OpenAIProviderBase):
                 response_id = response_id or chunk.get("id") or None
                 if chunk.get("usage") is not None:
                     usage = _usage(chunk["usage"])
-                content = _content(chunk)
+                content, thought, refusal = _content(chunk)
                 if tap is not None:
                     self._tap(tap, "chunk", chunk, content or "")
+                if thought:
+                    yield ReasoningDelta(thought)
                 if content:
                     yield TextDelta(content)
+                if refusal:
+                    yield TextDelta(refusal, refusal=True)
         yield Done(usage, response_id)
 
 
-def _content(chunk: Any) -> str | None:
-    """The text of a chunk; None for the usage-only chunk, which has no choices."""
+def _content(chunk: Any) -> tuple[str | None, str | None, str | None]:
+    """The text, reasoning and refusal of a chunk; all None for the usage-only chunk,
+    which has no choices."""
     choices = field(chunk, "choices")
     if not choices:
-        return None
+        return None, None, None
     delta = field(choices[0], "delta")
-    content = field(delta, "content") if delta is not None else None
+    if delta is None:
+        return None, None, None
+    content = field(delta, "content")
     if content is not None and not isinstance(content, str):
         raise ProviderError(
             f"The server sent a chunk whose content is not text: {content!r:.80}", kind="protocol"
         )
-    return content
+    refusal = field(delta, "refusal")
+    return content, _reasoning(delta), refusal if isinstance(refusal, str) else None
+
+
+def _reasoning(delta: Any) -> str | None:
+    """Reasoning under either name servers use; not text (or absent) counts as none."""
+    for name in ("reasoning_content", "reasoning"):
+        value = field(delta, name)
+        if isinstance(value, str) and value:
+            return value
+    return None
 
 
 def _usage(usage: Any) -> Usage | None:

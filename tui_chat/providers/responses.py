@@ -4,8 +4,11 @@ The whole conversation goes up as input items on every turn (nothing is stored s
 side that a later turn depends on), with the system prompt as `instructions`.
 A stream ends with exactly one terminal event: `response.completed` gives usage and the
 response id; `error`, `response.failed` and `response.incomplete` become ProviderErrors
-that carry the server's words. Event types this client does not know are skipped, so new
-server features (reasoning summaries, annotations...) never break a reply.
+that carry the server's words. Reasoning summaries (asked for with `reasoning.summary`
+only when `ChatRequest.reasoning_summary` says so: models that do not reason reject it)
+and raw reasoning text become `ReasoningDelta`s; refusals become refusal `TextDelta`s.
+Event types this client does not know are skipped, so new server features
+(annotations...) never break a reply.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from tui_chat.core.protocol import (
     ErrorKind,
     Event,
     ProviderError,
+    ReasoningDelta,
     TextDelta,
     WireTap,
 )
@@ -27,6 +31,12 @@ from tui_chat.providers.openai_base import OpenAIProviderBase, field, make_usage
 
 #: Server error codes that mean "slow down" rather than "broken".
 _RATE_LIMIT_CODES = frozenset({"rate_limit_exceeded", "insufficient_quota"})
+
+#: Events whose `delta` is reasoning: summaries (OpenAI) and raw text (gpt-oss servers).
+_REASONING_DELTAS = frozenset(
+    {"response.reasoning_summary_text.delta", "response.reasoning_text.delta"}
+)
+_TEXT_DELTAS = frozenset({"response.output_text.delta", "response.refusal.delta"})
 
 _INCOMPLETE_HINTS = {
     "max_output_tokens": "it hit the output token limit; ask for a shorter answer",
@@ -48,6 +58,8 @@ class ResponsesProvider(OpenAIProviderBase):
             params["temperature"] = request.temperature
         if request.max_tokens is not None:
             params["max_output_tokens"] = request.max_tokens
+        if request.reasoning_summary:
+            params["reasoning"] = {"summary": "auto"}
         return params
 
     async def _events(self, request: ChatRequest, tap: WireTap | None) -> AsyncIterator[Event]:
@@ -59,8 +71,13 @@ class ResponsesProvider(OpenAIProviderBase):
                 failed = getattr(response, "status", None) in ("failed", "incomplete")
                 self._tap(tap, "response", response, "" if failed else response.output_text)
             self._raise_if_unfinished(response, response.output_text)
+            reasoning, refusal = _reasoning_and_refusal(response)
+            if reasoning:
+                yield ReasoningDelta(reasoning)
             if text := response.output_text:
                 yield TextDelta(text)
+            elif refusal:
+                yield TextDelta(refusal, refusal=True)
             yield Done(self._usage(response), response.id)
             return
 
@@ -74,7 +91,7 @@ class ResponsesProvider(OpenAIProviderBase):
                         kind="protocol",
                     )
                 kind = event.get("type")
-                delta = event.get("delta") if kind == "response.output_text.delta" else None
+                delta = event.get("delta") if kind in _TEXT_DELTAS else None
                 if delta is not None and not isinstance(delta, str):
                     raise ProviderError(
                         f"The server sent a text delta that is not text: {delta!r:.80}",
@@ -84,7 +101,14 @@ class ResponsesProvider(OpenAIProviderBase):
                     self._tap(tap, kind or "unknown", event, delta or "")
                 if delta:
                     received.append(delta)
-                    yield TextDelta(delta)
+                    yield TextDelta(delta, refusal=kind == "response.refusal.delta")
+                elif kind in _REASONING_DELTAS:
+                    thought = event.get("delta")
+                    if isinstance(thought, str) and thought:
+                        yield ReasoningDelta(thought)
+                elif kind == "response.reasoning_summary_part.added":
+                    if event.get("summary_index"):  # a new paragraph of the summary
+                        yield ReasoningDelta("\n\n")
                 elif kind == "response.completed":
                     # Keep reading to the end of the body so the connection can be reused.
                     response = event.get("response")
@@ -134,3 +158,19 @@ class ResponsesProvider(OpenAIProviderBase):
             raise ProviderError(
                 f"The reply is incomplete ({reason}): {hint}.", kind="server", partial=partial
             )
+
+
+def _reasoning_and_refusal(response: Any) -> tuple[str, str]:
+    """A whole response's reasoning summaries and refusal, which `output_text` leaves out."""
+    reasoning: list[str] = []
+    refusal: list[str] = []
+    for item in field(response, "output") or ():
+        kind = field(item, "type")
+        if kind == "reasoning":
+            parts = [field(part, "text") for part in field(item, "summary") or ()]
+            reasoning += [part for part in parts if isinstance(part, str) and part]
+        elif kind == "message":
+            for part in field(item, "content") or ():
+                if field(part, "type") == "refusal" and isinstance(field(part, "refusal"), str):
+                    refusal.append(field(part, "refusal"))
+    return "\n\n".join(reasoning), "".join(refusal)
