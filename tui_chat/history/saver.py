@@ -118,6 +118,13 @@ class HistorySaver:
         if self._guard(lambda store: store.delete_turn(reply_id)) is True:
             self.conversation_id = None
 
+    def replace_last_turn(self) -> None:
+        """A retry or an edit: the last turn stays in history as an earlier version."""
+        if self.conversation_id is None:
+            return
+        conversation_id = self.conversation_id
+        self._guard(lambda store: store.replace_last_turn(conversation_id))
+
     def settings_changed(self, settings: Settings) -> None:
         if self.conversation_id is None:
             return

@@ -130,8 +130,17 @@ def _interrupted_status(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _replaced_marker(conn: sqlite3.Connection) -> None:
+    """v2 → v3: `replaced_at`, set on a turn that a retry or an edit replaced.
+
+    A column, not a status: the earlier version keeps how it ended (complete, stopped),
+    and NULL (every row so far) means "current". Adding a nullable column needs no rebuild.
+    """
+    conn.execute("ALTER TABLE messages ADD COLUMN replaced_at TEXT")
+
+
 #: Append only. Index i migrates version i to i + 1.
-MIGRATIONS: tuple[Migration, ...] = (_initial, _interrupted_status)
+MIGRATIONS: tuple[Migration, ...] = (_initial, _interrupted_status, _replaced_marker)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -435,8 +435,14 @@ class HistoryStore:
             for row in rows
         ]
 
-    def get_conversation(self, conv_id: int) -> StoredConversation | None:
-        """The conversation with all its messages in order, or None if there is none."""
+    def get_conversation(
+        self, conv_id: int, *, replaced: bool = False
+    ) -> StoredConversation | None:
+        """The conversation with its messages in order, or None if there is none.
+
+        Turns a retry or an edit replaced are left out unless `replaced`: the current
+        version is what is shown and sent as context when the chat is resumed.
+        """
         with self._read(snapshot=True) as db:  # the messages must match the conversation row
             row = db.execute(
                 "SELECT id, title, created_at, updated_at, api, base_url, model, system"
@@ -445,8 +451,9 @@ class HistoryStore:
             ).fetchone()
             rows = db.execute(
                 "SELECT id, conversation_id, seq, role, content, status, error, created_at,"
-                " metrics FROM messages WHERE conversation_id = ? ORDER BY seq",
-                (conv_id,),
+                " metrics FROM messages WHERE conversation_id = ?"
+                " AND (? OR replaced_at IS NULL) ORDER BY seq",
+                (conv_id, replaced),
             ).fetchall()
         if row is None:
             return None
@@ -519,6 +526,35 @@ class HistoryStore:
                 (self._now(), msg_id),
             )
 
+    def replace_last_turn(self, conv_id: int) -> bool:
+        """Mark the last current turn (its prompt and what came after it) as replaced by
+        a retry or an edit; it stays as an earlier version. False when there is none."""
+        with self._write() as db:
+            row = db.execute(
+                "SELECT max(seq) FROM messages WHERE conversation_id = ? AND role = 'user'"
+                " AND replaced_at IS NULL",
+                (conv_id,),
+            ).fetchone()
+            if row is None or row[0] is None:
+                return False
+            db.execute(
+                "UPDATE messages SET replaced_at = ? WHERE conversation_id = ? AND seq >= ?"
+                " AND replaced_at IS NULL",
+                (self._now(), conv_id, row[0]),
+            )
+            return True
+
+    def replaced_messages(self, conv_id: int) -> list[StoredMessage]:
+        """The earlier versions of turns that a retry or an edit replaced, in order."""
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT id, conversation_id, seq, role, content, status, error, created_at,"
+                " metrics FROM messages WHERE conversation_id = ?"
+                " AND replaced_at IS NOT NULL ORDER BY seq",
+                (conv_id,),
+            ).fetchall()
+        return [_message(r) for r in rows]
+
     def delete_turn(self, reply_id: int) -> bool:
         """Take back a turn that produced nothing (stopped before its first word): the
         reply and the prompt just before it. An emptied conversation goes too; returns
@@ -576,6 +612,17 @@ class HistoryStore:
             )
             for row in rows
         ]
+
+    def recent_prompts(self, limit: int = 1000) -> list[str]:
+        """The user's prompts from every conversation, newest first, each text once (at
+        its newest use): what Up and Ctrl+R in the prompt box recall."""
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT content FROM messages WHERE role = 'user' AND content != ''"
+                " GROUP BY content ORDER BY max(id) DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [row[0] for row in rows]
 
 
 @contextmanager
