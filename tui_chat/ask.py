@@ -7,6 +7,10 @@ to stderr too: each retry while it waits ("retrying 1/2 in 2 s · server said 50
 reply that completed without any text, which still exits 0 (the request worked), and,
 when stderr is a terminal, once, which provider and model answered: without a key the
 tiny demo model answers, and its reply must not pass for a real model's.
+
+A reasoning model's thinking never reaches stdout (a script wants the answer); with
+`--show-reasoning` it streams to stderr as it comes. A refusal is printed like an
+answer, and stderr says it was one.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from tui_chat.core.protocol import (
     Retrying,
 )
 from tui_chat.core.redact import mask_credentials
-from tui_chat.core.runner import Delta, ReplyEvent, ReplyRunner
+from tui_chat.core.runner import Delta, Reasoning, ReplyEvent, ReplyRunner
 from tui_chat.core.sanitize import clean
 from tui_chat.recordings.recording import Recording
 from tui_chat.settings.config import Settings, endpoint_host
@@ -103,8 +107,10 @@ async def _ask(
     out: _Output,
     recording: Recording | None = None,
     note: Callable[[str], None] = lambda _: None,
+    thinking: _Output | None = None,
 ) -> str:
-    """Stream one reply to `out`; returns who answered (see `who_answered`)."""
+    """Stream one reply to `out` (and its reasoning to `thinking`, if given); returns
+    who answered (see `who_answered`)."""
     from tui_chat.providers import make_provider
 
     _wake_loop_on_sigint()
@@ -114,13 +120,19 @@ async def _ask(
         system=settings.system,
         stream=settings.stream,
         temperature=settings.temperature,
+        reasoning_summary=settings.reasoning_summary,
     )
     provider = make_provider(settings)
     wire = recording.reply(request, provider.name) if recording is not None else None
 
     def show(event: ReplyEvent) -> None:
         if isinstance(event, Delta):
+            if thinking is not None:
+                thinking.finish()  # the reasoning's last line ends before the answer's
             out.write(event.text)  # a non-streamed reply is one delta, the whole text
+        elif isinstance(event, Reasoning):
+            if thinking is not None:
+                thinking.write(event.text)
         elif isinstance(event, Retrying):
             note(event.describe())
 
@@ -135,8 +147,12 @@ async def _ask(
         # On Ctrl+C the cancellation has already closed the HTTP stream; this releases
         # the client's connection pool.
         await provider.aclose()
+    if thinking is not None:
+        thinking.finish()
     if ended.status == "error":
         raise ProviderError(ended.error or "the reply failed", kind=ended.error_kind or "server")
+    if ended.refusal:
+        note("the model refused: what it said is its refusal")
     return who_answered(settings, provider.name)
 
 
@@ -168,8 +184,10 @@ def run_ask(
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
+    show_reasoning: bool = False,
 ) -> int:
-    """Run `tui-chat ask`; returns the process exit status."""
+    """Run `tui-chat ask`; returns the process exit status. `show_reasoning` streams
+    the model's reasoning to stderr."""
     stdin = sys.stdin if stdin is None else stdin
     stdout = sys.stdout if stdout is None else stdout
     stderr = sys.stderr if stderr is None else stderr
@@ -201,8 +219,9 @@ def run_ask(
         try:
             # asyncio.run turns the first Ctrl+C into a cancellation of `_ask`
             # (so the stream closes cleanly) and then raises KeyboardInterrupt.
+            thinking = _Output(stderr) if show_reasoning else None
             who = asyncio.run(
-                _ask(settings, text, out, recording, lambda line: fail(line, EXIT_OK))
+                _ask(settings, text, out, recording, lambda line: fail(line, EXIT_OK), thinking)
             )
         except ProviderError as exc:
             out.finish()

@@ -200,6 +200,11 @@ def _add_provider_flags(parser: argparse.ArgumentParser, *, recording: bool = Tr
     )
     group.add_argument("--system", help="system prompt")
     group.add_argument("--temperature", type=_temperature, help="sampling temperature, 0 to 2")
+    group.add_argument(
+        "--reasoning-summary",
+        action="store_true",
+        help="ask a reasoning model (Responses API) for summaries of its thinking",
+    )
     group.add_argument("--profile", type=_non_empty, help="a profile from config.toml")
     group.add_argument(
         "--timeout",
@@ -268,6 +273,11 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     ask = _Parser(prog="tui-chat ask", description="Send one prompt; stream the reply to stdout.")
     _add_provider_flags(ask)
     ask.add_argument("--no-stream", action="store_true", help="print the whole reply at once")
+    ask.add_argument(
+        "--show-reasoning",
+        action="store_true",
+        help="stream the model's reasoning to stderr (stdout keeps only the answer)",
+    )
     ask.add_argument("prompt", nargs="?", help="the prompt; '-' or piped stdin reads stdin")
 
     serve = _Parser(prog="tui-chat serve", description="Serve the chat backend protocol over HTTP.")
@@ -324,6 +334,8 @@ def settings_from_args(args: argparse.Namespace, base: Settings) -> Settings:
         changes["stream"] = False
     if getattr(args, "no_history", False):
         changes["history"] = False
+    if getattr(args, "reasoning_summary", False):
+        changes["reasoning_summary"] = True
     for name in ("record", "speed"):
         value = getattr(args, name, None)
         if value is not None:
@@ -419,7 +431,7 @@ def _main(argv: Sequence[str] | None) -> int:
     if command == "ask":
         from tui_chat.ask import run_ask
 
-        return run_ask(settings, args.prompt)
+        return run_ask(settings, args.prompt, show_reasoning=args.show_reasoning)
     if command == "serve":
         from tui_chat.serve import run_serve
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +43,14 @@ class ReplyMetrics:
             )
         except (KeyError, TypeError, ValueError):
             return None
+
+    def as_record(self) -> dict[str, object]:
+        """The figures as saved (history's JSON): every field, plus the derived rate so
+        readers need not recompute it."""
+        data: dict[str, object] = asdict(self)
+        if self.tokens_per_second is not None:
+            data["tokens_per_second"] = self.tokens_per_second
+        return data
 
     @property
     def thought_for(self) -> float | None:

@@ -95,7 +95,7 @@ class HistorySaver:
         status: MessageStatus,
         *,
         error: str | None = None,
-        metrics: ReplyMetrics | None = None,
+        metrics: ReplyMetrics | dict[str, object] | None = None,
     ) -> None:
         if reply_id is None:
             return
@@ -151,5 +151,19 @@ class _TurnSink:
 
     def on_end(self, ended: Ended) -> None:
         self._saver.finish(
-            self._reply_id, ended.text, ended.status, error=ended.error, metrics=ended.metrics
+            self._reply_id, ended.text, ended.status, error=ended.error, metrics=_record(ended)
         )
+
+
+def _record(ended: Ended) -> ReplyMetrics | dict[str, object]:
+    """The reply's metrics JSON, carrying its reasoning and refusal too: saved with the
+    reply without a schema change (old databases and readers ignore the extra keys), and
+    kept out of `content`, so reasoning is never sent back as context."""
+    if not ended.reasoning and not ended.refusal:
+        return ended.metrics
+    record = ended.metrics.as_record()
+    if ended.reasoning:
+        record["reasoning"] = ended.reasoning
+    if ended.refusal:
+        record["refusal"] = True
+    return record

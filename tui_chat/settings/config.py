@@ -47,6 +47,8 @@ class Settings:
     stream: bool = True
     history: bool = True
     temperature: float | None = None
+    #: Ask reasoning models for summaries of their thinking (`--reasoning-summary`).
+    reasoning_summary: bool = False
     api_key: str | None = field(default=None, repr=False)
     #: The variable the key came from, for messages ("set OPENAI_API_KEY").
     api_key_env: str = "OPENAI_API_KEY"
