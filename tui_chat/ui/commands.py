@@ -50,6 +50,11 @@ def chat_commands(chat: ChatScreen, app: ChatApp) -> Iterator[Command]:
     if chat.config.profiles:
         yield "Switch profile…", "Use another config.toml profile", chat.action_switch_profile
     yield "Set system prompt…", "Instructions sent with every request", chat.action_system_prompt
+    yield (
+        "Attach a file…",
+        "Send a text file with the next prompt (or type /file PATH on a line)",
+        chat.action_attach_file,
+    )
     if chat.history.enabled:
         yield "Toggle chat list", "Show or hide saved chats (Ctrl+B)", chat.action_toggle_sidebar
     yield (

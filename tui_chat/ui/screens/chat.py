@@ -17,6 +17,13 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker
 
+from tui_chat.core.attachments import (
+    AttachmentError,
+    compose,
+    prepare,
+    read_attachment,
+    typed_form,
+)
 from tui_chat.core.conversation import Conversation
 from tui_chat.core.private_files import write_private
 from tui_chat.core.protocol import ChatRequest, Provider, ProviderError, Retrying
@@ -172,7 +179,9 @@ class ChatScreen(Screen[None]):
             with Vertical(id="chat"):
                 yield ChatLog(id="log")
                 yield EventInspector(id="inspector")
-                yield PromptInput(id="prompt")
+                prompt = PromptInput(id="prompt")
+                prompt.history_source = self._earlier_prompts
+                yield prompt
         yield KeyFooter()
 
     async def on_mount(self) -> None:
@@ -483,6 +492,23 @@ class ChatScreen(Screen[None]):
             chosen,
         )
 
+    def action_attach_file(self) -> None:
+        """Ask for a path, check the file now (a typo is said at once, not at send), and
+        put its `/file` line in the prompt box."""
+
+        def chosen(path: str | None) -> None:
+            if not path or not path.strip():
+                return
+            try:
+                file = read_attachment(path.strip())
+            except AttachmentError as error:
+                self.notify(str(error), severity="error", timeout=6, markup=False)
+                return
+            self.query_one(PromptInput).attach(file.path)
+            self.notify(f"{file.label} goes with the next prompt", timeout=3, markup=False)
+
+        self.app.push_screen(AskText("Attach a file (path)", "", "e.g. notes/todo.txt"), chosen)
+
     def action_compare(self) -> None:
         self.open_compare(
             ("streaming", self.settings.with_(stream=True)),
@@ -513,8 +539,14 @@ class ChatScreen(Screen[None]):
                 timeout=4,
             )
             return
-        text = event.text.strip("\n")
+        try:  # `/file PATH` lines: a file that cannot be attached keeps the prompt in the box
+            typed, files = prepare(event.text.strip("\n"))
+        except AttachmentError as error:
+            self.notify(str(error), severity="error", timeout=6, markup=False)
+            return
+        text = compose(typed, files)  # what is sent, and saved in history
         event.prompt.clear()
+        event.prompt.remember(typed_form(text))
         self.conversation.add_user(text)
         request = self.conversation.request(
             model=self.settings.model,
@@ -542,7 +574,8 @@ class ChatScreen(Screen[None]):
         turn.saved(reply_id, self.history.turn(reply_id))
         log = self.query_one(ChatLog)
         reply = AssistantMessage("thinking" if self.streaming else "waiting for the whole reply")
-        await log.mount_all([UserMessage(text), reply])
+        attached = [InfoNotice(clean(f.label)).set_class(True, "attachment") for f in files]
+        await log.mount_all([UserMessage(typed), *attached, reply])
         log.anchor()
         turn.reply = reply
         turn.shown.set()
@@ -562,6 +595,17 @@ class ChatScreen(Screen[None]):
             sidebar.display = True
             self._refresh_sidebar()
         sidebar.focus_search()
+
+    def _earlier_prompts(self) -> list[str]:
+        """Every saved conversation's prompts for Up and Ctrl+R, as they were typed."""
+        store = self.history.store
+        if store is None:
+            return []
+        try:
+            return [typed_form(prompt) for prompt in store.recent_prompts()]
+        except HistoryError as error:
+            self._history_fault(f"History cannot be read: {error}")
+            return []
 
     def _refresh_sidebar(self, search: str | None = None) -> None:
         """Redraw the list from the store; `search` defaults to what the box holds."""
@@ -752,7 +796,7 @@ class ChatScreen(Screen[None]):
             if shown_prompt:
                 await shown_prompt[-1].remove()
         if prompt is not None:
-            self.query_one(PromptInput).restore(prompt)
+            self.query_one(PromptInput).restore(typed_form(prompt))
         self.replying = False
         self._refresh_sidebar()
 
@@ -760,7 +804,7 @@ class ChatScreen(Screen[None]):
         """A failed reply: its prompt leaves the context and goes back in the box (unless
         a draft is there), with what went wrong and what to do."""
         prompt = self.conversation.drop_last_user()
-        restored = prompt is not None and self.query_one(PromptInput).restore(prompt)
+        restored = prompt is not None and self.query_one(PromptInput).restore(typed_form(prompt))
         where = (
             "Your prompt is back in the box: press Enter to retry."
             if restored
