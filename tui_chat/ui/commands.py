@@ -46,6 +46,17 @@ def chat_commands(chat: ChatScreen, app: ChatApp) -> Iterator[Command]:
     )
     yield "Copy last reply", "Copy via OSC 52 (works over SSH)", chat.action_copy_reply
     yield "Copy code block…", "Pick a code block from the replies", chat.action_copy_code
+    yield "Retry last reply", "Ask again for the last reply, in its place (F5)", chat.action_retry
+    yield (
+        "Edit last prompt",
+        "Put it back in the box; Enter resends it in its place (F8)",
+        chat.action_edit_last,
+    )
+    yield (
+        "Select messages",
+        "A cursor in the log: c copy, b code block, q quote, Esc back (Alt+Up)",
+        chat.action_select_messages,
+    )
     yield "Switch model…", "Use another model from now on", chat.action_switch_model
     if chat.config.profiles:
         yield "Switch profile…", "Use another config.toml profile", chat.action_switch_profile

@@ -15,9 +15,11 @@ from textual.command import SimpleCommand
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
+from textual.widget import Widget
 from textual.worker import Worker
 
 from tui_chat.core.attachments import (
+    Attachment,
     AttachmentError,
     compose,
     prepare,
@@ -27,7 +29,15 @@ from tui_chat.core.attachments import (
 from tui_chat.core.conversation import Conversation
 from tui_chat.core.private_files import write_private
 from tui_chat.core.protocol import ChatRequest, Provider, ProviderError, Retrying
-from tui_chat.core.runner import Delta, Ended, ReplyEvent, ReplyRunner, ReplySink, Started
+from tui_chat.core.runner import (
+    Delta,
+    Ended,
+    Reasoning,
+    ReplyEvent,
+    ReplyRunner,
+    ReplySink,
+    Started,
+)
 from tui_chat.core.sanitize import clean
 from tui_chat.history import HistoryError, HistoryStore, export_json, export_markdown
 from tui_chat.history.models import StoredConversation, StoredMessage, live_conversation
@@ -55,6 +65,7 @@ from tui_chat.ui.widgets.conversation.message import (
     InfoNotice,
     UserMessage,
 )
+from tui_chat.ui.widgets.conversation.selection import quoted
 from tui_chat.ui.widgets.footer import KeyFooter
 from tui_chat.ui.widgets.history.sidebar import Sidebar
 from tui_chat.ui.widgets.inspector import EventInspector
@@ -125,6 +136,9 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+b", "toggle_sidebar", "Chats"),
         Binding("f3", "toggle_inspector", "Raw wire events", show=False),
         Binding("f4", "reply_details", "Figures of the last reply", show=False),
+        Binding("f5", "retry", "Retry the last reply", show=False),
+        Binding("f8", "edit_last", "Edit the last prompt and resend it", show=False),
+        Binding("alt+up", "select_messages", "Select messages (copy, quote)", show=False),
         # The prompt keeps focus, so the log scrolls from anywhere; scrolling up lets
         # go of the bottom, scrolling back down to it follows new text again.
         Binding("pageup", "scroll_log(-1)", "Scroll up", show=False, priority=True),
@@ -165,6 +179,8 @@ class ChatScreen(Screen[None]):
         #: `--record FILE.jsonl`: every reply's wire events, opened on mount.
         self.recording: Recording | None = None
         self._pending_earlier: tuple[StoredMessage, ...] = ()
+        #: The prompt F8 put back in the box: sending then replaces its turn.
+        self._editing: str | None = None
 
     def compose(self) -> ComposeResult:
         status = StatusLine(id="status")
@@ -249,7 +265,7 @@ class ChatScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stop":
             return True if self.replying else None
-        if action in ("new_chat", "switch_profile"):
+        if action in ("new_chat", "switch_profile", "retry", "edit_last"):
             return None if self.replying else True
         if action == "toggle_sidebar":
             return True if self.history.enabled else None
@@ -547,6 +563,16 @@ class ChatScreen(Screen[None]):
         text = compose(typed, files)  # what is sent, and saved in history
         event.prompt.clear()
         event.prompt.remember(typed_form(text))
+        editing, self._editing = self._editing, None
+        if editing is not None and self.conversation.last_prompt() == editing:
+            await self._replace_last_turn()  # F8: sent in place of the turn it edits
+        await self._send_text(text, typed, files)
+
+    async def _send_text(
+        self, text: str, typed: str, files: list[Attachment], *, again: bool = False
+    ) -> None:
+        """Send a prompt and show its reply as it comes; `again` (a retry): the prompt
+        is on screen already, only the reply is new."""
         self.conversation.add_user(text)
         request = self.conversation.request(
             model=self.settings.model,
@@ -575,11 +601,109 @@ class ChatScreen(Screen[None]):
         log = self.query_one(ChatLog)
         reply = AssistantMessage("thinking" if self.streaming else "waiting for the whole reply")
         attached = [InfoNotice(clean(f.label)).set_class(True, "attachment") for f in files]
-        await log.mount_all([UserMessage(typed), *attached, reply])
+        prompt_shown = [] if again else [UserMessage(typed), *attached]
+        await log.mount_all([*prompt_shown, reply])
         log.anchor()
         turn.reply = reply
         turn.shown.set()
         self._refresh_sidebar()  # the turn is saved: a new chat appears, a count grows
+
+    # -- retry, edit, and the message cursor --------------------------------
+
+    def _last_turn_widgets(self) -> tuple[list[Widget], list[Widget]] | None:
+        """The log's widgets from the last prompt on, split at its reply, when that turn
+        is settled context (a reply that failed, or was taken back, is not); else None."""
+        children = list(self.query_one(ChatLog).children)
+        turns = [w for w in children if isinstance(w, UserMessage | AssistantMessage)]
+        if len(turns) < 2 or self.conversation.last_prompt() is None:
+            return None
+        prompt, reply = turns[-2], turns[-1]
+        if not isinstance(prompt, UserMessage) or not isinstance(reply, AssistantMessage):
+            return None
+        if reply.status in ("error", "waiting", "streaming") or (
+            reply.status == "interrupted" and not reply.text
+        ):
+            return None
+        start, split = children.index(prompt), children.index(reply)
+        return children[start:split], children[split:]
+
+    async def _replace_last_turn(self, *, keep_prompt: bool = False) -> str | None:
+        """The last turn leaves the context, and the screen (its prompt stays there for a
+        retry); history keeps it, marked replaced. Returns its prompt, or None."""
+        widgets = self._last_turn_widgets()
+        if widgets is None:
+            return None
+        prompt_widgets, reply_widgets = widgets
+        prompt = self.conversation.drop_last_turn()
+        self.history.replace_last_turn()
+        gone = reply_widgets if keep_prompt else prompt_widgets + reply_widgets
+        await self.query_one(ChatLog).remove_children(gone)
+        return prompt
+
+    async def action_retry(self) -> None:
+        if self.replying:
+            self.notify("Stop the reply first (Esc).", severity="warning")
+            return
+        prompt = await self._replace_last_turn(keep_prompt=True)
+        if prompt is None:
+            self.notify("No finished reply to retry.", severity="warning")
+            return
+        self._editing = None
+        await self._send_text(prompt, "", [], again=True)
+
+    def action_edit_last(self) -> None:
+        if self.replying:
+            self.notify("Stop the reply first (Esc).", severity="warning")
+            return
+        prompt = self.conversation.last_prompt()
+        if prompt is None or self._last_turn_widgets() is None:
+            self.notify("No finished turn to edit.", severity="warning")
+            return
+        box = self.query_one(PromptInput)
+        if not box.restore(typed_form(prompt)):
+            self.notify("Your draft is in the box: send or clear it first.", severity="warning")
+            return
+        self._editing = prompt
+        box.focus()
+        self.notify("Editing the last prompt: Enter resends it in its place.", timeout=4)
+
+    def action_select_messages(self) -> None:
+        if not self.query_one(ChatLog).start_cursor():
+            self.notify("No messages yet.", severity="warning")
+
+    @on(ChatLog.Left)
+    def _cursor_left(self, event: ChatLog.Left) -> None:
+        self.query_one(PromptInput).focus()
+
+    @on(ChatLog.Chosen)
+    def _message_chosen(self, event: ChatLog.Chosen) -> None:
+        if event.what == "copy":
+            self.copy_text(event.text, "the message")
+        elif event.what == "code":
+            self._copy_code_of(event.text)
+        elif event.what == "quote":
+            box = self.query_one(PromptInput)
+            box.insert(("\n\n" if box.text.strip() else "") + quoted(event.text), box.document.end)
+            box.focus()
+
+    def _copy_code_of(self, markdown: str) -> None:
+        from tui_chat.core.code_blocks import code_blocks  # not needed before the first frame
+
+        blocks = code_blocks(markdown)
+        if not blocks:
+            self.notify("No code blocks in that message.", severity="warning")
+        elif len(blocks) == 1:
+            self.copy_text(blocks[0].code, "the code block")
+        else:
+            self.app.search_commands(
+                [
+                    SimpleCommand(
+                        shown(block.label), partial(self.copy_text, block.code, "the code block")
+                    )
+                    for block in blocks
+                ],
+                placeholder="Copy which code block?",
+            )
 
     # -- history: the conversation list, opening, renaming, deleting, export ---
 
@@ -759,6 +883,8 @@ class ChatScreen(Screen[None]):
             assert reply is not None
             if isinstance(event, Delta):
                 await reply.append(event.text)
+            elif isinstance(event, Reasoning):
+                await reply.append_reasoning(event.text)
             elif isinstance(event, Retrying):
                 reply.show_retry(event)
             elif isinstance(event, Ended):
@@ -776,7 +902,7 @@ class ChatScreen(Screen[None]):
         if ended.status == "stopped" and not ended.text:
             await self._take_back(reply, reply_id)
             return
-        await reply.finish(ended.status, ended.metrics)
+        await reply.finish(ended.status, ended.metrics, refusal=ended.refusal)
         if ended.status == "error":
             await self._fail(ended.error or "The reply failed.")
         else:

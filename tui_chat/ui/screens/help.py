@@ -16,7 +16,11 @@ from textual.widgets import Markdown
 EXTRA_KEYS = (
     ("Enter", "send the prompt"),
     ("Ctrl+J", "new line in the prompt"),
+    ("Up / Down", "on the prompt's first / last line: earlier prompts, from every chat"),
+    ("Ctrl+R", "in the prompt: search earlier prompts (Esc leaves the draft as it was)"),
+    ("/file PATH", "a line of its own in the prompt: send that text file with it"),
     ("Ctrl+P", "command palette: model, profile, system prompt, copy, export, theme"),
+    ("Up Down c b q", "after Alt+Up: move, copy message, copy code block, quote; Esc back"),
     ("F2 / Del", "in the chat list (Ctrl+B): rename / delete the chosen chat"),
     ("F2", "in compare mode: back to the chat (Esc stops both replies)"),
 )
