@@ -20,6 +20,7 @@ from tui_chat.core.protocol import Retrying, seconds
 from tui_chat.core.sanitize import clean
 from tui_chat.core.status import ReplyStatus
 from tui_chat.ui.widgets.conversation.indicator import STALL_NOTICE_SECONDS, TypingIndicator
+from tui_chat.ui.widgets.conversation.reasoning import ReasoningBlock
 from tui_chat.ui.widgets.conversation.reply_body import ReplyBody
 
 #: How often streamed text is handed to the reply's body (a token that comes later than
@@ -30,6 +31,8 @@ FLUSH_SECONDS = 1 / 20
 STALL_CHECK_SECONDS = 1.0
 #: Said under a reply that completed without any text.
 EMPTY_REPLY = "∅ empty reply"
+#: Said under a reply that is the model's refusal.
+REFUSED = "✗ refused"
 
 
 class UserMessage(Static):
@@ -64,6 +67,9 @@ class AssistantMessage(Vertical):
 
     While it streams, a 1 Hz check (the only cost: one clock read per fragment) says on
     the meta line how long no text has come, once that passes `stall_notice_after`.
+
+    A reasoning model's thinking goes in a `ReasoningBlock` above the body, mounted on
+    its first fragment and folded to one line when the answer starts.
     """
 
     #: Seconds without data before the reply says so; a class attribute so tests (and
@@ -81,13 +87,19 @@ class AssistantMessage(Vertical):
         settled: str | None = None,
         status: ReplyStatus = "waiting",
         meta: str = "",
+        reasoning: str = "",
     ) -> None:
         super().__init__(classes="message")
+        self._reasoning = reasoning
+        self._thinking: ReasoningBlock | None = None
+        #: The reply is the model's refusal (set when it finishes).
+        self.refusal = False
         self._label = label
         self._from_history = settled is not None
         self._parts: list[str] = [clean(settled)] if settled else []
         self._pending: list[str] = []
-        self._started = False
+        self._started = False  # the first words came
+        self._receiving = False  # the first text of either kind came
         self._flush_timer: asyncio.TimerHandle | None = None
         self._stall_timer: Timer | None = None
         self._last_data = 0.0
@@ -109,13 +121,45 @@ class AssistantMessage(Vertical):
         """The Markdown source the body shows (what has been flushed to it)."""
         return self.query_one("#body", ReplyBody).source
 
+    @property
+    def reasoning(self) -> str:
+        """The model's thinking shown above the answer ("" for none)."""
+        blocks = self.query(ReasoningBlock)
+        return blocks.first().text if blocks else self._reasoning
+
     def compose(self) -> ComposeResult:
         if self._from_history:
+            if self._reasoning:
+                yield ReasoningBlock(self._reasoning, folded=True)
             yield ReplyBody(self.text, id="body")
         else:
             yield TypingIndicator(self._label, stall_after=self.stall_notice_after)
             yield ReplyBody(live=True, id="body")
         yield Static(self._meta, id="meta", markup=False)
+
+    async def append_reasoning(self, fragment: str) -> None:
+        """The model's thinking, before (or, rarely, between) its words."""
+        fragment = clean(fragment)
+        if not fragment:
+            return
+        if self._thinking is not None:
+            self._thinking.append(fragment)  # per token: no DOM query
+        else:
+            self._thinking = ReasoningBlock(fragment)
+            await self.mount(self._thinking, before="#body")
+        await self._data()
+
+    async def _data(self) -> None:
+        """Text of either kind came: the wait is over, and no stall is shown."""
+        self._last_data = time.monotonic()
+        if self._stalled:
+            self._show_stall(None)
+        if not self._receiving:
+            self._receiving = True
+            self.status = "streaming"
+            self._stall_timer = self.set_interval(STALL_CHECK_SECONDS, self._check_stall)
+            for indicator in self.query(TypingIndicator):
+                await indicator.remove()
 
     async def append(self, fragment: str) -> None:
         fragment = clean(fragment)
@@ -123,14 +167,11 @@ class AssistantMessage(Vertical):
             return
         self._parts.append(fragment)
         self._pending.append(fragment)
-        self._last_data = time.monotonic()
-        if self._stalled:
-            self._show_stall(None)
+        await self._data()
         if not self._started:
             self._started = True
-            self.status = "streaming"
-            self._stall_timer = self.set_interval(STALL_CHECK_SECONDS, self._check_stall)
-            await self.query_one(TypingIndicator).remove()
+            if self._thinking is not None:
+                self._thinking.fold()  # the answer begins: the thinking folds to one line
             self._flush()  # the first words go on screen at once
         elif self._flush_timer is None:
             wait = self._flushed_at + FLUSH_SECONDS - self._last_data
@@ -170,6 +211,8 @@ class AssistantMessage(Vertical):
         self,
         status: ReplyStatus,
         metrics: ReplyMetrics | None = None,
+        *,
+        refusal: bool = False,
     ) -> None:
         """Show everything received, give back the runway, and say how the reply ended."""
         if self._flush_timer is not None:
@@ -182,11 +225,17 @@ class AssistantMessage(Vertical):
         self.query_one("#body", ReplyBody).finish()
         for indicator in self.query(TypingIndicator):
             await indicator.remove()
+        for block in self.query(ReasoningBlock):
+            block.fold(metrics.thought_for if metrics is not None else None)
         self.status = status
         self.metrics = metrics
+        self.refusal = refusal
         self.set_class(status == "stopped", "-stopped")
         self.set_class(status == "error", "-error")
+        self.set_class(refusal, "-refusal")
         notes = []
+        if refusal:
+            notes.append(REFUSED)
         if status == "stopped":
             notes.append("■ stopped")
         if status == "complete" and not self.text.strip():
