@@ -95,7 +95,15 @@ class ReplyBody(Widget):
             self.refresh(*(Region(0, y, width, 1) for y in changed))
 
     def finish(self) -> None:
-        """The reply has ended: give back the room kept for more text."""
+        """The reply has ended: give back the room kept for more text, after the frame
+        that shows its last words. Giving it back moves the log (older text comes into
+        view above), and behind a slow link that frame must not hold up the last words."""
+        if self.is_attached:
+            self.call_after_refresh(self._give_back_room)
+        else:
+            self._give_back_room()
+
+    def _give_back_room(self) -> None:
         self._live = False
         self._join_lines()
         self._reserved = 0
