@@ -78,6 +78,9 @@ async def test_b_copies_the_only_code_block_at_once_and_offers_a_choice_of_sever
         await pilot.pause(0.3)
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.clipboard == "echo two\n")
+        await wait_for(pilot, lambda: app.query_one(ChatLog).has_focus)
+        await pilot.press("c")  # the chooser left the cursor where it was
+        await wait_for(pilot, lambda: app.clipboard == TWO_BLOCKS)
 
 
 async def test_q_quotes_the_selected_message_into_the_prompt_after_the_draft(
@@ -120,3 +123,21 @@ async def test_an_error_notice_can_be_selected_and_copied_too(fake_server: FakeL
         await pilot.press("alt+up", "c")
         await wait_for(pilot, lambda: "upstream exploded" in (app.clipboard or ""))
         assert app.clipboard.startswith("! ")
+
+
+async def test_mouse_selection_still_selects_text_while_the_cursor_is_on(
+    fake_server: FakeLLMServer,
+) -> None:
+    fake_server.enqueue(Script(chunks=["an answer"]))
+    app = make_app(fake_server)
+    async with app.run_test() as pilot:
+        await send(pilot, "pickme please")
+        await wait_for(pilot, lambda: replies(app)[-1].status == "complete")
+        await pilot.press("alt+up", "up")
+        prompt_shown = app.query_one(UserMessage)
+        assert _selected(app) == [prompt_shown]
+        await pilot.double_click(prompt_shown, offset=(4, 0))
+        await pilot.pause()
+        assert app.screen.get_selected_text() == "pickme please"
+        await pilot.press("c")  # the key still acts on the cursor's message
+        await wait_for(pilot, lambda: app.clipboard == "pickme please")

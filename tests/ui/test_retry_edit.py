@@ -44,8 +44,10 @@ async def test_retry_regenerates_the_last_reply_and_sends_the_conversation_witho
         await send(pilot, "two")
         await wait_for(pilot, lambda: replies(app)[-1].text == "old answer")
         await wait_for(pilot, lambda: replies(app)[-1].status == "complete")
+        app.query_one(PromptInput).load_text("a draft")
         await pilot.press("f5")
         await wait_for(pilot, lambda: replies(app)[-1].text == "new answer")
+        assert app.query_one(PromptInput).text == "a draft", "a retry leaves the draft"
         await wait_for(pilot, lambda: replies(app)[-1].status == "complete")
         assert [r.text for r in replies(app)] == ["first answer", "new answer"]
         assert _prompts_shown(app) == ["one", "two"], "the prompt stays, once"

@@ -87,7 +87,10 @@ class ChatLog(VerticalScroll, can_focus=True):
         return True
 
     def on_blur(self, event: events.Blur) -> None:
-        self.select(None)
+        # Focus going elsewhere puts the cursor away; a screen over the chat (the code
+        # block chooser, a toast's dialog) does not, so it is still there afterwards.
+        if self.app.screen is self.screen:
+            self.select(None)
 
     def action_move(self, step: int) -> None:
         messages = self.messages()
