@@ -159,3 +159,16 @@ async def test_selected_text_is_the_text_drawn() -> None:
         pilot.app.screen.selections = {body: Selection(Offset(0, row), Offset(5, row))}
         await pilot.pause()
         assert pilot.app.screen.get_selected_text() == "first"
+
+
+async def test_plain_prose_is_drawn_as_markdown_draws_it_at_every_step() -> None:
+    """Prose is only wrapped while it streams (no parse): it must look the same."""
+    prose = "Hello there, this is (mostly) plain prose: 42% of it; isn't it nice? " * 4
+    body = ReplyBody(live=True)
+    async with Host(body).run_test(size=(50, 30)) as pilot:
+        await pilot.pause()
+        for start in range(0, len(prose), 7):
+            body.append(prose[start : start + 7])
+            shown = [strip.text for strip in body._tail_lines]
+            parsed = [strip.text for strip in body._block(body.source)]
+            assert shown == parsed, body.source

@@ -16,6 +16,7 @@ block per token costs several ms; once it closes it is rendered whole like any b
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 from markdown_it import MarkdownIt
@@ -26,6 +27,7 @@ from rich.markdown import Markdown as RichMarkdown
 from rich.segment import Segment
 from rich.style import Style
 from rich.syntax import Syntax
+from rich.text import Text
 from textual.geometry import Region, Size
 from textual.selection import Selection
 from textual.strip import Strip
@@ -134,7 +136,10 @@ class ReplyBody(Widget):
         return [line.apply_style(base) for line in lines]
 
     def _tail_strips(self) -> list[Strip]:
-        """The unfinished block: rendered whole, unless it is an open code fence."""
+        """The unfinished block: rendered whole, unless it is an open code fence or
+        plain prose (no Markdown in it), which is only wrapped."""
+        if _PLAIN_PROSE.match(self._tail):
+            return self._prose(self._tail)
         start = open_fence(self._tail)
         if start is None:
             return self._block(self._tail)
@@ -152,6 +157,15 @@ class ReplyBody(Widget):
             strips += self._code_line(growing, language, keep=False)
         strips.append(padding)
         return strips
+
+    def _prose(self, text: str) -> list[Strip]:
+        """A paragraph with no Markdown in it, as Rich's Markdown draws one: wrapped, no
+        parse. Most of a reply streams as prose; parsing it per frame cost ~0.3 ms."""
+        console = self.app.console
+        options = console.options.update(width=self._width, height=None, highlight=False)
+        lines = console.render_lines(Text(text.strip(), justify="left"), options, pad=True)
+        base = self.rich_style
+        return [Strip(line, self._width).apply_style(base) for line in lines]
 
     def _code_line(self, line: str, language: str, keep: bool = True) -> list[Strip]:
         """One line of code as Rich's code block draws it: highlighted, padded by one."""
@@ -266,6 +280,9 @@ def _changed_lines(before: list[Strip], after: list[Strip], start: int = 0) -> l
 
 
 _PARSER = MarkdownIt().enable("strikethrough").enable("table")
+#: A paragraph Markdown would draw as its plain text: starts with a letter (not a list,
+#: heading, quote or indented code), one line, and none of Markdown's inline marks.
+_PLAIN_PROSE = re.compile(r"[A-Za-z][A-Za-z0-9 ,.;:'\"?!()/%+=$-]*\Z")
 
 
 class _Markdown(RichMarkdown):
