@@ -141,3 +141,16 @@ async def test_mouse_selection_still_selects_text_while_the_cursor_is_on(
         assert app.screen.get_selected_text() == "pickme please"
         await pilot.press("c")  # the key still acts on the cursor's message
         await wait_for(pilot, lambda: app.clipboard == "pickme please")
+
+
+async def test_esc_in_the_log_without_a_cursor_still_stops_the_reply(
+    fake_server: FakeLLMServer,
+) -> None:
+    fake_server.enqueue(Script(chunks=["still ", "coming"], hold_after=1))
+    app = make_app(fake_server)
+    async with app.run_test() as pilot:
+        await send(pilot, "go")
+        await wait_for(pilot, lambda: replies(app)[-1].text == "still ")
+        app.query_one(ChatLog).focus()  # e.g. clicked
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: replies(app)[-1].status == "stopped")

@@ -21,6 +21,9 @@ from tui_chat.ui.widgets.conversation.selection import SELECTED, is_message, mes
 class ChatLog(VerticalScroll, can_focus=True):
     """Follows new text; lets go when the user scrolls up to read (Textual's anchor)."""
 
+    #: The message the cursor is on; None when it is put away.
+    _selected: Widget | None = None
+
     BINDINGS = [
         Binding("up,alt+up,k", "move(-1)", "Previous message", show=False),
         Binding("down,alt+down,j", "move(1)", "Next message", show=False),
@@ -46,10 +49,6 @@ class ChatLog(VerticalScroll, can_focus=True):
         """The cursor was put away (Esc): the prompt should have the keys again."""
 
         log: ChatLog
-
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self._selected: Widget | None = None
 
     def on_mount(self) -> None:
         self.anchor()
@@ -84,6 +83,13 @@ class ChatLog(VerticalScroll, can_focus=True):
         if self.selected not in messages:
             self.select(messages[-1])
         self.focus()
+        return True
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Without a selected message these keys are not the log's: Esc goes on to the
+        # screen (stop the reply), and the footer does not offer copy or quote.
+        if action in ("ask", "leave"):
+            return self.selected is not None
         return True
 
     def on_blur(self, event: events.Blur) -> None:
