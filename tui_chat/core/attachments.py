@@ -117,6 +117,8 @@ def compose(typed: str, files: list[Attachment]) -> str:
 def typed_form(sent: str) -> str:
     """A sent message as it was typed: its file blocks back to `/file` lines. A message
     that is not exactly `compose`'s output comes back unchanged."""
+    if '<file path="' not in sent:  # most prompts: no need to split them into lines
+        return sent
     lines = sent.split("\n")
     # Blocks are at the end; find where the first one starts by reading them forward
     # from each candidate head (a typed line may look like a head, so try each).
