@@ -150,3 +150,16 @@ async def test_ctrl_r_again_picks_the_next_older_match(store: HistoryStore) -> N
         await pilot.press(*"deploy", "ctrl+r", "enter")
         await wait_for(pilot, lambda: not isinstance(app.screen, PromptSearch))
         assert app.query_one(PromptInput).text == "deploy staging"
+
+
+async def test_the_search_shows_prompts_as_typed_not_as_markup(store: HistoryStore) -> None:
+    seed(store, "make [red]this[/red] plain", "second line\nof [bold]one[/bold]")
+    app = make_app(store=store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.query_one(PromptInput).focus()
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: isinstance(app.screen, PromptSearch))
+        await pilot.pause(0.1)
+        screen = app.export_screenshot()
+        assert "[red]this[/red]" in screen
+        assert "of&#160;[bold]one[/bold]" in screen

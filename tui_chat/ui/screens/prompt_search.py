@@ -52,7 +52,7 @@ class PromptSearch(ModalScreen[str | None]):
         with Vertical(classes="dialog", id="prompt-search"):
             yield Label("Earlier prompts", markup=False)
             yield Input(placeholder="type words of the prompt", id="prompt-search-query")
-            yield OptionList(id="prompt-search-matches")
+            yield OptionList(id="prompt-search-matches", markup=False)  # prompts are not markup
             yield Label("Enter takes it · Up/Down choose · Esc cancels", classes="hint")
 
     def on_mount(self) -> None:
