@@ -104,3 +104,15 @@ def test_a_message_without_blocks_reads_back_unchanged() -> None:
     text = 'I typed <file path="x" lines="1">\nmyself\n</file>'
     assert typed_form(text) == text
     assert typed_form("plain") == "plain"
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe")
+    with pytest.raises(AttachmentError, match=r"^Not attached: pipe is not a regular file$"):
+        read_attachment("pipe", cwd=tmp_path)
+
+
+def test_an_escape_sequence_in_a_path_is_not_echoed_raw(tmp_path: Path) -> None:
+    with pytest.raises(AttachmentError) as caught:
+        read_attachment("evil\x1b]0;title\x07.txt", cwd=tmp_path)
+    assert "\x1b" not in str(caught.value) and "\x07" not in str(caught.value)

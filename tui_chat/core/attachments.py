@@ -22,8 +22,11 @@ from __future__ import annotations
 import html
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
+
+from tui_chat.core.sanitize import clean
 
 #: Largest file that may be attached, in bytes: a model's context (and a request body)
 #: is finite, and 100 KB of text is already ~25k tokens.
@@ -58,30 +61,39 @@ def human_size(size: int) -> str:
 def read_attachment(path: str, *, cwd: Path | None = None) -> Attachment:
     """The file's text, or AttachmentError if it is missing, unreadable, too large or
     not text (a NUL byte, or not UTF-8)."""
+    shown = clean(path)  # a pasted path may hold escape sequences; messages are shown
     where = Path(os.path.expanduser(path))
     if not where.is_absolute():
         where = (cwd or Path.cwd()) / where
     try:
-        with where.open("rb") as file:
+        # Non-blocking open, then only a regular file is read: a FIFO or a terminal
+        # device would otherwise hang the app waiting for its bytes.
+        fd = os.open(where, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as file:
+            mode = os.fstat(fd).st_mode
+            if stat.S_ISDIR(mode):
+                raise IsADirectoryError
+            if not stat.S_ISREG(mode):
+                raise AttachmentError(f"Not attached: {shown} is not a regular file")
             data = file.read(MAX_ATTACHMENT_BYTES + 1)
     except FileNotFoundError:
-        raise AttachmentError(f"Not attached: {path}: no such file") from None
+        raise AttachmentError(f"Not attached: {shown}: no such file") from None
     except IsADirectoryError:
-        raise AttachmentError(f"Not attached: {path} is a directory") from None
+        raise AttachmentError(f"Not attached: {shown} is a directory") from None
     except OSError as error:
         raise AttachmentError(
-            f"Not attached: cannot read {path}: {error.strerror or error}"
+            f"Not attached: cannot read {shown}: {error.strerror or error}"
         ) from None
     if len(data) > MAX_ATTACHMENT_BYTES:
         raise AttachmentError(
-            f"Not attached: {path} is larger than {MAX_ATTACHMENT_BYTES // 1024} KB"
+            f"Not attached: {shown} is larger than {MAX_ATTACHMENT_BYTES // 1024} KB"
         )
     if b"\x00" in data:
-        raise AttachmentError(f"Not attached: {path} is a binary file (only text can be attached)")
+        raise AttachmentError(f"Not attached: {shown} is a binary file (only text can be attached)")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise AttachmentError(f"Not attached: {path} is not UTF-8 text") from None
+        raise AttachmentError(f"Not attached: {shown} is not UTF-8 text") from None
     return Attachment(path=path, text=text, size=len(data))
 
 
