@@ -163,3 +163,19 @@ async def test_the_search_shows_prompts_as_typed_not_as_markup(store: HistorySto
         screen = app.export_screenshot()
         assert "[red]this[/red]" in screen
         assert "of&#160;[bold]one[/bold]" in screen
+
+
+async def test_a_prompt_sent_again_is_recalled_once(
+    fake_server: FakeLLMServer, store: HistoryStore
+) -> None:
+    seed(store, "older", "again")
+    fake_server.enqueue(Script(chunks=["ok"]))
+    app = make_app(fake_server, store=store)
+    async with app.run_test() as pilot:
+        await send(pilot, "again")
+        await wait_for(pilot, lambda: bool(replies(app)) and replies(app)[0].status == "complete")
+        prompt = app.query_one(PromptInput)
+        await pilot.press("up")
+        assert prompt.text == "again"
+        await pilot.press("up")
+        assert prompt.text == "older", "this session's copy and history's are one entry"
