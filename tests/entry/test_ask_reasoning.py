@@ -71,3 +71,44 @@ def test_reasoning_summary_flag_asks_the_responses_api_for_summaries(
     done = ask(fake_server, tmp_path, "--api", "responses", "--reasoning-summary")
     assert done.returncode == 0, done.stderr
     assert fake_server.requests[-1].json["reasoning"] == {"summary": "auto"}
+
+
+@pytest.mark.parametrize("api", ["chat", "responses"])
+def test_a_recorded_reasoning_reply_replays_its_reasoning_and_answer_apart(
+    fake_server: FakeLLMServer, tmp_path: Path, api: str
+) -> None:
+    fake_server.enqueue(THINKING)
+    recorded = ask(fake_server, tmp_path, "--api", api, "--record", str(tmp_path / "r.jsonl"))
+    assert recorded.returncode == 0, recorded.stderr
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "LANG": "C.UTF-8"}
+    replayed = subprocess.run(
+        [*TUI_CHAT, "ask", "--replay", str(tmp_path / "r.jsonl"), "--show-reasoning", "2+2?"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=30,
+    )
+    assert replayed.returncode == 0, replayed.stderr
+    assert replayed.stdout == "Four.\n"
+    assert replayed.stderr == "Two and two.\n"
+
+
+def test_a_recorded_chat_refusal_replays_as_a_refusal(
+    fake_server: FakeLLMServer, tmp_path: Path
+) -> None:
+    fake_server.enqueue(Script(chunks=["No."], refusal=True))
+    recording = str(tmp_path / "r.jsonl")
+    assert ask(fake_server, tmp_path, "--api", "chat", "--record", recording).returncode == 0
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "LANG": "C.UTF-8"}
+    replayed = subprocess.run(
+        [*TUI_CHAT, "ask", "--replay", recording, "2+2?"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=30,
+    )
+    assert replayed.stdout == "No.\n" and "refused" in replayed.stderr

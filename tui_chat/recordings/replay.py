@@ -31,6 +31,7 @@ from tui_chat.core.protocol import (
     ErrorKind,
     Event,
     ProviderError,
+    ReasoningDelta,
     TextDelta,
     WireEvent,
     WireTap,
@@ -57,6 +58,39 @@ def _carries_text(payload: Any) -> bool:
             if isinstance(value, dict | list) and _carries_text(value):
                 return True
     return False
+
+
+def _chat_delta(kind: str, payload: Any) -> dict[str, Any]:
+    """A recorded chat chunk's `choices[0].delta`, or {} for any other event."""
+    if kind != "chunk" or not isinstance(payload, dict):
+        return {}
+    choices = payload.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        return {}
+    delta = choices[0].get("delta")
+    return delta if isinstance(delta, dict) else {}
+
+
+def _reasoning_in(kind: str, payload: Any) -> str:
+    """Reasoning a recorded event carried (recorded as payload, not as reply text)."""
+    if kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta"):
+        delta = payload.get("delta") if isinstance(payload, dict) else None
+        return delta if isinstance(delta, str) else ""
+    delta = _chat_delta(kind, payload)
+    for name in ("reasoning_content", "reasoning"):
+        if isinstance(value := delta.get(name), str) and value:
+            return value
+    return ""
+
+
+def _refusal_in(kind: str, payload: Any) -> str:
+    """A chat chunk's refusal text (a Responses refusal is recorded as its text)."""
+    refusal = _chat_delta(kind, payload).get("refusal")
+    return refusal if isinstance(refusal, str) else ""
+
+
+def _is_refusal(kind: str) -> bool:
+    return kind == "response.refusal.delta"
 
 
 def _text_lost(reply: RecordedReply) -> bool:
@@ -137,10 +171,13 @@ class ReplayProvider:
             if tap is not None:
                 at = time.monotonic()
                 tap(WireEvent(reply.protocol, event.kind, event.payload, at, event.text))
-            if event.text:
-                played.append(event.text)
+            if stream and (thought := _reasoning_in(event.kind, event.payload)):
+                yield ReasoningDelta(thought)
+            refused = _refusal_in(event.kind, event.payload)
+            if text := event.text or refused:
+                played.append(text)
                 if stream:
-                    yield TextDelta(event.text)
+                    yield TextDelta(text, refusal=bool(refused) or _is_refusal(event.kind))
 
         end = reply.end
         whole = "".join(played)
