@@ -76,6 +76,8 @@ async def test_retry_regenerates_the_last_reply_and_sends_the_conversation_witho
     ]
     everything = store.get_conversation(conversation_id, replaced=True)
     assert everything is not None and len(everything.messages) == 6
+    [listed] = store.list_conversations()
+    assert listed.message_count == 4, "the chat list counts the current version"
 
 
 async def test_edit_puts_the_last_prompt_in_the_box_and_resends_it_in_place(

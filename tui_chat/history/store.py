@@ -418,7 +418,8 @@ class HistoryStore:
         with self._read() as db:
             rows = db.execute(
                 "SELECT c.id, c.title, c.created_at, c.updated_at, c.api, c.model,"
-                " (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id)"
+                " (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id"
+                " AND m.replaced_at IS NULL)"
                 " FROM conversations c ORDER BY c.updated_at DESC, c.id DESC LIMIT ?",
                 (-1 if limit is None else limit,),
             ).fetchall()
