@@ -70,6 +70,7 @@ from fake_server import FakeLLMServer, Script
 
 READY = b"Enter"  # the prompt's placeholder, drawn once the app is up
 FINISHED = b"tok/s"  # the reply's meta line, written when the reply is complete
+QUIET_BYTES = 160  # what a settled screen may still write per `settle` window (the caret)
 KEY = "\u00a4"  # typed into the prompt while a reply streams; never in the reply
 KEY_ECHO = KEY.encode()
 FRAME = 1 / 60  # Textual's default frame interval (TEXTUAL_FPS)
@@ -320,12 +321,15 @@ class Pty:
             self.read(0.02)
 
     def settle(self, quiet: float = 0.5, limit: float = 60.0) -> None:
-        """Read until the app has written nothing for `quiet` seconds (a link's backlog)."""
+        """Read until a `quiet`-second stretch brings next to nothing (a link's backlog
+        drained): the prompt's blinking caret writes a few dozen bytes twice a second."""
         deadline = time.monotonic() + limit
-        last = time.monotonic()
-        while time.monotonic() < deadline and time.monotonic() - last < quiet:
-            if self.read(0.02):
-                last = time.monotonic()
+        while time.monotonic() < deadline:
+            before, window_end = self.total, time.monotonic() + quiet
+            while time.monotonic() < window_end:
+                self.read(0.02)
+            if self.total - before < QUIET_BYTES:
+                return
 
     def send(self, data: str) -> None:
         self.child.send(data)
