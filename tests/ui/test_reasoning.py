@@ -96,3 +96,16 @@ async def test_a_refusal_is_shown_as_a_refusal(fake_server: FakeLLMServer) -> No
         assert shown_text(reply) == "I can't help with that."
         assert "refused" in meta and "empty reply" not in meta
         assert reply.has_class("-refusal")
+
+
+@pytest.mark.parametrize("asked", [True, False])
+async def test_the_chat_asks_for_reasoning_summaries_only_when_told(
+    fake_server: FakeLLMServer, asked: bool
+) -> None:
+    fake_server.enqueue(Script(chunks=["fine"]))
+    app = make_app(fake_server, api="responses", reasoning_summary=asked)
+    async with app.run_test() as pilot:
+        await send(pilot, "think first")
+        await wait_for(pilot, lambda: bool(replies(app)) and replies(app)[0].status == "complete")
+    sent = fake_server.requests[0].json
+    assert (sent.get("reasoning") == {"summary": "auto"}) is asked

@@ -51,6 +51,7 @@ class Conversation:
         system: str | None,
         stream: bool,
         temperature: float | None = None,
+        reasoning_summary: bool = False,
     ) -> ChatRequest:
         return ChatRequest(
             messages=tuple(self.messages),
@@ -58,4 +59,5 @@ class Conversation:
             system=system,
             stream=stream,
             temperature=temperature,
+            reasoning_summary=reasoning_summary,
         )

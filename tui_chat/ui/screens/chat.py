@@ -579,6 +579,7 @@ class ChatScreen(Screen[None]):
             system=self.settings.system,
             stream=self.streaming,
             temperature=self.settings.temperature,
+            reasoning_summary=self.settings.reasoning_summary,
         )
         # The request first: mounting widgets and writing history took tens of ms
         # that the request used to wait behind. The worker shows nothing until `shown`.

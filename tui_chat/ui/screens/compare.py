@@ -163,6 +163,7 @@ class CompareScreen(Screen[None]):
             system=settings.system,
             stream=settings.stream,
             temperature=settings.temperature,
+            reasoning_summary=settings.reasoning_summary,
         )
 
         async def show(event: ReplyEvent) -> None:
