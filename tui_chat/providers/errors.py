@@ -27,7 +27,14 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
-from tui_chat.core.protocol import ErrorKind, Event, ProviderError, Retrying, TextDelta
+from tui_chat.core.protocol import (
+    ErrorKind,
+    Event,
+    ProviderError,
+    ReasoningDelta,
+    Retrying,
+    TextDelta,
+)
 from tui_chat.core.redact import display_url, mask_credentials
 
 #: Longest piece of server text quoted in a message (error pages can be whole HTML files).
@@ -317,19 +324,21 @@ async def guarded(
     retries = 0
     while True:
         received: list[str] = []
+        shown = False  # any text at all, reasoning included: a retry would repeat it
         try:
             events = attempt()
             async with aclosing(events):  # type: ignore[type-var]
                 async for event in events:
                     if isinstance(event, TextDelta):
                         received.append(event.text)
+                    shown = shown or isinstance(event, TextDelta | ReasoningDelta)
                     yield event
             return
         except Exception as exc:
             mapped = to_provider_error(exc, ctx)
             if mapped is None:
                 raise
-            delay = None if received else retry.delay(mapped, retries)
+            delay = None if shown else retry.delay(mapped, retries)
             if delay is None:
                 _finish(mapped, ctx, received, retries, streaming=streaming)
                 if mapped is exc:
