@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
@@ -13,7 +13,7 @@ CTX = ErrorContext(url="http://127.0.0.1:9/v1", timeout=5)
 POLICY = RetryPolicy(max_retries=2, backoff=0.0)
 
 
-def failing(before: list[Event], attempts: list[int]):
+def failing(before: list[Event], attempts: list[int]) -> Callable[[], AsyncIterator[Event]]:
     async def attempt() -> AsyncIterator[Event]:
         attempts.append(1)
         for event in before:
