@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from textual.widget import Widget
 from textual.widgets import Button
 
+from tui_chat.core.attachments import typed_form
 from tui_chat.core.metrics import ReplyMetrics
 from tui_chat.core.status import ReplyStatus
 from tui_chat.history.models import StoredMessage
@@ -24,7 +25,8 @@ def history_widgets(messages: Sequence[StoredMessage]) -> list[Widget]:
     widgets: list[Widget] = []
     for message in messages:
         if message.role == "user":
-            widgets.append(UserMessage(message.content))
+            # As typed: a sent file goes back to its `/file` line, not its whole text.
+            widgets.append(UserMessage(typed_form(message.content)))
             continue
         if message.role != "assistant":
             continue
@@ -36,7 +38,10 @@ def history_widgets(messages: Sequence[StoredMessage]) -> list[Widget]:
         metrics = ReplyMetrics.from_mapping(message.metrics) if message.metrics else None
         if metrics is not None:
             notes.append(metrics.summary())
-        reply = AssistantMessage(settled=message.content, status=status, meta=" · ".join(notes))
+        reasoning = str((message.metrics or {}).get("reasoning") or "")
+        reply = AssistantMessage(
+            settled=message.content, status=status, meta=" · ".join(notes), reasoning=reasoning
+        )
         reply.metrics = metrics  # F4 works on reopened chats too
         widgets.append(reply)
         if status == "error" and message.error:
