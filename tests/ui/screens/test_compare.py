@@ -55,6 +55,10 @@ async def test_streaming_side_shows_words_while_the_other_waits(
         right = pane_reply(screen, "right")
         assert right.text == "" and right.status == "waiting"
         assert "waiting for the first words" in pane_stats(screen, "right")
+        # Each side times from its own start, and on a loaded machine the right side can
+        # start a little later: hold it well past the left's first words (CI once saw
+        # the verdict flip with no pause here).
+        await pilot.pause(0.6)
         fake_server.release()
         await wait_for(pilot, lambda: not screen.busy)
         assert pane_reply(screen, "left").text == right.text == "Streaming wins the race."
