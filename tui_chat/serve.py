@@ -17,7 +17,6 @@ import asyncio
 import copy
 import json
 import logging
-import socket
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -34,6 +33,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from tui_chat.core.listening import listen
 from tui_chat.core.protocol import ChatMessage, ChatRequest, Provider, ProviderError
 from tui_chat.core.redact import mask_credentials
 from tui_chat.core.runner import Delta, Ended, ReplyEvent, ReplyRunner
@@ -460,29 +460,12 @@ def _host_port(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def listen(host: str, port: int) -> socket.socket:
-    """A listening socket, made before anything is printed: a busy port fails here, and
-    port 0 has its real number. Connections queue in the backlog until uvicorn runs."""
-    family, kind, proto, _, address = socket.getaddrinfo(
-        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-    )[0]
-    sock = socket.socket(family, kind, proto)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
-        sock.listen(BACKLOG)
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
 def run_serve(settings: Settings, host: str, port: int, max_body: int = MAX_BODY) -> int:
     """Run `tui-chat serve` until Ctrl+C; returns the exit status."""
     from tui_chat.providers import make_provider
 
     try:
-        sock = listen(host, port)
+        sock = listen(host, port, BACKLOG)
     except OSError as exc:  # gaierror (unknown host) included
         reason = exc.strerror or str(exc)
         where = clean(_host_port(host, port))

@@ -40,6 +40,7 @@ from aiohttp import web
 from textual_serve.app_service import AppService
 from textual_serve.server import Server, to_int
 
+from tui_chat.core.listening import listen
 from tui_chat.core.sanitize import clean
 
 QUIT_GRACE = 3.0  # seconds an app gets to quit after its tab closes, before it is killed
@@ -65,23 +66,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def listen(host: str, port: int) -> socket.socket:
-    """A listening socket, made before anything is printed: a busy port fails here."""
-    family, kind, proto, _, address = socket.getaddrinfo(
-        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-    )[0]
-    sock = socket.socket(family, kind, proto)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
-        sock.listen(BACKLOG)
-    except OSError:
-        sock.close()
-        raise
-    sock.setblocking(False)
-    return sock
 
 
 class TabApp(AppService):
@@ -301,7 +285,8 @@ async def _serve(server: WebServer, sock: socket.socket, url: str) -> None:
 def run_web(app_argv: Sequence[str], host: str, port: int, token: str) -> int:
     """Run `tui-chat web` until Ctrl+C; returns the exit status."""
     try:
-        sock = listen(host, port)
+        sock = listen(host, port, BACKLOG)
+        sock.setblocking(False)
     except OSError as exc:  # gaierror (unknown host) included
         reason = exc.strerror or str(exc)
         where = clean(_host_port(host, port))
