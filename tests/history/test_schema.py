@@ -115,3 +115,51 @@ def test_shell_reports_a_file_that_is_not_a_database(data_home: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1
     assert str(path) in result.stderr
+
+
+def test_turns_replaced_under_version_three_find_their_current_turn(tmp_path: Path) -> None:
+    """v3 kept replaced turns without saying where they stood; v4 works it out from when
+    each was replaced: a retry replaced twice, and an edit of the chat's first turn."""
+    path = tmp_path / "v3.sqlite3"
+    conn = _connect(path)
+    migrate(conn, path, migrations=MIGRATIONS[:3])
+    conn.execute(
+        "INSERT INTO conversations (created_at, updated_at, api, model)"
+        " VALUES ('2026-01-01T00:00:00', '2026-01-01T00:00:00', 'chat', 'm')"
+    )
+    rows = [  # seq, role, content, replaced_at
+        (1, "user", "tow", "2026-01-01T00:00:01"),
+        (2, "assistant", "a typo's answer", "2026-01-01T00:00:01"),
+        (3, "user", "two", None),
+        (4, "assistant", "answer", None),
+        (5, "user", "next", "2026-01-01T00:00:02"),
+        (6, "assistant", "draft one", "2026-01-01T00:00:02"),
+        (7, "user", "next", "2026-01-01T00:00:03"),
+        (8, "assistant", "draft two", "2026-01-01T00:00:03"),
+        (9, "user", "next", None),
+        (10, "assistant", "final", None),
+    ]
+    for seq, role, content, replaced_at in rows:
+        conn.execute(
+            "INSERT INTO messages (conversation_id, seq, role, content, status, created_at,"
+            " replaced_at) VALUES (1, ?, ?, ?, 'complete', '2026-01-01T00:00:00', ?)",
+            (seq, role, content, replaced_at),
+        )
+    conn.close()
+    with HistoryStore.open(path) as store:
+        current = store.get_conversation(1)
+        assert current is not None
+        assert [(m.content, m.earlier_versions) for m in current.messages] == [
+            ("two", 1),
+            ("answer", 0),
+            ("next", 2),
+            ("final", 0),
+        ]
+        first, _, _, last = current.messages
+        assert [v.reply.content for v in store.earlier_versions(first.id) if v.reply] == [
+            "a typo's answer"
+        ]
+        assert [v.reply.content for v in store.earlier_versions(last.id) if v.reply] == [
+            "draft one",
+            "draft two",
+        ]

@@ -6,7 +6,7 @@ without holding a connection or a lock.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -66,9 +66,43 @@ class StoredMessage:
     metrics: Mapping[str, Any] | None = (
         None  # e.g. {"first_token": 0.4, "total": 2.1, "tokens": 87}
     )
+    #: When a retry or an edit replaced this message's turn; None while it is current.
+    replaced_at: datetime | None = None
+    #: On a current prompt: how many earlier versions of its turn history keeps.
+    earlier_versions: int = 0
 
     def as_chat_message(self) -> ChatMessage:
         return ChatMessage(self.role, self.content)
+
+    @property
+    def reasoning(self) -> str:
+        """A reply's thinking, kept in its metrics (never in `content`, never context)."""
+        return str((self.metrics or {}).get("reasoning") or "")
+
+
+@dataclass(frozen=True, slots=True)
+class EarlierVersion:
+    """A turn a retry or an edit replaced: its prompt and its reply (either may be
+    missing in a history cut short by a crash)."""
+
+    prompt: StoredMessage | None
+    reply: StoredMessage | None
+    replaced_at: datetime
+
+
+def group_turns(messages: Sequence[StoredMessage]) -> list[EarlierVersion]:
+    """Replaced messages, in seq order, as turns: each prompt starts one."""
+    turns: list[EarlierVersion] = []
+    for message in messages:
+        replaced_at = message.replaced_at or message.created_at
+        if message.role == "user" or not turns or turns[-1].reply is not None:
+            prompt = message if message.role == "user" else None
+            reply = None if message.role == "user" else message
+            turns.append(EarlierVersion(prompt, reply, replaced_at))
+        else:
+            last = turns[-1]
+            turns[-1] = EarlierVersion(last.prompt, message, last.replaced_at)
+    return turns
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +135,9 @@ class StoredConversation:
 
         Same rule as the live `tui_chat.core.conversation.Conversation`: a prompt whose
         reply failed is left out with its reply, a stopped reply keeps its partial
-        text. A reply cut off by a crash (`interrupted`, or still `streaming`) counts as
-        stopped; a prompt that never got a reply at all is left out.
+        text, but one stopped before its first word (only thinking shown) is left out
+        with its prompt. A reply cut off by a crash (`interrupted`, or still `streaming`)
+        counts as stopped; a prompt that never got a reply at all is left out.
         """
         out: list[ChatMessage] = []
         msgs = self.messages
@@ -119,9 +154,10 @@ class StoredConversation:
 
 
 def _dropped(reply: StoredMessage) -> bool:
-    return reply.status == "error" or (
-        reply.status in ("streaming", "interrupted") and not reply.content
-    )
+    """A reply that is not context: it failed, or it has no answer text and did not
+    complete (stopped while the model was still thinking, cut off before a word): an
+    empty assistant message is never sent."""
+    return reply.status == "error" or (reply.status != "complete" and not reply.content)
 
 
 @dataclass(frozen=True, slots=True)

@@ -139,8 +139,39 @@ def _replaced_marker(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE messages ADD COLUMN replaced_at TEXT")
 
 
+def _replaced_place(conn: sqlite3.Connection) -> None:
+    """v3 → v4: `after_seq`, where a replaced turn stood: the seq of the current message
+    it followed (0: the start of the chat). The turn now standing after that message is
+    the one that replaced it, so its earlier versions are found without guessing.
+
+    Turns replaced under v3 get it from their `replaced_at`: the messages before the
+    turn that were still current when it was replaced (not replaced, or replaced later).
+    """
+    conn.execute("ALTER TABLE messages ADD COLUMN after_seq INTEGER")
+    conn.execute(
+        """
+        UPDATE messages AS r SET after_seq = coalesce((
+            SELECT max(p.seq) FROM messages p
+            WHERE p.conversation_id = r.conversation_id
+              AND p.seq < coalesce((
+                  SELECT max(u.seq) FROM messages u
+                  WHERE u.conversation_id = r.conversation_id AND u.role = 'user'
+                    AND u.seq <= r.seq AND u.replaced_at = r.replaced_at
+              ), r.seq)
+              AND (p.replaced_at IS NULL OR p.replaced_at > r.replaced_at)
+        ), 0)
+        WHERE r.replaced_at IS NOT NULL
+        """
+    )
+
+
 #: Append only. Index i migrates version i to i + 1.
-MIGRATIONS: tuple[Migration, ...] = (_initial, _interrupted_status, _replaced_marker)
+MIGRATIONS: tuple[Migration, ...] = (
+    _initial,
+    _interrupted_status,
+    _replaced_marker,
+    _replaced_place,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -21,7 +21,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -34,10 +34,12 @@ from tui_chat.history.models import (
     ROLES,
     STATUSES,
     ConversationSummary,
+    EarlierVersion,
     MessageStatus,
     SearchHit,
     StoredConversation,
     StoredMessage,
+    group_turns,
     make_title,
 )
 from tui_chat.history.schema import HistoryError, check_not_too_new, migrate, user_version
@@ -451,11 +453,17 @@ class HistoryStore:
                 (conv_id,),
             ).fetchone()
             rows = db.execute(
-                "SELECT id, conversation_id, seq, role, content, status, error, created_at,"
-                " metrics FROM messages WHERE conversation_id = ?"
+                f"SELECT {_COLUMNS} FROM messages WHERE conversation_id = ?"
                 " AND (? OR replaced_at IS NULL) ORDER BY seq",
                 (conv_id, replaced),
             ).fetchall()
+            earlier = dict(
+                db.execute(
+                    "SELECT after_seq, count(*) FROM messages WHERE conversation_id = ?"
+                    " AND replaced_at IS NOT NULL AND role = 'user' GROUP BY after_seq",
+                    (conv_id,),
+                ).fetchall()
+            )
         if row is None:
             return None
         return StoredConversation(
@@ -467,7 +475,7 @@ class HistoryStore:
             base_url=row[5],
             model=row[6],
             system=row[7],
-            messages=tuple(_message(r) for r in rows),
+            messages=_with_version_counts([_message(r) for r in rows], earlier),
         )
 
     # -- messages ------------------------------------------------------------------
@@ -529,7 +537,8 @@ class HistoryStore:
 
     def replace_last_turn(self, conv_id: int) -> bool:
         """Mark the last current turn (its prompt and what came after it) as replaced by
-        a retry or an edit; it stays as an earlier version. False when there is none."""
+        a retry or an edit; it stays as an earlier version of whatever turn comes to
+        stand in its place (after the same message, `after_seq`). False when there is none."""
         with self._write() as db:
             row = db.execute(
                 "SELECT max(seq) FROM messages WHERE conversation_id = ? AND role = 'user'"
@@ -538,10 +547,13 @@ class HistoryStore:
             ).fetchone()
             if row is None or row[0] is None:
                 return False
+            start = row[0]
             db.execute(
-                "UPDATE messages SET replaced_at = ? WHERE conversation_id = ? AND seq >= ?"
-                " AND replaced_at IS NULL",
-                (self._now(), conv_id, row[0]),
+                "UPDATE messages SET replaced_at = ?, after_seq = ("
+                " SELECT coalesce(max(seq), 0) FROM messages WHERE conversation_id = ?"
+                " AND seq < ? AND replaced_at IS NULL)"
+                " WHERE conversation_id = ? AND seq >= ? AND replaced_at IS NULL",
+                (self._now(), conv_id, start, conv_id, start),
             )
             return True
 
@@ -549,12 +561,42 @@ class HistoryStore:
         """The earlier versions of turns that a retry or an edit replaced, in order."""
         with self._read() as db:
             rows = db.execute(
-                "SELECT id, conversation_id, seq, role, content, status, error, created_at,"
-                " metrics FROM messages WHERE conversation_id = ?"
+                f"SELECT {_COLUMNS} FROM messages WHERE conversation_id = ?"
                 " AND replaced_at IS NOT NULL ORDER BY seq",
                 (conv_id,),
             ).fetchall()
         return [_message(r) for r in rows]
+
+    def earlier_versions(self, message_id: int) -> list[EarlierVersion]:
+        """The earlier versions of the current turn holding `message_id` (its prompt or
+        its reply), oldest first: the replaced turns that stood after the same message."""
+        with self._read(snapshot=True) as db:
+            row = db.execute(
+                "SELECT conversation_id, seq, role FROM messages"
+                " WHERE id = ? AND replaced_at IS NULL",
+                (message_id,),
+            ).fetchone()
+            if row is None:
+                return []
+            conv_id, seq, role = row
+            if role != "user":
+                found = db.execute(
+                    "SELECT max(seq) FROM messages WHERE conversation_id = ? AND role = 'user'"
+                    " AND seq < ? AND replaced_at IS NULL",
+                    (conv_id, seq),
+                ).fetchone()
+                seq = seq if found[0] is None else found[0]
+            after = db.execute(
+                "SELECT coalesce(max(seq), 0) FROM messages WHERE conversation_id = ?"
+                " AND seq < ? AND replaced_at IS NULL",
+                (conv_id, seq),
+            ).fetchone()[0]
+            rows = db.execute(
+                f"SELECT {_COLUMNS} FROM messages WHERE conversation_id = ?"
+                " AND replaced_at IS NOT NULL AND after_seq = ? ORDER BY seq",
+                (conv_id, after),
+            ).fetchall()
+        return group_turns([_message(r) for r in rows])
 
     def delete_turn(self, reply_id: int) -> bool:
         """Take back a turn that produced nothing (stopped before its first word): the
@@ -584,6 +626,9 @@ class HistoryStore:
     def search(self, text: str, limit: int = 50) -> list[SearchHit]:
         """Messages containing every word of `text`, best match first.
 
+        Only current messages: an earlier version a retry or an edit replaced is not
+        found (opening the chat would not show it); it is read through its current turn.
+
         Any input is safe (terms are quoted, so `foo"bar`, `C++` or `NOT` are just
         words). Matching follows the FTS5 `unicode61` tokenizer: case- and
         accent-insensitive whole words, punctuation ignored (`C++` finds "c").
@@ -598,7 +643,8 @@ class HistoryStore:
                 " FROM messages_fts"
                 " JOIN messages m ON m.id = messages_fts.rowid"
                 " JOIN conversations c ON c.id = m.conversation_id"
-                " WHERE messages_fts MATCH ? ORDER BY rank, m.id DESC LIMIT ?",
+                " WHERE messages_fts MATCH ? AND m.replaced_at IS NULL"
+                " ORDER BY rank, m.id DESC LIMIT ?",
                 (MATCH_START, MATCH_END, _SNIPPET_TOKENS, query, limit),
             ).fetchall()
         return [
@@ -648,6 +694,11 @@ def _check(*, role: str | None = None, status: str | None = None) -> None:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
 
 
+_COLUMNS = (
+    "id, conversation_id, seq, role, content, status, error, created_at, metrics, replaced_at"
+)
+
+
 def _message(row: tuple[Any, ...]) -> StoredMessage:
     return StoredMessage(
         id=row[0],
@@ -659,4 +710,25 @@ def _message(row: tuple[Any, ...]) -> StoredMessage:
         error=row[6],
         created_at=_time(row[7]),
         metrics=None if row[8] is None else json.loads(row[8]),
+        replaced_at=None if row[9] is None else _time(row[9]),
     )
+
+
+def _with_version_counts(
+    messages: list[StoredMessage], earlier: Mapping[int, int]
+) -> tuple[StoredMessage, ...]:
+    """Each current prompt with the number of replaced turns that stood in its place
+    (after the current message before it)."""
+    if not earlier:
+        return tuple(messages)
+    out: list[StoredMessage] = []
+    before = 0  # the seq of the last current message so far
+    for message in messages:
+        if message.replaced_at is not None:
+            out.append(message)
+            continue
+        if message.role == "user" and earlier.get(before):
+            message = replace(message, earlier_versions=earlier[before])
+        out.append(message)
+        before = message.seq
+    return tuple(out)
