@@ -622,7 +622,7 @@ class ChatScreen(Screen[None]):
         if not isinstance(prompt, UserMessage) or not isinstance(reply, AssistantMessage):
             return None
         if reply.status in ("error", "waiting", "streaming") or (
-            reply.status == "interrupted" and not reply.text
+            reply.status != "complete" and not reply.text  # stopped while thinking: no context
         ):
             return None
         start, split = children.index(prompt), children.index(reply)
@@ -901,7 +901,10 @@ class ChatScreen(Screen[None]):
     ) -> None:
         """The one place a chat reply ends."""
         if ended.status == "stopped" and not ended.text:
-            await self._take_back(reply, reply_id)
+            if ended.reasoning:
+                await self._stopped_thinking(reply, ended)
+            else:
+                await self._take_back(reply, reply_id)
             return
         await reply.finish(ended.status, ended.metrics, refusal=ended.refusal)
         if ended.status == "error":
@@ -910,6 +913,17 @@ class ChatScreen(Screen[None]):
             self.conversation.add_assistant(ended.text)
         self.replying = False
         self._refresh_sidebar()  # the reply is saved: its chat moves to the top
+
+    async def _stopped_thinking(self, reply: AssistantMessage, ended: Ended) -> None:
+        """Esc while the model thought, before its first word: the thinking stays on
+        screen and in history, as a stopped reply, but an empty answer is no context, so
+        the prompt leaves it and goes back in the box (unless a draft is there)."""
+        await reply.finish("stopped", ended.metrics)
+        prompt = self.conversation.drop_last_user()
+        if prompt is not None and self.query_one(PromptInput).restore(typed_form(prompt)):
+            self.notify("Stopped while thinking: Enter sends the prompt again.", timeout=4)
+        self.replying = False
+        self._refresh_sidebar()
 
     async def _take_back(self, reply: AssistantMessage, reply_id: int | None) -> None:
         """Esc before the first word: as if the prompt was never sent. The turn leaves
