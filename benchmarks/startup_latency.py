@@ -48,7 +48,6 @@ from fake_server import FakeLLMServer, Recorded, Script
 HERE = Path(__file__).resolve().parent
 
 READY = b"Enter"  # tui-chat's placeholder and the raw client's first line
-FINISHED = b"tok/s"  # both clients' end-of-reply meta line
 #: Typed the moment the prompt is drawn: one key, so one cell to find (frames drawn
 #: between keys of a longer string send only the cells that changed).
 TYPED = "Ж"
@@ -146,7 +145,9 @@ def one_run(
                 if k:
                     os.write(term.fd, f"prompt {k}".encode())
                     out.settle(quiet=0.2, wait=0.2)
-                marker = f"ZZ{chr(ord('A') + k)}FIRSTZZ"
+                # Its first cell differs from the last reply's: a frame sends a line
+                # from its first changed cell, so a shared head would not be resent.
+                marker = f"{chr(ord('A') + k)}ZZFIRSTZZ"
                 server.reset()
                 server.received_at.clear()
                 chunks = [marker, " and", " a", " few", " more", " words."]
@@ -161,12 +162,22 @@ def one_run(
                 while not server.chunk_times:  # noted just after the write returned
                     time.sleep(0.0001)
                 figures.first_token.append(seen - server.chunk_times[0])
-                out.wait(FINISHED, 30)
-                out.settle(quiet=0.2)
+                _wait_for_chunks(server, len(chunks), 30)
+                out.settle(quiet=0.2)  # the reply's end drawn (its meta line)
             figures.peak_rss_mb.append(_peak_rss_mb(term.pid))
         finally:
             term.close()
     return figures
+
+
+def _wait_for_chunks(server: TimedServer, n: int, timeout: float) -> None:
+    """Until the server has written the reply's `n` chunks (the end is then found by
+    quiet: a marker for it could match cells the terminal already shows, and not be sent)."""
+    deadline = time.monotonic() + timeout
+    while len(server.chunk_times) < n:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the server never wrote the whole reply")
+        time.sleep(0.001)
 
 
 def _cell(values: list[float], scale: float, unit: str, digits: int = 0) -> str:
