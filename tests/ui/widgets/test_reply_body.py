@@ -172,3 +172,63 @@ async def test_plain_prose_is_drawn_as_markdown_draws_it_at_every_step() -> None
             shown = [strip.text for strip in body._tail_lines]
             parsed = [strip.text for strip in body._block(body.source)]
             assert shown == parsed, body.source
+
+
+LISTS = {
+    "bullets": "- one thing\n- two `code` things\n- three **bold** things here\n",
+    "after a line": "Items:\n- first of them\n- second of them\n- third\n",
+    "nested": "- top\n  - inner one\n  - inner two\n- next top\n  continued\n- last\n",
+    "numbered past nine": "".join(f"{n}. item number {n}\n" for n in range(1, 13)),
+    "numbered from seven": "".join(f"{n}) step {n}\n" for n in range(7, 12)),
+    "lazy numbers": "1. a\n1. b\n1. c\n",
+    "a rule after": "- a\n- b\n- - -\n\nafter\n",
+    "two bullets": "- dash\n* star\n+ plus\n",
+    "not a list": "Text then\n2. two\n3. three\n",
+    "then a heading": "- a\n- b\n# Head\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(LISTS))
+async def test_a_streaming_list_is_drawn_as_markdown_draws_it_at_every_step(name: str) -> None:
+    """Only a list's last item is drawn again as it grows: it must look the same."""
+    source = LISTS[name]
+    body = ReplyBody(live=True)
+    async with Host(body).run_test(size=(50, 40)) as pilot:
+        await pilot.pause()
+        for end in range(1, len(source) + 1):
+            body.append(source[end - 1])
+            want = body._block(body._tail)
+            assert body._tail_lines == want, repr(body._tail)
+
+
+TABLE = "| name | value |\n|------|------:|\n| alpha | 1 |\n| beta | 22 |\n"
+
+
+async def test_a_table_row_is_drawn_when_its_line_ends() -> None:
+    body = ReplyBody(live=True)
+    async with Host(body).run_test(size=(60, 30)) as pilot:
+        await stream(pilot, body, TABLE[: TABLE.index("| beta")] + "| be")
+        drawn = "\n".join(lines(body))
+        assert "alpha" in drawn and "be" not in drawn.replace("alpha", ""), drawn
+        body.append("ta | 22 |")
+        await pilot.pause()
+        assert "beta" not in "\n".join(lines(body)), "the row waits for its line's end"
+        body.append("\n")
+        await pilot.pause()
+        assert "beta" in "\n".join(lines(body))
+
+
+async def test_a_reply_that_ends_mid_row_shows_the_row() -> None:
+    """The row held back is drawn when the reply ends, though no newline came."""
+    source = TABLE.rstrip("\n")
+    streamed, whole = ReplyBody(live=True), ReplyBody(source)
+    async with Host(streamed).run_test(size=(60, 30)) as pilot:
+        await stream(pilot, streamed, source)
+        streamed.finish()
+        assert "beta" in "\n".join(lines(streamed)), "before the next frame"
+        await pilot.pause()
+        got = lines(streamed)
+    async with Host(whole).run_test(size=(60, 30)) as pilot:
+        await pilot.pause()
+        want = lines(whole)
+    assert got == want

@@ -12,6 +12,10 @@ rows instead of growing the widget, and the log is laid out again only once per 
 A code block that is still open is drawn line by line instead (each finished line is
 highlighted once, the growing line alone on each change), since highlighting the whole
 block per token costs several ms; once it closes it is rendered whole like any block.
+Two more shapes of tail are not rendered whole per token: a tight list draws its
+finished items once and only the item being written again, and a table's unfinished row
+is drawn when its line ends (Rich sizes a table's columns from every row, so a growing
+cell re-lays out, and repaints, the whole table: 1.7 ms a token).
 """
 
 from __future__ import annotations
@@ -61,6 +65,9 @@ class ReplyBody(Widget):
         self._lines: list[Strip] = []  # what render_line shows
         self._reserved = 0  # rows the widget claims while streaming (>= its lines)
         self._code_cache: dict[tuple[str, str], list[Strip]] = {}  # open fence's lines
+        self._kept: tuple[str, list[Strip]] = ("", [])  # the last source `_kept_block` drew
+        self._holding = live  # a table's unfinished row waits for its line's end
+        self._base = Style()  # the widget's own style, taken once per redraw
         #: The lines the last `append` asked Textual to repaint (for tests and benchmarks).
         self.lines_repainted: tuple[int, ...] = ()
         if source:
@@ -78,8 +85,12 @@ class ReplyBody(Widget):
         """Add cleaned text; repaint the lines it changed, or lay out again if it grew."""
         done = len(self._done)
         self._take(text)
-        if not self._width:
-            return  # not laid out yet: the first layout renders it all
+        if self._width:  # else not laid out yet: the first layout renders it all
+            self._redraw(done)
+
+    def _redraw(self, done: int) -> None:
+        """Render what changed since `done` blocks were finished, and refresh it."""
+        self._base = self.rich_style
         before, stable = self._lines, len(self._done_lines)  # lines above stay as they are
         for block in self._done[done:]:
             self._done_lines = self._done_lines + self._block(block) + [self._gap()]
@@ -97,9 +108,13 @@ class ReplyBody(Widget):
             self.refresh(*(Region(0, y, width, 1) for y in changed))
 
     def finish(self) -> None:
-        """The reply has ended: give back the room kept for more text, after the frame
-        that shows its last words. Giving it back moves the log (older text comes into
-        view above), and behind a slow link that frame must not hold up the last words."""
+        """The reply has ended: draw any row held back, and give back the room kept for
+        more text after the frame that shows its last words. Giving it back moves the log
+        (older text comes into view above), and behind a slow link that frame must not
+        hold up the last words."""
+        self._holding = False
+        if self._width and _held_row(self._tail):
+            self._redraw(len(self._done))
         if self.is_attached:
             self.call_after_refresh(self._give_back_room)
         else:
@@ -132,19 +147,37 @@ class ReplyBody(Widget):
             lines.pop(0)
         while lines and _is_blank(lines[-1]):
             lines.pop()
-        base = self.rich_style
+        base = self._base
         return [line.apply_style(base) for line in lines]
 
+    def _kept_block(self, source: str) -> list[Strip]:
+        """`_block`, drawn again only when `source` is not the one drawn last time."""
+        if self._kept[0] != source or not source:
+            self._kept = (source, self._block(source))
+        return self._kept[1]
+
     def _tail_strips(self) -> list[Strip]:
-        """The unfinished block: rendered whole, unless it is an open code fence or
-        plain prose (no Markdown in it), which is only wrapped."""
-        if _PLAIN_PROSE.match(self._tail):
-            return self._prose(self._tail)
-        start = open_fence(self._tail)
-        if start is None:
-            return self._block(self._tail)
-        before = self._block(self._tail[:start])
-        header, _, code = self._tail[start:].partition("\n")
+        """The unfinished block: rendered whole, unless it is an open code fence, plain
+        prose (no Markdown in it: only wrapped), a tight list (only its last item drawn
+        again) or a table whose last row is unfinished (drawn without it till it ends)."""
+        tail = self._tail
+        if _PLAIN_PROSE.match(tail):
+            return self._prose(tail)
+        start = open_fence(tail)
+        if start is not None:
+            return self._open_code(tail, start)
+        if self._holding and _held_row(tail):
+            return self._kept_block(tail[: tail.rfind("\n") + 1])
+        split = _last_item(tail)
+        if split is not None:
+            items, last = split
+            return self._kept_block(items) + self._block(last)
+        return self._block(tail)
+
+    def _open_code(self, tail: str, start: int) -> list[Strip]:
+        """Text before an open fence, then the fence's code line by line."""
+        before = self._block(tail[:start])
+        header, _, code = tail[start:].partition("\n")
         language = header.strip().lstrip("`~").strip().partition(" ")[0]
         lines, _, growing = code.rpartition("\n")
         strips = before + [self._gap()] if before else []
@@ -164,7 +197,7 @@ class ReplyBody(Widget):
         console = self.app.console
         options = console.options.update(width=self._width, height=None, highlight=False)
         lines = console.render_lines(Text(text.strip(), justify="left"), options, pad=True)
-        base = self.rich_style
+        base = self._base
         return [Strip(line, self._width).apply_style(base) for line in lines]
 
     def _code_line(self, line: str, language: str, keep: bool = True) -> list[Strip]:
@@ -188,7 +221,7 @@ class ReplyBody(Widget):
         return strips
 
     def _gap(self) -> Strip:
-        return Strip.blank(self._width, self.rich_style)
+        return Strip.blank(self._width, self._base)
 
     def _join_lines(self) -> None:
         """The lines shown: blocks one gap apart (a gap waits below a finished block
@@ -200,7 +233,9 @@ class ReplyBody(Widget):
 
     def _render_all(self, width: int) -> None:
         self._width = width
+        self._base = self.rich_style
         self._code_cache.clear()
+        self._kept = ("", [])
         self._done_lines = []
         for block in self._done:
             self._done_lines += self._block(block) + [self._gap()]
@@ -230,7 +265,7 @@ class ReplyBody(Widget):
         if width != self._width:
             self._render_all(width)
         if y >= len(self._lines):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self._base)
         strip = self._lines[y]
         selection = self.text_selection
         if selection is not None:
@@ -277,6 +312,63 @@ def _changed_lines(before: list[Strip], after: list[Strip], start: int = 0) -> l
         if y >= len(before) or y >= len(after) or before[y] != after[y]:
             changed.append(y)
     return changed
+
+
+def _held_row(tail: str) -> bool:
+    """The tail ends in an unfinished line of a table."""
+    last = tail[tail.rfind("\n") + 1 :]
+    return last.lstrip(" ")[:1] == "|" and len(last) - len(last.lstrip(" ")) < 4
+
+
+#: A top-level list item's first line: its marker (a bullet, or a number and its
+#: delimiter) and the space after it.
+_ITEM = re.compile(r"(?:([-*+])|(\d{1,9})([.)])) ")
+#: A line that is (or may yet become) a thematic break, such as "- - -" or "* *".
+_RULE = re.compile(r"[-*_ ]*\Z")
+
+
+def _last_item(tail: str) -> tuple[str, str] | None:
+    """A tight list at the end of the tail, cut before its last item: the source up to
+    it, and the last item alone (renumbered to render as itself), or None.
+
+    Rich draws a list's items one after another, each on its own, so the finished items
+    can be kept and the growing one drawn alone. Only the plain shape is taken: items at
+    the margin, one marker throughout, no blank line, every other line of the list
+    indented (a nested list or a continuation); anything else is rendered whole.
+    """
+    lines = tail.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    items = []
+    for index in range(len(lines) - 1, -1, -1):
+        line = lines[index]
+        if line[:1] == " " and line.strip():
+            continue
+        match = _ITEM.match(line)
+        if match is None:
+            break
+        items.append((index, match))
+    if len(items) < 2:
+        return None
+    items.reverse()
+    first, kind = items[0][0], items[0][1].group(1, 3)
+    if any(match.group(1, 3) != kind for _, match in items):
+        return None
+    if first > 0 and not lines[first - 1].strip():
+        return None  # a blank line above: a cut would have been made there
+    last, match = items[-1]
+    if _RULE.match(lines[last]):
+        return None  # "- - -" is a rule, not an item: it ends the list
+    cut = sum(len(line) + 1 for line in lines[:last])
+    if kind[0] is not None:
+        return tail[:cut], tail[cut:]
+    start = int(items[0][1].group(2))
+    if first > 0 and start != 1:
+        return None  # only a list from 1 can follow a paragraph line: else it is text
+    number = start + len(items) - 1
+    if len(str(number)) != len(str(number + 1)):
+        return None  # the items before are numbered one digit narrower without it
+    return tail[:cut], f"{number}{match.group(3)} {tail[cut + match.end() :]}"
 
 
 _PARSER = MarkdownIt().enable("strikethrough").enable("table")
