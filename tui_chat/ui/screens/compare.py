@@ -6,28 +6,37 @@ another model or profile to race the two.
 
 When both sides run on the embedded model they take turns: run together they would split
 this machine's cores, and the verdict would blame one side for time the other took.
+
+A reasoning model's thinking is shown in each pane as the chat shows it: live and dim on
+the streaming side, folded to one line when its answer starts; on the non-streaming side
+it arrives whole with the answer, so it is shown folded from the start. The figures
+tell the first reasoning token from the first answer token.
+
+Keys: Tab / Shift+Tab move focus through the panes and the prompt, Left / Right jump
+between the panes, and the cursor keys scroll the pane that has focus.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker
 
 from tui_chat.core.conversation import Conversation
 from tui_chat.core.metrics import ReplyMetrics, ReplyTimer, verdict
 from tui_chat.core.protocol import Provider, Retrying
-from tui_chat.core.runner import Delta, Ended, ReplyEvent, ReplyRunner, Started
+from tui_chat.core.runner import Delta, Ended, Reasoning, ReplyEvent, ReplyRunner, Started
 from tui_chat.core.sanitize import clean
 from tui_chat.settings.config import Settings
-from tui_chat.ui.widgets.compare.pane import ComparePane
+from tui_chat.ui.widgets.compare.pane import ComparePane, PaneLog
 from tui_chat.ui.widgets.conversation.message import EMPTY_REPLY, AssistantMessage
+from tui_chat.ui.widgets.footer import KeyFooter
 from tui_chat.ui.widgets.prompt import PromptInput
 
 SIDES = ("left", "right")
@@ -53,8 +62,14 @@ class Contender:
 class CompareScreen(Screen[None]):
     AUTO_FOCUS = "#compare-prompt"
     BINDINGS = [
+        Binding("f1", "help", "Help"),
         Binding("escape", "stop", "Stop both"),
         Binding("f2", "close", "Leave compare"),
+        Binding("tab", "app.focus_next", "Next pane"),
+        Binding("shift+tab", "app.focus_previous", "Previous pane", show=False),
+        # Only reached from a pane: the prompt keeps Left and Right for its cursor.
+        Binding("left", "focus_pane('left')", "Left pane", show=False),
+        Binding("right", "focus_pane('right')", "Right pane", show=False),
     ]
 
     def __init__(self, left: Contender, right: Contender) -> None:
@@ -87,10 +102,24 @@ class CompareScreen(Screen[None]):
                 yield ComparePane(self.contenders[side].title, id=f"pane-{side}")
         yield Static("", id="verdict", markup=False)
         yield PromptInput(id="compare-prompt")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.set_interval(0.1, self._tick)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "focus_pane":  # from the prompt, Left and Right are its own
+            return any(pane.has_focus_within for pane in self.query(ComparePane))
+        return True
+
+    def action_focus_pane(self, side: str) -> None:
+        self.query_one(f"#pane-{side}", ComparePane).focus_log()
+
+    def action_help(self) -> None:
+        """F1 lists compare mode's keys (the app's F1 lists the chat's)."""
+        from tui_chat.ui.screens.help import HelpScreen  # not needed before the first frame
+
+        self.app.push_screen(HelpScreen([*self.BINDINGS, *PaneLog.BINDINGS, *self.app.BINDINGS]))
 
     async def on_unmount(self) -> None:
         for contender in self.contenders.values():
@@ -166,34 +195,58 @@ class CompareScreen(Screen[None]):
             reasoning_summary=settings.reasoning_summary,
         )
 
+        whole: list[str] = []  # a non-streamed reply's reasoning, shown with its answer
+
         async def show(event: ReplyEvent) -> None:
             if isinstance(event, Started):
                 contender.timer = event.timer
+            elif isinstance(event, Reasoning):
+                if settings.stream:
+                    await reply.append_reasoning(event.text)
+                else:
+                    whole.append(event.text)
             elif isinstance(event, Delta):
-                await reply.append(event.text)
+                if whole:
+                    await self._show_whole(reply, whole, event.text)
+                else:
+                    await reply.append(event.text)
             elif isinstance(event, Retrying):
                 reply.show_retry(event)
             elif isinstance(event, Ended):
+                if whole:  # reasoning and no answer
+                    await self._show_whole(reply, whole, "")
                 await self._ended(side, reply, event)
 
         await ReplyRunner(contender.provider).run(request, show)
+
+    async def _show_whole(self, reply: AssistantMessage, reasoning: list[str], text: str) -> None:
+        """A non-streamed reply's reasoning and answer in one frame: the reasoning is
+        never drawn as live thinking, only folded above the answer it came with."""
+        with self.app.batch_update():
+            await reply.append_reasoning("".join(reasoning))
+            reasoning.clear()
+            await reply.append(text)
 
     async def _ended(self, side: str, reply: AssistantMessage, ended: Ended) -> None:
         """Where a side's reply ends, however it ends: the race is then settled."""
         contender = self.contenders[side]
         pane = self.query_one(f"#pane-{side}", ComparePane)
-        contender.metrics = ended.metrics
-        await reply.finish(ended.status, ended.metrics)
+        contender.metrics = metrics = ended.metrics
+        whole = not contender.settings.stream
+        # A whole reply's reasoning came with its answer: it has no thinking time to show.
+        shown = replace(metrics, first_reasoning=None) if whole else metrics
+        await reply.finish(ended.status, shown, refusal=ended.refusal)
         if ended.status == "error":
             contender.conversation.drop_last_user()
             await pane.fail(ended.error or "The reply failed.")
-            pane.show_final(ended.metrics, "failed")
+            pane.show_final(metrics, "failed", whole=whole)
         else:
             contender.conversation.add_assistant(ended.text)
             if ended.status == "stopped":
-                pane.show_final(ended.metrics, "■ stopped")
+                pane.show_final(metrics, "■ stopped", whole=whole)
             else:
-                pane.show_final(ended.metrics, "" if ended.text.strip() else EMPTY_REPLY)
+                ending = "" if ended.text.strip() else EMPTY_REPLY
+                pane.show_final(metrics, ending, whole=whole)
         self._settle(side)
 
     def _settle(self, side: str) -> None:
@@ -203,7 +256,25 @@ class CompareScreen(Screen[None]):
         left, right = self.contenders["left"], self.contenders["right"]
         if left.metrics is not None and right.metrics is not None:
             line = verdict((left.label, left.metrics), (right.label, right.metrics))
-            self.query_one("#verdict", Static).update(f"→ {line}")
+            self.query_one("#verdict", Static).update(f"→ {line}{self._reasoning_verdict()}")
+
+    def _reasoning_verdict(self) -> str:
+        """When a side reasoned: when each showed its first reasoning, which the verdict
+        on first (answer) words does not tell."""
+        sides = [
+            (c, c.metrics.first_reasoning if c.metrics else None) for c in self.contenders.values()
+        ]
+        if all(first is None for _, first in sides):
+            return ""
+        figures = []
+        for contender, first in sides:
+            if first is None:
+                figures.append(f"{contender.label} none")
+            elif contender.settings.stream:
+                figures.append(f"{contender.label} {first:.2f}s")
+            else:
+                figures.append(f"{contender.label} {first:.2f}s (with its answer)")
+        return f" First reasoning: {', '.join(figures)}."
 
     def action_stop(self) -> None:
         self.workers.cancel_group(self, "compare")
