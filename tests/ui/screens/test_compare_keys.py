@@ -195,3 +195,15 @@ async def test_end_in_a_pane_follows_the_stream_again(fake_server: FakeLLMServer
         await wait_for(pilot, lambda: not screen.busy)
         await wait_for(pilot, lambda: left.max_scroll_y > bottom)
         await wait_for(pilot, lambda: left.scroll_y == left.max_scroll_y)
+
+
+async def test_at_80x24_a_panes_title_is_one_line_not_wrapped(
+    fake_server: FakeLLMServer,
+) -> None:
+    app = make_app(fake_server)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_compare(app, pilot, fake_server)
+        await pilot.pause(0.1)
+        for side in ("left", "right"):
+            shown = pane(screen, side).query_one(".pane-title")
+            assert shown.size.height == 1, "a wrapped title takes a row from the reply"
