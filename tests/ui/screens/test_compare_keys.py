@@ -207,3 +207,17 @@ async def test_at_80x24_a_panes_title_is_one_line_not_wrapped(
         for side in ("left", "right"):
             shown = pane(screen, side).query_one(".pane-title")
             assert shown.size.height == 1, "a wrapped title takes a row from the reply"
+
+
+async def test_esc_in_a_pane_stops_both_replies(fake_server: FakeLLMServer) -> None:
+    fake_server.enqueue(Script(hold_after=1), Script(hold_after=1))
+    app = make_app(fake_server)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_compare(app, pilot, fake_server)
+        await send(pilot, screen, "stop us from a pane")
+        await wait_for(pilot, lambda: len(fake_server.requests) == 2)
+        await pilot.press("tab")
+        await wait_for(pilot, lambda: app.focused is log(screen, "left"))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not screen.busy)
+        assert [pane_reply(screen, s).status for s in ("left", "right")] == ["stopped"] * 2

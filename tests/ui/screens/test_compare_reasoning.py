@@ -82,7 +82,7 @@ async def test_each_pane_shows_its_sides_reasoning_and_the_figures_tell_it_from_
         assert "(with its answer)" in verdict
 
 
-async def test_the_non_streaming_sides_reasoning_is_folded_and_opens_with_enter(
+async def test_a_folded_reasoning_line_is_reached_by_keyboard_and_opens_with_enter(
     fake_server: FakeLLMServer,
 ) -> None:
     script = Script(reasoning=THOUGHTS, chunks=["Four."])
@@ -96,10 +96,12 @@ async def test_the_non_streaming_sides_reasoning_is_folded_and_opens_with_enter(
         await wait_for(pilot, lambda: not screen.busy)
         block = pane_reasoning(screen, "right")
         assert block is not None and block.folded
-        block.focus()
+        await pilot.press("shift+tab")  # from the prompt: the right pane's last focusable
+        await wait_for(pilot, lambda: app.focused is block)
+        assert screen.query_one("#pane-right").has_class("-focused")
         await pilot.press("enter")
-        await pilot.pause()
-        assert drawn(block).endswith("Two and two make four.")
+        await wait_for(pilot, lambda: drawn(block).endswith("Two and two make four."))
+        assert drawn(block).startswith("▾ thought")
 
 
 async def test_a_side_without_reasoning_shows_no_reasoning_figures(
