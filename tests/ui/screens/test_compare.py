@@ -187,3 +187,19 @@ async def test_an_empty_reply_is_said_in_both_panes(fake_server: FakeLLMServer) 
             assert pane_stats(screen, side).startswith("∅ empty reply · total ")
             meta = str(pane_reply(screen, side).query_one("#meta").render())
             assert meta.startswith("∅ empty reply")
+
+
+async def test_a_refusal_is_said_as_one_in_both_panes(fake_server: FakeLLMServer) -> None:
+    refusal = Script(chunks=["I can't ", "help with that."], refusal=True)
+    fake_server.enqueue(refusal, refusal)
+    app = make_app(fake_server)
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = CompareScreen(*contenders(fake_server))
+        await app.push_screen(screen)
+        screen.query_one(PromptInput).load_text("do the bad thing")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not screen.busy)
+        for side in ("left", "right"):
+            reply = pane_reply(screen, side)
+            assert reply.refusal and reply.text == "I can't help with that."
+            assert str(reply.query_one("#meta").render()).startswith("✗ refused")

@@ -4,6 +4,7 @@ until scrolled up, End follows again, and F1 and the footer say so."""
 
 from __future__ import annotations
 
+import pytest
 from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widgets import Footer, Markdown
@@ -105,11 +106,14 @@ async def test_the_footer_at_80_columns_shows_the_pane_keys(fake_server: FakeLLM
         assert "f1" in shown and "tab Next pane" in shown and "esc" in shown
 
 
-async def test_f1_in_compare_mode_lists_the_pane_keys(fake_server: FakeLLMServer) -> None:
+@pytest.mark.parametrize("key", ["f1", "question_mark"])
+async def test_help_in_compare_mode_lists_the_pane_keys(
+    fake_server: FakeLLMServer, key: str
+) -> None:
     app = make_app(fake_server)
     async with app.run_test(size=SIZE) as pilot:
         await open_compare(app, pilot, fake_server)
-        await pilot.press("f1")
+        await pilot.press("tab", key)  # from a pane: in the prompt, "?" is typed
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
         source = app.screen.query_one(Markdown).source
         for row in (

@@ -63,6 +63,7 @@ class CompareScreen(Screen[None]):
     AUTO_FOCUS = "#compare-prompt"
     BINDINGS = [
         Binding("f1", "help", "Help"),
+        Binding("question_mark", "help", "Help", show=False),  # off the prompt, as in the chat
         Binding("escape", "stop", "Stop both"),
         Binding("f2", "close", "Leave compare"),
         Binding("tab", "app.focus_next", "Next pane"),
