@@ -14,7 +14,7 @@ from collections.abc import Callable
 from tui_chat.core.metrics import ReplyMetrics
 from tui_chat.core.runner import Ended, ReplySink
 from tui_chat.history import HistoryError, HistoryStore, SchemaTooNewError, conversation_settings
-from tui_chat.history.models import MessageStatus, StoredConversation
+from tui_chat.history.models import EarlierVersion, MessageStatus, StoredConversation
 from tui_chat.settings.config import Settings
 
 _STORAGE_ERRORS = (HistoryError, sqlite3.Error, OSError)
@@ -124,6 +124,13 @@ class HistorySaver:
             return
         conversation_id = self.conversation_id
         self._guard(lambda store: store.replace_last_turn(conversation_id))
+
+    def earlier_versions(self, message_id: int | None) -> list[EarlierVersion]:
+        """The turns a retry or an edit replaced with the one holding `message_id`."""
+        if message_id is None:
+            return []
+        found = self._guard(lambda store: store.earlier_versions(message_id), writes=False)
+        return found if isinstance(found, list) else []
 
     def settings_changed(self, settings: Settings) -> None:
         if self.conversation_id is None:

@@ -57,6 +57,12 @@ def chat_commands(chat: ChatScreen, app: ChatApp) -> Iterator[Command]:
         "A cursor in the log: c copy, b code block, q quote, Esc back (Alt+Up)",
         chat.action_select_messages,
     )
+    if chat.history.enabled:
+        yield (
+            "Earlier versions",
+            "What a retry or an edit replaced, of the selected or last such turn (v on the cursor)",
+            chat.action_earlier_versions,
+        )
     yield "Switch model…", "Use another model from now on", chat.action_switch_model
     if chat.config.profiles:
         yield "Switch profile…", "Use another config.toml profile", chat.action_switch_profile

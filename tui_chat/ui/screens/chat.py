@@ -57,7 +57,11 @@ from tui_chat.ui.clipboard import copy_notice, too_large
 from tui_chat.ui.markup import shown
 from tui_chat.ui.screens.dialogs import AskText, Confirm
 from tui_chat.ui.widgets.conversation.chat_log import ChatLog
-from tui_chat.ui.widgets.conversation.history_view import EarlierMessages
+from tui_chat.ui.widgets.conversation.history_view import (
+    EarlierMessages,
+    VersionsMark,
+    versions_mark_of,
+)
 from tui_chat.ui.widgets.conversation.history_view import history_widgets as _history_widgets
 from tui_chat.ui.widgets.conversation.message import (
     AssistantMessage,
@@ -139,6 +143,9 @@ class ChatScreen(Screen[None]):
         Binding("f5", "retry", "Retry the last reply", show=False),
         Binding("f8", "edit_last", "Edit the last prompt and resend it", show=False),
         Binding("alt+up", "select_messages", "Select messages (copy, quote)", show=False),
+        # With the message cursor in the log (the prompt box keeps a typed "v"). No
+        # description: it belongs on F1's "after Alt+Up" line, not in a row of its own.
+        Binding("v", "earlier_versions(True)", "", show=False),
         # The prompt keeps focus, so the log scrolls from anywhere; scrolling up lets
         # go of the bottom, scrolling back down to it follows new text again.
         Binding("pageup", "scroll_log(-1)", "Scroll up", show=False, priority=True),
@@ -267,6 +274,8 @@ class ChatScreen(Screen[None]):
             return True if self.replying else None
         if action in ("new_chat", "switch_profile", "retry", "edit_last"):
             return None if self.replying else True
+        if action == "earlier_versions" and parameters:  # the key: only on the cursor
+            return True if self.query_one(ChatLog).selected is not None else None
         if action == "toggle_sidebar":
             return True if self.history.enabled else None
         return True
@@ -668,6 +677,25 @@ class ChatScreen(Screen[None]):
         box.focus()
         self.notify("Editing the last prompt: Enter resends it in its place.", timeout=4)
 
+    def action_earlier_versions(self, on_cursor: bool = False) -> None:
+        """List the earlier versions of the turn the cursor is on; from the palette,
+        with no cursor, of the last turn that has any."""
+        log = self.query_one(ChatLog)
+        selected = log.selected
+        if selected is not None:
+            mark = versions_mark_of(list(log.children), selected)
+        else:
+            marks = list(log.query_children(VersionsMark))
+            mark = marks[-1] if marks and not on_cursor else None
+        versions = self.history.earlier_versions(mark.message_id if mark else None)
+        if not versions:
+            what = "that turn" if selected is not None else "this chat"
+            self.notify(f"No earlier versions of {what}.", severity="warning", timeout=3)
+            return
+        from tui_chat.ui.screens.versions import EarlierVersions  # not needed before then
+
+        self.app.push_screen(EarlierVersions(versions))
+
     def action_select_messages(self) -> None:
         if not self.query_one(ChatLog).start_cursor():
             self.notify("No messages yet.", severity="warning")
@@ -902,11 +930,12 @@ class ChatScreen(Screen[None]):
         """The one place a chat reply ends."""
         if ended.status == "stopped" and not ended.text:
             if ended.reasoning:
-                await self._stopped_thinking(reply, ended)
+                await self._stopped_thinking(reply, reply_id, ended)
             else:
                 await self._take_back(reply, reply_id)
             return
         await reply.finish(ended.status, ended.metrics, refusal=ended.refusal)
+        await self._mark_versions(reply, reply_id)
         if ended.status == "error":
             await self._fail(ended.error or "The reply failed.")
         else:
@@ -914,11 +943,19 @@ class ChatScreen(Screen[None]):
         self.replying = False
         self._refresh_sidebar()  # the reply is saved: its chat moves to the top
 
-    async def _stopped_thinking(self, reply: AssistantMessage, ended: Ended) -> None:
+    async def _mark_versions(self, reply: AssistantMessage, reply_id: int | None) -> None:
+        """Under a reply that stands where a retry or an edit replaced others: say so."""
+        if earlier := len(self.history.earlier_versions(reply_id)):
+            await self.query_one(ChatLog).mount(VersionsMark(reply_id or 0, earlier), after=reply)
+
+    async def _stopped_thinking(
+        self, reply: AssistantMessage, reply_id: int | None, ended: Ended
+    ) -> None:
         """Esc while the model thought, before its first word: the thinking stays on
         screen and in history, as a stopped reply, but an empty answer is no context, so
         the prompt leaves it and goes back in the box (unless a draft is there)."""
         await reply.finish("stopped", ended.metrics)
+        await self._mark_versions(reply, reply_id)
         prompt = self.conversation.drop_last_user()
         if prompt is not None and self.query_one(PromptInput).restore(typed_form(prompt)):
             self.notify("Stopped while thinking: Enter sends the prompt again.", timeout=4)
