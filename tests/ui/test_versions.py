@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Static
+from textual.widgets import Input, OptionList, Static
 
 from tui_chat.history import HistoryStore
 from tui_chat.ui.app import ChatApp
@@ -17,6 +17,7 @@ from tui_chat.ui.screens.versions import EarlierVersions
 from tui_chat.ui.widgets.conversation.chat_log import ChatLog
 from tui_chat.ui.widgets.conversation.history_view import VersionsMark
 from tui_chat.ui.widgets.conversation.message import UserMessage
+from tui_chat.ui.widgets.history.sidebar import Sidebar
 from tui_chat.ui.widgets.prompt import PromptInput
 
 from .app_factory import make_app, replies, send, wait_for
@@ -224,3 +225,27 @@ async def test_a_long_earlier_version_scrolls_inside_the_window(
         assert app.screen.query_one(".dialog").region.bottom <= 24
         await pilot.press("pagedown")
         await wait_for(pilot, lambda: scroll.scroll_y > 0)
+
+
+async def test_the_chat_list_search_finds_current_messages_only_among_many_versions(
+    fake_server: FakeLLMServer, store: HistoryStore
+) -> None:
+    replaced_only = store.new_conversation(api="chat", base_url=None, model="m", system=None)
+    for n in range(30):
+        store.add_message(replaced_only, "user", f"walrus question {n}")
+        store.add_message(replaced_only, "assistant", f"walrus answer {n}")
+        store.replace_last_turn(replaced_only)
+    store.add_message(replaced_only, "user", "something else")
+    store.add_message(replaced_only, "assistant", "no animals here")
+    kept = store.new_conversation(api="chat", base_url=None, model="m", system=None)
+    store.add_message(kept, "user", "walrus facts")
+    store.add_message(kept, "assistant", "a walrus has tusks")
+    app = make_app(fake_server, store=store)
+    async with app.run_test(size=(140, 40)) as pilot:
+        app.query_one("#search", Input).focus()
+        await pilot.press(*"walrus")
+        listing = app.query_one(Sidebar).query_one(OptionList)
+        await wait_for(pilot, lambda: "walrus" in app.query_one("#search", Input).value)
+        await pilot.pause(0.3)
+        rows = [str(listing.get_option_at_index(i).prompt) for i in range(listing.option_count)]
+        assert len(rows) == 1 and "walrus facts" in rows[0] and "+1 more match" in rows[0], rows

@@ -65,8 +65,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     search = sub.add_parser(
         "search",
-        help="full-text search over all messages",
-        description="Messages containing every word of TEXT (whole words, any case).",
+        help="full-text search over all chats' current messages",
+        description="Messages containing every word of TEXT (whole words, any case); "
+        "current ones only, not the earlier versions a retry or an edit replaced.",
     )
     search.add_argument("text", nargs="+", help="words to look for")
 
