@@ -58,7 +58,7 @@ def _effective_defaults() -> Settings | None:
     """What runs without flags, from `.env`, the environment and config.toml (which
     `--help` must not fail over: then it shows the general rule)."""
     try:
-        args = build_parser()["chat"].parse_args([])
+        args = build_parser("chat")["chat"].parse_args([])
         return resolve_settings(args, load_environment(), load_config())
     except (ConfigError, OSError, SystemExit):
         return None
@@ -240,7 +240,17 @@ def _add_provider_flags(parser: argparse.ArgumentParser, *, recording: bool = Tr
     )
 
 
-def build_parser() -> dict[str, argparse.ArgumentParser]:
+def build_parser(*only: str) -> dict[str, argparse.ArgumentParser]:
+    """The parsers by command name: all of them, or the `only` ones asked for (a start
+    of the app need not import the history command's module to build its parser)."""
+    parsers: dict[str, argparse.ArgumentParser] = {}
+    for name, build in _BUILDERS.items():
+        if not only or name in only:
+            parsers[name] = build()
+    return parsers
+
+
+def _chat_parser() -> argparse.ArgumentParser:
     chat = _Parser(
         prog="tui-chat",
         description="A terminal chat client that streams LLM replies word by word. "
@@ -269,7 +279,10 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
         metavar="ID",
         help="reopen the latest conversation, or the one with this ID",
     )
+    return chat
 
+
+def _ask_parser() -> argparse.ArgumentParser:
     ask = _Parser(prog="tui-chat ask", description="Send one prompt; stream the reply to stdout.")
     _add_provider_flags(ask)
     ask.add_argument("--no-stream", action="store_true", help="print the whole reply at once")
@@ -279,7 +292,10 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
         help="stream the model's reasoning to stderr (stdout keeps only the answer)",
     )
     ask.add_argument("prompt", nargs="?", help="the prompt; '-' or piped stdin reads stdin")
+    return ask
 
+
+def _serve_parser() -> argparse.ArgumentParser:
     serve = _Parser(prog="tui-chat serve", description="Serve the chat backend protocol over HTTP.")
     _add_provider_flags(serve, recording=False)
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -297,6 +313,10 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
         metavar="BYTES",
         help="largest request body accepted, else 413 (default 1000000)",
     )
+    return serve
+
+
+def _history_parser() -> argparse.ArgumentParser:
     from tui_chat.history.cli import add_arguments as add_history_arguments
 
     history = _Parser(
@@ -304,6 +324,10 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
         description="List, show, export, delete and search saved conversations.",
     )
     add_history_arguments(history)
+    return history
+
+
+def _web_parser() -> argparse.ArgumentParser:
     web = _Parser(
         prog="tui-chat web",
         description="Serve the chat app to browsers, one app process per tab. Every other "
@@ -317,7 +341,16 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     web.add_argument(
         "--token", type=_url_token, help="the token the URL must carry (default: a random one)"
     )
-    return {"chat": chat, "ask": ask, "serve": serve, "history": history, "web": web}
+    return web
+
+
+_BUILDERS = {
+    "chat": _chat_parser,
+    "ask": _ask_parser,
+    "serve": _serve_parser,
+    "history": _history_parser,
+    "web": _web_parser,
+}
 
 
 def settings_from_args(args: argparse.Namespace, base: Settings) -> Settings:
@@ -405,7 +438,7 @@ def _main(argv: Sequence[str] | None) -> int:
     command = argv[0] if argv and argv[0] in SUBCOMMANDS else "chat"
     if command != "chat":
         argv = argv[1:]
-    parsers = build_parser()
+    parsers = build_parser(command, "chat")  # web takes the app's flags too
     if command == "web":  # its own flags, then the app's, checked before anything listens
         web_args, app_argv = parsers["web"].parse_known_args(argv)
         args = parsers["chat"].parse_args(app_argv)

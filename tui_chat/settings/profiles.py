@@ -10,7 +10,6 @@ an ambient one.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,6 +105,8 @@ def load_config(path: Path | None = None) -> ConfigFile:
     path = path or config_path()
     if not path.is_file():
         return ConfigFile(path=None)
+    import tomllib  # only with a config file: not every start reads one
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:

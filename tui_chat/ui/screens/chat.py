@@ -7,6 +7,7 @@ import contextlib
 import time
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -43,7 +44,6 @@ from tui_chat.history import HistoryError, HistoryStore, export_json, export_mar
 from tui_chat.history.models import StoredConversation, StoredMessage, live_conversation
 from tui_chat.history.saver import HistorySaver
 from tui_chat.providers import make_provider, request_sent, tells_when_sent
-from tui_chat.recordings.recording import Recording, ReplyRecorder
 from tui_chat.settings.config import (
     ConfigError,
     Settings,
@@ -75,6 +75,9 @@ from tui_chat.ui.widgets.history.sidebar import Sidebar
 from tui_chat.ui.widgets.inspector import EventInspector
 from tui_chat.ui.widgets.prompt import PromptInput
 from tui_chat.ui.widgets.status_line import StatusLine
+
+if TYPE_CHECKING:  # imported only with --record
+    from tui_chat.recordings.recording import Recording, ReplyRecorder
 
 #: Below this many columns the conversation list starts hidden (80x24 over SSH).
 WIDE_ENOUGH_FOR_SIDEBAR = 110
@@ -190,6 +193,10 @@ class ChatScreen(Screen[None]):
         self._editing: str | None = None
 
     def compose(self) -> ComposeResult:
+        # The breakpoint class before the widgets are styled: left to the first resize,
+        # it restyled every widget once more just after the first frame.
+        wide = self.app.size.width >= WIDE_ENOUGH_FOR_SIDEBAR
+        self.set_class(wide, "-wide").set_class(not wide, "-narrow")
         status = StatusLine(id="status")
         status.provider = self.provider.name
         status.model = self.settings.model
@@ -240,6 +247,8 @@ class ChatScreen(Screen[None]):
 
     def _open_recording(self, path: Path) -> None:
         """A recording that cannot be written is reported, and the chat goes on without it."""
+        from tui_chat.recordings.recording import Recording  # only with --record
+
         try:
             self.recording = Recording.open(
                 path, secret=self.settings.api_key, on_error=self._recording_fault

@@ -1,0 +1,106 @@
+"""Start-up (issue 12): the first frame imports only what it draws, and what it left out
+is loaded once it is drawn, so the first prompt sent does not pay for it.
+
+No timing thresholds: the console script's `main` runs in a pseudo-terminal in a fresh
+interpreter (with no .env and no config file), and the test reads `sys.modules` at the
+moment the first frame is out, and again once the app has settled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pexpect
+import pytest
+
+#: What the first frame does not need: the SDK, `.env` and config parsing (there are
+#: none here), the history command, and recording.
+NOT_AT_FIRST_FRAME = (
+    "openai",
+    "dotenv",
+    "tomllib",
+    "tui_chat.history.cli",
+    "tui_chat.recordings.recording",
+)
+#: Loaded soon after the first frame, before anything is sent.
+WARMED_AFTER = ("openai",)
+
+_SCRIPT = r"""
+import json, sys, threading, time
+import tui_chat.cli as cli
+
+out, watched, warmed = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+tune = cli._tune_gc
+
+
+def later() -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not all(m in sys.modules for m in warmed):
+        time.sleep(0.05)
+    note("settled")
+    cli._exit_now()
+
+
+def note(when: str) -> None:
+    with open(out, "a") as file:
+        loaded = sorted(m for m in watched if m in sys.modules)
+        file.write(json.dumps({"when": when, "loaded": loaded}) + "\n")
+
+
+def first_frame() -> None:
+    note("first frame")
+    tune()
+    threading.Thread(target=later, daemon=True).start()
+
+
+def exit_now() -> None:
+    import os
+    os._exit(0)
+
+
+cli._tune_gc, cli._exit_now = first_frame, exit_now
+sys.exit(cli.main(sys.argv[4:]))
+"""
+
+
+@pytest.fixture
+def seen(tmp_path: Path) -> dict[str, list[str]]:
+    """What was imported at the first frame and once settled, in a real start."""
+    out = tmp_path / "seen.jsonl"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TUI_CHAT_"))}
+    env.update(
+        HOME=str(tmp_path),
+        XDG_DATA_HOME=str(tmp_path / "data"),
+        XDG_CONFIG_HOME=str(tmp_path / "cfg"),
+        TERM="xterm-256color",
+    )
+    args = ["--api", "chat", "--model", "m", "--base-url", "http://127.0.0.1:9/v1"]
+    child = pexpect.spawn(
+        sys.executable,
+        ["-c", _SCRIPT, str(out), json.dumps(NOT_AT_FIRST_FRAME), json.dumps(WARMED_AFTER)]
+        + args,
+        cwd=str(tmp_path),
+        env=env,
+        dimensions=(40, 120),
+    )
+    try:
+        child.expect(pexpect.EOF, timeout=90)
+    finally:
+        child.close(force=True)
+    notes = [json.loads(line) for line in out.read_text().splitlines()]
+    return {note["when"]: note["loaded"] for note in notes}
+
+
+def test_the_first_frame_is_out_before_the_sdk_env_config_history_command_and_recording_load(
+    seen: dict[str, list[str]],
+) -> None:
+    assert seen["first frame"] == []
+
+
+def test_the_sdk_is_loaded_after_the_first_frame_before_any_prompt(
+    seen: dict[str, list[str]],
+) -> None:
+    assert set(WARMED_AFTER) <= set(seen["settled"])
