@@ -44,10 +44,23 @@ def later() -> None:
     cli._exit_now()
 
 
-def note(when: str) -> None:
+def note(when: str, **more: object) -> None:
     with open(out, "a") as file:
         loaded = sorted(m for m in watched if m in sys.modules)
-        file.write(json.dumps({"when": when, "loaded": loaded}) + "\n")
+        file.write(json.dumps({"when": when, "loaded": loaded, **more}) + "\n")
+
+
+from tui_chat.ui.screens.chat import ChatScreen
+
+composed = ChatScreen.compose
+
+
+def compose(self):
+    yield from composed(self)
+    note("composed", classes=sorted(self.classes))  # its widgets are styled next
+
+
+ChatScreen.compose = compose
 
 
 def first_frame() -> None:
@@ -66,9 +79,11 @@ sys.exit(cli.main(sys.argv[4:]))
 """
 
 
-@pytest.fixture
-def seen(tmp_path: Path) -> dict[str, list[str]]:
-    """What was imported at the first frame and once settled, in a real start."""
+@pytest.fixture(scope="module")
+def seen(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
+    """What was imported at the first frame and once settled, and the screen's classes
+    when it had composed its widgets, in a real start at 120x40."""
+    tmp_path = tmp_path_factory.mktemp("start")
     out = tmp_path / "seen.jsonl"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TUI_CHAT_"))}
     env.update(
@@ -80,8 +95,7 @@ def seen(tmp_path: Path) -> dict[str, list[str]]:
     args = ["--api", "chat", "--model", "m", "--base-url", "http://127.0.0.1:9/v1"]
     child = pexpect.spawn(
         sys.executable,
-        ["-c", _SCRIPT, str(out), json.dumps(NOT_AT_FIRST_FRAME), json.dumps(WARMED_AFTER)]
-        + args,
+        ["-c", _SCRIPT, str(out), json.dumps(NOT_AT_FIRST_FRAME), json.dumps(WARMED_AFTER)] + args,
         cwd=str(tmp_path),
         env=env,
         dimensions=(40, 120),
@@ -91,7 +105,7 @@ def seen(tmp_path: Path) -> dict[str, list[str]]:
     finally:
         child.close(force=True)
     notes = [json.loads(line) for line in out.read_text().splitlines()]
-    return {note["when"]: note["loaded"] for note in notes}
+    return {note["when"]: note.get("classes", note["loaded"]) for note in notes}
 
 
 def test_the_first_frame_is_out_before_the_sdk_env_config_history_command_and_recording_load(
@@ -104,3 +118,11 @@ def test_the_sdk_is_loaded_after_the_first_frame_before_any_prompt(
     seen: dict[str, list[str]],
 ) -> None:
     assert set(WARMED_AFTER) <= set(seen["settled"])
+
+
+def test_the_screen_has_its_width_class_before_its_widgets_are_first_styled(
+    seen: dict[str, list[str]],
+) -> None:
+    """Set by the terminal's first resize, after the first frame, it restyled every
+    widget once more before a key typed then could be drawn."""
+    assert "-wide" in seen["composed"] and "-narrow" not in seen["composed"]
