@@ -102,6 +102,19 @@ async def test_an_open_code_fence_draws_like_the_closed_block() -> None:
     assert got[: len(want)] == want
 
 
+async def test_a_code_fence_just_closed_draws_like_the_settled_block() -> None:
+    """Until a blank line settles it, a closed fence is still drawn line by line."""
+    code = "Look:\n```python\ndef f(x: int) -> int:\n    return x + 1\n```"
+    growing, closed = ReplyBody(live=True), ReplyBody(code + "\n\nAfter.\n")
+    async with Host(growing).run_test(size=(60, 30)) as pilot:
+        await stream(pilot, growing, code + "\n", step=4)
+        got = [line for line in lines(growing) if line]
+    async with Host(closed).run_test(size=(60, 30)) as pilot:
+        await pilot.pause()
+        want = [line for line in lines(closed) if line]
+    assert got == want[:-1] and want[-1] == "After."
+
+
 async def test_a_partial_code_line_is_shown_as_it_grows() -> None:
     body = ReplyBody(live=True)
     async with Host(body).run_test(size=(60, 30)) as pilot:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 
-_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
+#: A line that opens or closes a code fence.
+FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
 
 
 def settle_point(source: str, min_lines: int) -> int | None:
@@ -26,7 +27,7 @@ def settle_point(source: str, min_lines: int) -> int | None:
     previous_blank = False
     for line in source.splitlines(keepends=True):
         stripped = line.rstrip("\n")
-        match = _FENCE.match(stripped)
+        match = FENCE.match(stripped)
         if fence is None:
             if previous_blank and lines >= min_lines and stripped and not stripped[0].isspace():
                 best = offset
@@ -50,7 +51,7 @@ def open_fence(source: str) -> int | None:
     offset = 0
     for line in source.splitlines(keepends=True):
         stripped = line.rstrip("\n")
-        match = _FENCE.match(stripped)
+        match = FENCE.match(stripped)
         if fence is None:
             if match:
                 fence, start = match.group(1), offset

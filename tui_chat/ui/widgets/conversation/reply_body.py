@@ -27,6 +27,7 @@ from markdown_it import MarkdownIt
 from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
+from rich.console import ConsoleOptions
 from rich.markdown import Markdown as RichMarkdown
 from rich.segment import Segment
 from rich.style import Style
@@ -37,7 +38,7 @@ from textual.selection import Selection
 from textual.strip import Strip
 from textual.widget import Widget
 
-from tui_chat.ui.widgets.conversation.markdown_segments import open_fence, settle_point
+from tui_chat.ui.widgets.conversation.markdown_segments import FENCE, open_fence, settle_point
 
 #: Code highlighting for replies, close to Textual's Markdown fences.
 CODE_THEME = "monokai"
@@ -68,6 +69,7 @@ class ReplyBody(Widget):
         self._kept: tuple[str, list[Strip]] = ("", [])  # the last source `_kept_block` drew
         self._holding = live  # a table's unfinished row waits for its line's end
         self._base = Style()  # the widget's own style, taken once per redraw
+        self._options: ConsoleOptions  # and the console's at our width (`_take_style`)
         #: The lines the last `append` asked Textual to repaint (for tests and benchmarks).
         self.lines_repainted: tuple[int, ...] = ()
         if source:
@@ -90,10 +92,10 @@ class ReplyBody(Widget):
 
     def _redraw(self, done: int) -> None:
         """Render what changed since `done` blocks were finished, and refresh it."""
-        self._base = self.rich_style
+        self._take_style()
         before, stable = self._lines, len(self._done_lines)  # lines above stay as they are
-        for block in self._done[done:]:
-            self._done_lines = self._done_lines + self._block(block) + [self._gap()]
+        for block in self._done[done:]:  # often just drawn whole as the tail: kept
+            self._done_lines = self._done_lines + self._kept_block(block) + [self._gap()]
         self._tail_lines = self._tail_strips()
         self._join_lines()
         if len(self._lines) > self._reserved:
@@ -139,10 +141,9 @@ class ReplyBody(Widget):
         """One block as strips of exactly the width, without Rich's outer blank lines."""
         if not source.strip():
             return []
-        console = self.app.console
-        options = console.options.update(width=self._width, height=None, highlight=False)
         markdown = _Markdown(source, code_theme=CODE_THEME)
-        lines = [Strip(line, self._width) for line in console.render_lines(markdown, options)]
+        rendered = self.app.console.render_lines(markdown, self._options)
+        lines = [Strip(line, self._width) for line in rendered]
         while lines and _is_blank(lines[0]):
             lines.pop(0)
         while lines and _is_blank(lines[-1]):
@@ -151,9 +152,11 @@ class ReplyBody(Widget):
         return [line.apply_style(base) for line in lines]
 
     def _kept_block(self, source: str) -> list[Strip]:
-        """`_block`, drawn again only when `source` is not the one drawn last time."""
-        if self._kept[0] != source or not source:
-            self._kept = (source, self._block(source))
+        """`_block`, drawn again only when `source` is not the one drawn last time
+        (blank lines at its end draw nothing, so they do not count)."""
+        key = source.rstrip("\n")
+        if self._kept[0] != key or not key:
+            self._kept = (key, self._block(source))
         return self._kept[1]
 
     def _tail_strips(self) -> list[Strip]:
@@ -166,17 +169,19 @@ class ReplyBody(Widget):
         start = open_fence(tail)
         if start is not None:
             return self._open_code(tail, start)
+        if (closed := _just_closed_fence(tail)) is not None:
+            return self._open_code(*closed)  # drawn whole once, when it settles
         if self._holding and _held_row(tail):
             return self._kept_block(tail[: tail.rfind("\n") + 1])
         split = _last_item(tail)
         if split is not None:
             items, last = split
             return self._kept_block(items) + self._block(last)
-        return self._block(tail)
+        return self._kept_block(tail)
 
     def _open_code(self, tail: str, start: int) -> list[Strip]:
         """Text before an open fence, then the fence's code line by line."""
-        before = self._block(tail[:start])
+        before = self._kept_block(tail[:start])
         header, _, code = tail[start:].partition("\n")
         language = header.strip().lstrip("`~").strip().partition(" ")[0]
         lines, _, growing = code.rpartition("\n")
@@ -194,9 +199,8 @@ class ReplyBody(Widget):
     def _prose(self, text: str) -> list[Strip]:
         """A paragraph with no Markdown in it, as Rich's Markdown draws one: wrapped, no
         parse. Most of a reply streams as prose; parsing it per frame cost ~0.3 ms."""
-        console = self.app.console
-        options = console.options.update(width=self._width, height=None, highlight=False)
-        lines = console.render_lines(Text(text.strip(), justify="left"), options, pad=True)
+        text = Text(text.strip(), justify="left")
+        lines = self.app.console.render_lines(text, self._options, pad=True)
         base = self._base
         return [Strip(line, self._width).apply_style(base) for line in lines]
 
@@ -208,17 +212,23 @@ class ReplyBody(Widget):
         background = _code_background()
         text = _highlighter(language).highlight(line.expandtabs(8))
         text.rstrip()
-        console = self.app.console
-        inner = max(1, self._width - 2)
-        options = console.options.update(width=inner, height=None, highlight=False)
+        options = self._options.update(width=max(1, self._width - 2))
         edge = Segment(" ", background)
         strips = [
             Strip([edge, *row, edge], self._width)
-            for row in console.render_lines(text, options, style=background, pad=True)
+            for row in self.app.console.render_lines(text, options, style=background, pad=True)
         ]
         if keep:
             self._code_cache[key] = strips
         return strips
+
+    def _take_style(self) -> None:
+        """The widget's style and the console's options, once per redraw, not per block:
+        both are built afresh on every read."""
+        self._base = self.rich_style
+        self._options = self.app.console.options.update(
+            width=self._width, height=None, highlight=False
+        )
 
     def _gap(self) -> Strip:
         return Strip.blank(self._width, self._base)
@@ -233,7 +243,7 @@ class ReplyBody(Widget):
 
     def _render_all(self, width: int) -> None:
         self._width = width
-        self._base = self.rich_style
+        self._take_style()
         self._code_cache.clear()
         self._kept = ("", [])
         self._done_lines = []
@@ -312,6 +322,18 @@ def _changed_lines(before: list[Strip], after: list[Strip], start: int = 0) -> l
         if y >= len(before) or y >= len(after) or before[y] != after[y]:
             changed.append(y)
     return changed
+
+
+def _just_closed_fence(tail: str) -> tuple[str, int] | None:
+    """A code fence closed by the tail's last line: the tail without that line, and
+    where the fence opens; None if the tail does not end so."""
+    head, _, last = tail.rstrip("\n").rpartition("\n")
+    if not FENCE.match(last):
+        return None
+    start = open_fence(head + "\n")
+    if start is None or open_fence(tail) is not None:
+        return None
+    return head + "\n", start
 
 
 def _held_row(tail: str) -> bool:
