@@ -10,7 +10,9 @@ import asyncio
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -87,5 +89,36 @@ async def test_a_reply_that_asks_is_told_when_its_request_is_on_the_wire(
         fake_server.release()
         assert await first == TextDelta("held ")
         assert [e async for e in events][-1:] and len(calls) == 1
+    finally:
+        await provider.aclose()
+
+
+async def test_a_prepared_client_rehearses_so_the_first_request_hops_to_no_thread_and_sends_nothing(
+    fake_server: FakeLLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`prepare()` (the chat calls it after its first frame) runs one request through the
+    SDK in-process: the server hears nothing, and the first real request no longer waits
+    for a worker thread to look up the platform before it is sent."""
+    fake_server.enqueue(Script(chunks=["rehearsed"]))
+    provider = ChatCompletionsProvider(base_url=fake_server.openai_url, timeout=5, max_retries=0)
+    provider.prepare()
+    await provider.client()
+    for thread in threading.enumerate():
+        if thread.name == "chat-sdk":
+            thread.join(30)  # the rehearsal runs after the client is handed out
+    hops: list[object] = []
+    to_thread = asyncio.to_thread
+
+    async def counted(func: Any, /, *args: Any, **kwargs: Any) -> Any:
+        hops.append(func)
+        return await to_thread(func, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "to_thread", counted)
+    try:
+        assert fake_server.requests == [], "a rehearsal sends nothing to the server"
+        request = ChatRequest(messages=(ChatMessage("user", "hi"),), model="fake-model")
+        events = [e async for e in provider.stream(request)]
+        assert [e.text for e in events if isinstance(e, TextDelta)] == ["rehearsed"]
+        assert hops == []
     finally:
         await provider.aclose()

@@ -14,7 +14,9 @@ finished waits for it without blocking the event loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -78,8 +80,14 @@ class OpenAIProviderBase:
         self._errors = ErrorContext(url=self.base_url, timeout=timeout, secret=api_key)
         self._retry = RetryPolicy(max_retries=max_retries, backoff=retry_backoff)
 
-    def prepare(self) -> None:
-        """Import the SDK and build the client on a thread, if not begun yet; returns at once."""
+    def prepare(self, *, rehearse: bool = True) -> None:
+        """Import the SDK and build the client on a thread, if not begun yet; returns at once.
+
+        `rehearse`: then, on that thread, run one streamed request through the SDK to a
+        transport that never leaves the process, so the first real request does not pay
+        for what only a first request does (see `_rehearse`). Not when a request is
+        already waiting for the client (`client()`): it would wait for that too.
+        """
         if self._built is not None:
             return
         built: Future[openai.AsyncOpenAI] = Future()
@@ -87,9 +95,13 @@ class OpenAIProviderBase:
 
         def build() -> None:
             try:
-                built.set_result(self._new_client())
+                client = self._new_client()
             except BaseException as error:  # handed to whoever awaits the client
                 built.set_exception(error)
+                return
+            built.set_result(client)
+            if rehearse:
+                _rehearse(client)
 
         threading.Thread(target=build, name=f"{self.name}-sdk", daemon=True).start()
 
@@ -108,7 +120,7 @@ class OpenAIProviderBase:
 
     async def client(self) -> openai.AsyncOpenAI:
         """The SDK client, once built (prepared now if nobody asked before)."""
-        self.prepare()
+        self.prepare(rehearse=False)
         assert self._built is not None
         if self._built.done():
             return self._built.result()
@@ -175,6 +187,43 @@ class OpenAIProviderBase:
         built = self._built
         if built is not None and built.done() and built.exception() is None:
             await built.result().close()
+
+
+def _rehearse(client: openai.AsyncOpenAI) -> None:
+    """One streamed POST through a copy of `client` whose transport answers in-process
+    (nothing is sent anywhere), and one connection to a socket of our own, for the costs
+    only a first request has: the SDK looks up the platform for its headers on a worker
+    thread during the first request (2-6 ms after Enter otherwise), and the first run of
+    its request, SSE and connection code is slow (1-2 ms more). A rehearsal that fails
+    changes nothing: the first request then pays as before."""
+    import anyio
+    import httpx2
+    import openai
+
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        sse = b'data: {"choices": []}\n\ndata: [DONE]\n\n'
+        return httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=sse)
+
+    async def once() -> None:
+        async with httpx2.AsyncClient(transport=httpx2.MockTransport(answer)) as http:
+            stand_in = client.with_options(http_client=http)
+            stream = await stand_in.post(
+                "/chat/completions",
+                body={"model": "rehearsal", "messages": [], "stream": True},
+                cast_to=object,
+                stream=True,
+                stream_cls=openai.AsyncStream[Any],
+            )
+            async for _ in stream:
+                pass
+            if getattr(client, "_platform", False) is None:  # what the lookup found
+                client._platform = getattr(stand_in, "_platform", None)
+        with socket.create_server(("127.0.0.1", 0)) as listener:  # loopback, ours
+            connection = await anyio.connect_tcp("127.0.0.1", listener.getsockname()[1])
+            await connection.aclose()
+
+    with contextlib.suppress(Exception):
+        asyncio.run(once())
 
 
 async def _trace_sent(request: Request) -> None:
