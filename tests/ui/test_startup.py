@@ -16,13 +16,14 @@ import pexpect
 import pytest
 
 #: What the first frame does not need: the SDK, `.env` and config parsing (there are
-#: none here), the history command, and recording.
+#: none here), the history command, recording, and HTTP-date parsing (a Retry-After).
 NOT_AT_FIRST_FRAME = (
     "openai",
     "dotenv",
     "tomllib",
     "tui_chat.history.cli",
     "tui_chat.recordings.recording",
+    "email.utils",
 )
 #: Loaded soon after the first frame, before anything is sent.
 WARMED_AFTER = ("openai",)

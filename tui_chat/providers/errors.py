@@ -17,7 +17,6 @@ Retry-After), never a timeout or a dropped connection, and never once text has a
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
 import math
 import sys
@@ -90,6 +89,8 @@ def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
         except ValueError:
             if scale == 1000.0:
                 continue
+            import email.utils  # an HTTP date: rare, and 3 ms at every start otherwise
+
             try:
                 when = email.utils.parsedate_to_datetime(value)
             except (TypeError, ValueError, IndexError):
