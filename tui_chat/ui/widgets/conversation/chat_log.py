@@ -15,10 +15,11 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widget import Widget
 
+from tui_chat.ui.widgets.conversation.one_layout import OneLayout
 from tui_chat.ui.widgets.conversation.selection import SELECTED, is_message, message_text
 
 
-class ChatLog(VerticalScroll, can_focus=True):
+class ChatLog(VerticalScroll, OneLayout, can_focus=True):
     """Follows new text; lets go when the user scrolls up to read (Textual's anchor)."""
 
     #: The message the cursor is on; None when it is put away.

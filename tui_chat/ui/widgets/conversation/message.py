@@ -20,6 +20,7 @@ from tui_chat.core.protocol import Retrying, seconds
 from tui_chat.core.sanitize import clean
 from tui_chat.core.status import ReplyStatus
 from tui_chat.ui.widgets.conversation.indicator import STALL_NOTICE_SECONDS, TypingIndicator
+from tui_chat.ui.widgets.conversation.one_layout import OneLayout
 from tui_chat.ui.widgets.conversation.reasoning import ReasoningBlock
 from tui_chat.ui.widgets.conversation.reply_body import ReplyBody
 
@@ -56,7 +57,7 @@ class InfoNotice(Static):
         super().__init__(message, markup=False, classes="message")
 
 
-class AssistantMessage(Vertical):
+class AssistantMessage(Vertical, OneLayout):
     """A reply that grows in place.
 
     The typing indicator goes away on the first fragment, which is drawn at once. After
@@ -119,7 +120,7 @@ class AssistantMessage(Vertical):
     @property
     def shown_source(self) -> str:
         """The Markdown source the body shows (what has been flushed to it)."""
-        return self.query_one("#body", ReplyBody).source
+        return self._body.source
 
     @property
     def reasoning(self) -> str:
@@ -205,7 +206,7 @@ class AssistantMessage(Vertical):
         self._flushed_at = time.monotonic()
         fragment = "".join(self._pending)
         self._pending.clear()
-        self.query_one("#body", ReplyBody).append(fragment)
+        self._body.append(fragment)
 
     async def finish(
         self,

@@ -36,9 +36,9 @@ from rich.text import Text
 from textual.geometry import Region, Size
 from textual.selection import Selection
 from textual.strip import Strip
-from textual.widget import Widget
 
 from tui_chat.ui.widgets.conversation.markdown_segments import FENCE, open_fence, settle_point
+from tui_chat.ui.widgets.conversation.one_layout import OneLayout
 
 #: Code highlighting for replies, close to Textual's Markdown fences.
 CODE_THEME = "monokai"
@@ -47,7 +47,7 @@ CODE_THEME = "monokai"
 RUNWAY_SHARE = 1 / 4
 
 
-class ReplyBody(Widget):
+class ReplyBody(OneLayout):
     """The Markdown of one reply; `append` grows it, `finish` gives back the runway."""
 
     ALLOW_SELECT = True
@@ -92,7 +92,6 @@ class ReplyBody(Widget):
 
     def _redraw(self, done: int) -> None:
         """Render what changed since `done` blocks were finished, and refresh it."""
-        self._take_style()
         before, stable = self._lines, len(self._done_lines)  # lines above stay as they are
         for block in self._done[done:]:  # often just drawn whole as the tail: kept
             self._done_lines = self._done_lines + self._kept_block(block) + [self._gap()]
@@ -223,8 +222,8 @@ class ReplyBody(Widget):
         return strips
 
     def _take_style(self) -> None:
-        """The widget's style and the console's options, once per redraw, not per block:
-        both are built afresh on every read."""
+        """The widget's style and the console's options, once per width or theme, not
+        per block: both are built afresh on every read."""
         self._base = self.rich_style
         self._options = self.app.console.options.update(
             width=self._width, height=None, highlight=False

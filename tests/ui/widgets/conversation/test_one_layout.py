@@ -1,0 +1,50 @@
+"""A growing reply lays the screen out once per growth, not twice, and stays followed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from textual.app import App, ComposeResult
+
+from tui_chat.ui.widgets.conversation.chat_log import ChatLog
+from tui_chat.ui.widgets.conversation.message import AssistantMessage
+from tui_chat.ui.widgets.conversation.reply_body import ReplyBody
+
+PARAGRAPH = "Streaming text that wraps over a few lines of the log, then ends here.\n\n"
+
+
+class Host(App[None]):
+    def compose(self) -> ComposeResult:
+        with ChatLog():
+            yield AssistantMessage()
+
+
+def counting(calls: list[int], method: Callable[..., Any]) -> Callable[..., Any]:
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return method(*args, **kwargs)
+
+    return counted
+
+
+async def test_a_growing_reply_is_laid_out_once_per_jump_and_followed() -> None:
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        reply, log = app.query_one(AssistantMessage), app.query_one(ChatLog)
+        body = app.query_one(ReplyBody)
+        await reply.append("First words.\n\n")
+        await pilot.pause()
+        layouts: list[int] = []
+        app.screen._refresh_layout = counting(layouts, app.screen._refresh_layout)  # type: ignore[method-assign]
+        heights = {body.size.height}
+        for _ in range(30):
+            await reply.append(PARAGRAPH)
+            await pilot.pause(0.06)  # past the reply's frame: every append is drawn
+            heights.add(body.size.height)
+            drawn = [y for y, strip in enumerate(body._lines) if strip.text.strip()]
+            bottom = body.region.y + drawn[-1] - log.region.y
+            assert 0 <= bottom < log.size.height, "the newest line is on screen"
+        jumps = len(heights) - 1
+        assert jumps >= 5
+        assert len(layouts) <= jumps + 2, f"{len(layouts)} layouts for {jumps} jumps"
