@@ -109,3 +109,21 @@ async def test_the_chat_asks_for_reasoning_summaries_only_when_told(
         await wait_for(pilot, lambda: bool(replies(app)) and replies(app)[0].status == "complete")
     sent = fake_server.requests[0].json
     assert (sent.get("reasoning") == {"summary": "auto"}) is asked
+
+
+@pytest.mark.parametrize("api", ["responses", "chat"])
+async def test_a_reply_not_streamed_shows_its_thinking_folded_without_a_time(
+    fake_server: FakeLLMServer, api: str
+) -> None:
+    """The thinking came whole with the answer: no "thought for 0.0 s" that was never."""
+    fake_server.enqueue(Script(chunks=["Four."], reasoning=["Two and two."]))
+    app = make_app(fake_server, api=api, stream=False)
+    async with app.run_test() as pilot:
+        await send(pilot, "2+2?")
+        await wait_for(pilot, lambda: bool(replies(app)) and replies(app)[0].status == "complete")
+        reply = replies(app)[0]
+        block = reply.query_one(ReasoningBlock)
+        assert block.folded and shown(block) == "▸ thought"
+        assert reply.reasoning == "Two and two."
+        await pilot.click(ReasoningBlock)
+        assert "Two and two." in shown(block)

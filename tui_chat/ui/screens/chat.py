@@ -922,7 +922,7 @@ class ChatScreen(Screen[None]):
             if isinstance(event, Delta):
                 await reply.append(event.text)
             elif isinstance(event, Reasoning):
-                await reply.append_reasoning(event.text)
+                await reply.append_reasoning(event.text, whole=not request.stream)
             elif isinstance(event, Retrying):
                 reply.show_retry(event)
             elif isinstance(event, Ended):

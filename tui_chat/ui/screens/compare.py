@@ -224,7 +224,7 @@ class CompareScreen(Screen[None]):
         """A non-streamed reply's reasoning and answer in one frame: the reasoning is
         never drawn as live thinking, only folded above the answer it came with."""
         with self.app.batch_update():
-            await reply.append_reasoning("".join(reasoning))
+            await reply.append_reasoning("".join(reasoning), whole=True)
             reasoning.clear()
             await reply.append(text)
 

@@ -93,11 +93,14 @@ class AssistantMessage(Vertical, OneLayout):
         super().__init__(classes="message")
         self._reasoning = reasoning
         self._thinking: ReasoningBlock | None = None
+        self._thinking_shown_whole = False
         #: The reply is the model's refusal (set when it finishes).
         self.refusal = False
         self._label = label
         self._from_history = settled is not None
         self._parts: list[str] = [clean(settled)] if settled else []
+        #: Kept, not queried: it is handed text up to 20 times a second.
+        self._body = ReplyBody(self.text, id="body") if settled else ReplyBody(live=True, id="body")
         self._pending: list[str] = []
         self._started = False  # the first words came
         self._receiving = False  # the first text of either kind came
@@ -132,21 +135,23 @@ class AssistantMessage(Vertical, OneLayout):
         if self._from_history:
             if self._reasoning:
                 yield ReasoningBlock(self._reasoning, folded=True)
-            yield ReplyBody(self.text, id="body")
         else:
             yield TypingIndicator(self._label, stall_after=self.stall_notice_after)
-            yield ReplyBody(live=True, id="body")
+        yield self._body
         yield Static(self._meta, id="meta", markup=False)
 
-    async def append_reasoning(self, fragment: str) -> None:
-        """The model's thinking, before (or, rarely, between) its words."""
+    async def append_reasoning(self, fragment: str, *, whole: bool = False) -> None:
+        """The model's thinking, before (or, rarely, between) its words. `whole`: it came
+        all at once with the answer (a reply not streamed), so it is shown folded, with
+        no thinking time: there was none to see."""
         fragment = clean(fragment)
         if not fragment:
             return
         if self._thinking is not None:
             self._thinking.append(fragment)  # per token: no DOM query
         else:
-            self._thinking = ReasoningBlock(fragment)
+            self._thinking_shown_whole = whole
+            self._thinking = ReasoningBlock(fragment, folded=whole)
             await self.mount(self._thinking, before="#body")
         await self._data()
 
@@ -223,11 +228,12 @@ class AssistantMessage(Vertical, OneLayout):
             self._stall_timer = None
         self._stalled = False
         self._flush()
-        self.query_one("#body", ReplyBody).finish()
+        self._body.finish()
         for indicator in self.query(TypingIndicator):
             await indicator.remove()
+        took = None if metrics is None or self._thinking_shown_whole else metrics.thought_for
         for block in self.query(ReasoningBlock):
-            block.fold(metrics.thought_for if metrics is not None else None)
+            block.fold(took)
         self.status = status
         self.metrics = metrics
         self.refusal = refusal

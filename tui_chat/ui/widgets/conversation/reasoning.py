@@ -57,7 +57,7 @@ class ReasoningBlock(Static, can_focus=True):
         return f"{mark} thought{took}"
 
     def on_mount(self) -> None:
-        self._draw()
+        self.call_later(self._draw)  # `is_mounted` is only true once on_mount has run
 
     def append(self, fragment: str) -> None:
         """More reasoning; drawn at most `REDRAW_SECONDS` after it came."""
