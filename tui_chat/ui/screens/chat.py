@@ -72,12 +72,12 @@ from tui_chat.ui.widgets.conversation.message import (
 from tui_chat.ui.widgets.conversation.selection import quoted
 from tui_chat.ui.widgets.footer import KeyFooter
 from tui_chat.ui.widgets.history.sidebar import Sidebar
-from tui_chat.ui.widgets.inspector import EventInspector
 from tui_chat.ui.widgets.prompt import PromptInput
 from tui_chat.ui.widgets.status_line import StatusLine
 
-if TYPE_CHECKING:  # imported only with --record
-    from tui_chat.recordings.recording import Recording, ReplyRecorder
+if TYPE_CHECKING:
+    from tui_chat.recordings.recording import Recording, ReplyRecorder  # only with --record
+    from tui_chat.ui.widgets.inspector import EventInspector  # after the first frame
 
 #: Below this many columns the conversation list starts hidden (80x24 over SSH).
 WIDE_ENOUGH_FOR_SIDEBAR = 110
@@ -207,8 +207,7 @@ class ChatScreen(Screen[None]):
             if self.history.enabled:
                 yield Sidebar(id="sidebar")
             with Vertical(id="chat"):
-                yield ChatLog(id="log")
-                yield EventInspector(id="inspector")
+                yield ChatLog(id="log")  # and the F3 inspector, after the first frame
                 prompt = PromptInput(id="prompt")
                 prompt.history_source = self._earlier_prompts
                 yield prompt
@@ -218,6 +217,7 @@ class ChatScreen(Screen[None]):
         # The SDK (0.4 s to import) loads on a thread once the first frame is out, so
         # the prompt is drawn without waiting for it and keys typed meanwhile still land.
         self.call_after_refresh(self._prepare_provider)
+        self.call_later(self._inspector)
         if self.settings.record is not None:
             self._open_recording(self.settings.record)
         if self.history.enabled:
@@ -239,6 +239,18 @@ class ChatScreen(Screen[None]):
         prepare = getattr(self.provider, "prepare", None)
         if prepare is not None:
             prepare()
+
+    def _inspector(self) -> EventInspector:
+        """The F3 pane (hidden until asked for), mounted once the first frame is out, or
+        now if needed before: its import (RichLog, Rich's pretty-printer, attrs) cost
+        8 ms before the prompt was drawn."""
+        from tui_chat.ui.widgets.inspector import EventInspector
+
+        for inspector in self.query(EventInspector):
+            return inspector
+        inspector = EventInspector(id="inspector")
+        self.query_one("#chat").mount(inspector, before=self.query_one(PromptInput))
+        return inspector
 
     async def on_unmount(self) -> None:
         await self.provider.aclose()
@@ -327,7 +339,7 @@ class ChatScreen(Screen[None]):
         self.app.push_screen(ReplyDetails(finished[-1]))
 
     def action_toggle_inspector(self) -> None:
-        inspector = self.query_one(EventInspector)
+        inspector = self._inspector()
         inspector.display = not inspector.display
 
     async def action_new_chat(self) -> None:
@@ -602,7 +614,7 @@ class ChatScreen(Screen[None]):
         # The request first: mounting widgets and writing history took tens of ms
         # that the request used to wait behind. The worker shows nothing until `shown`.
         self.replying = True
-        self.query_one(EventInspector).begin(time.monotonic())
+        self._inspector().begin(time.monotonic())
         wire = self.recording.reply(request, self.provider.name) if self.recording else None
         turn = _Turn()
         said = request_sent.set(turn.sent.set)  # the worker's task copies the context
@@ -910,7 +922,7 @@ class ChatScreen(Screen[None]):
         """Run one reply and show it: the runner streams, saves and records; this only
         forwards what it hears to the reply widget, once `send` has made it. Cancelling
         the worker is Esc."""
-        inspector = self.query_one(EventInspector)
+        inspector = self._inspector()
 
         async def show(event: ReplyEvent) -> None:
             if isinstance(event, Started):
