@@ -140,7 +140,8 @@ def one_run(
             os.write(term.fd, TYPED.encode())
             if echoes:
                 figures.start_to_key.append(out.wait(TYPED.encode(), 30) - start)
-            out.settle(quiet=0.3, wait=1.5)  # idle: the SDK, however it loads, is in
+            # Idle: the SDK, however it loads, is in (it took over 1.5 s on a loaded machine).
+            out.settle(quiet=0.3, wait=3.0)
             for k in range(replies):
                 if k:
                     os.write(term.fd, f"prompt {k}".encode())
@@ -222,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         f"--api {args.api}, {args.runs} starts x {args.replies} replies"
     )
     results = {client: Figures() for client in clients}
+    load_before = os.getloadavg()[0]  # other work on the machine shows in every figure
     with TimedServer() as server:
         for run in range(args.runs):
             for client in clients:  # interleaved, so machine load hits both alike
@@ -242,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     for line in table:
         print("| " + " | ".join(line) + " |")
     print("\nmedian (min-max) over all starts; see the module docstring for each figure.")
+    print(f"load average (1 min): {load_before:.2f} before, {os.getloadavg()[0]:.2f} after")
     return 0
 
 
