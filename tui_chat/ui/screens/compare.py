@@ -117,10 +117,11 @@ class CompareScreen(Screen[None]):
         self.query_one(f"#pane-{side}", ComparePane).focus_log()
 
     def action_help(self) -> None:
-        """F1 lists compare mode's keys (the app's F1 lists the chat's)."""
-        from tui_chat.ui.screens.help import HelpScreen  # not needed before the first frame
+        """F1 lists compare mode's keys, and only those (the app's F1 lists the chat's)."""
+        from tui_chat.ui.screens.help import COMPARE_KEYS, HelpScreen  # not before the 1st frame
 
-        self.app.push_screen(HelpScreen([*self.BINDINGS, *PaneLog.BINDINGS, *self.app.BINDINGS]))
+        keys = [*self.BINDINGS, *PaneLog.BINDINGS, *self.app.BINDINGS]
+        self.app.push_screen(HelpScreen(keys, extra_rows=COMPARE_KEYS))
 
     async def on_unmount(self) -> None:
         for contender in self.contenders.values():
