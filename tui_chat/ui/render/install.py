@@ -14,15 +14,19 @@ import asyncio
 import fcntl
 import struct
 import termios
+from collections.abc import Sequence
 from types import MethodType
 from typing import IO, Any
 
 from textual._compositor import ChopsUpdate, LayoutUpdate
 from textual.app import App
 from textual.driver import Driver
+from textual.geometry import Region
 from textual.screen import Screen
+from textual.widget import Widget
 
 from tui_chat.ui.render.differ import ScreenDiffer
+from tui_chat.ui.render.direct import can_paint
 from tui_chat.ui.render.rows import render_only_dirty_rows
 
 POLL = 0.008  # seconds between looks at a terminal that has not drained
@@ -146,6 +150,31 @@ class RenderLayer:
             app._handle_exception(error)
         finally:
             app.post_display_hook()
+
+    def paint(self, widget: Widget, rows: Sequence[int]) -> bool:
+        """Render `rows` of `widget` into the desired screen and write them (see
+        direct.py); False, having done nothing, when the compositor must do it."""
+        app = self.app
+        differ = self.differ
+        if differ is None or not app._running or app._closed:
+            return False
+        if differ.size != (app.size.width, app.size.height):
+            return False
+        placed = can_paint(widget)
+        if placed is None:
+            return False
+        region, visible = placed
+        width = region.width
+        # The widget's styles cache must render these rows again the next time too.
+        widget._styles_cache.set_dirty(*(Region(0, y, width, 1) for y in rows))
+        left, right = visible.x - region.x, visible.right - region.x
+        shown = [y for y in rows if visible.y <= region.y + y < visible.bottom]
+        for y in shown:
+            (strip,) = widget.render_lines(Region(left, y, right - left, 1))
+            differ.put(visible.x, region.y + y, strip)
+        if shown:
+            self.flush()
+        return True
 
     def _resumed(self, _app: App[Any]) -> None:
         if self.differ is not None:

@@ -37,6 +37,7 @@ from textual.geometry import Region, Size
 from textual.selection import Selection
 from textual.strip import Strip
 
+from tui_chat.ui.render.direct import paint_rows
 from tui_chat.ui.widgets.conversation.markdown_segments import FENCE, open_fence, settle_point
 from tui_chat.ui.widgets.conversation.one_layout import OneLayout
 
@@ -104,7 +105,7 @@ class ReplyBody(OneLayout):
             return
         changed = _changed_lines(before, self._lines, stable)
         self.lines_repainted = tuple(changed)
-        if changed:
+        if changed and not paint_rows(self, changed):
             width = self.size.width
             self.refresh(*(Region(0, y, width, 1) for y in changed))
 
