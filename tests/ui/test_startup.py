@@ -16,8 +16,9 @@ import pexpect
 import pytest
 
 #: What the first frame does not need: the SDK, `.env` and config parsing (there are
-#: none here), the history command, recording, HTTP-date parsing (a Retry-After), and
-#: the hidden F3 inspector.
+#: none here), the history command, recording, HTTP-date parsing (a Retry-After), the
+#: hidden F3 inspector, and the message widgets with Markdown and Pygments (no message
+#: is shown yet).
 NOT_AT_FIRST_FRAME = (
     "openai",
     "dotenv",
@@ -27,9 +28,16 @@ NOT_AT_FIRST_FRAME = (
     "email.utils",
     "tui_chat.ui.widgets.inspector",
     "textual.widgets._rich_log",
+    "tui_chat.ui.widgets.conversation.message",
+    "markdown_it",
+    "pygments.lexers",
 )
 #: Loaded soon after the first frame, before anything is sent.
-WARMED_AFTER = ("openai", "tui_chat.ui.widgets.inspector")
+WARMED_AFTER = (
+    "openai",
+    "tui_chat.ui.widgets.inspector",
+    "tui_chat.ui.widgets.conversation.message",
+)
 
 _SCRIPT = r"""
 import json, sys, threading, time

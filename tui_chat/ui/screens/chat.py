@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
+import sys
 import time
 from functools import partial
 from pathlib import Path
@@ -17,6 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
+from textual.widgets import Button
 from textual.worker import Worker
 
 from tui_chat.core.attachments import (
@@ -57,18 +60,6 @@ from tui_chat.ui.clipboard import copy_notice, too_large
 from tui_chat.ui.markup import shown
 from tui_chat.ui.screens.dialogs import AskText, Confirm
 from tui_chat.ui.widgets.conversation.chat_log import ChatLog
-from tui_chat.ui.widgets.conversation.history_view import (
-    EarlierMessages,
-    VersionsMark,
-    versions_mark_of,
-)
-from tui_chat.ui.widgets.conversation.history_view import history_widgets as _history_widgets
-from tui_chat.ui.widgets.conversation.message import (
-    AssistantMessage,
-    ErrorNotice,
-    InfoNotice,
-    UserMessage,
-)
 from tui_chat.ui.widgets.conversation.selection import quoted
 from tui_chat.ui.widgets.footer import KeyFooter
 from tui_chat.ui.widgets.history.sidebar import Sidebar
@@ -77,7 +68,47 @@ from tui_chat.ui.widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
     from tui_chat.recordings.recording import Recording, ReplyRecorder  # only with --record
+    from tui_chat.ui.widgets.conversation.history_view import (  # see _message_widgets
+        EarlierMessages,
+        VersionsMark,
+        versions_mark_of,
+    )
+    from tui_chat.ui.widgets.conversation.history_view import history_widgets as _history_widgets
+    from tui_chat.ui.widgets.conversation.message import (
+        AssistantMessage,
+        ErrorNotice,
+        InfoNotice,
+        UserMessage,
+    )
     from tui_chat.ui.widgets.inspector import EventInspector  # after the first frame
+
+#: Where the message widgets live: they import Markdown, Pygments and Rich's syntax
+#: highlighting, 30 ms that the first frame (which shows no message) does not wait for.
+_MESSAGE_MODULES = (
+    "tui_chat.ui.widgets.conversation.message",
+    "tui_chat.ui.widgets.conversation.history_view",
+)
+
+
+def _message_widgets() -> None:
+    """Bind the message widgets' names in this module, importing them if nobody has:
+    the chat screen calls it on mount when they are already imported, else once the
+    first frame is out (imported on a thread), and whatever shows a message first."""
+    global AssistantMessage, ErrorNotice, InfoNotice, UserMessage
+    global EarlierMessages, VersionsMark, versions_mark_of, _history_widgets
+    from tui_chat.ui.widgets.conversation.history_view import (
+        EarlierMessages,
+        VersionsMark,
+        versions_mark_of,
+    )
+    from tui_chat.ui.widgets.conversation.history_view import history_widgets as _history_widgets
+    from tui_chat.ui.widgets.conversation.message import (
+        AssistantMessage,
+        ErrorNotice,
+        InfoNotice,
+        UserMessage,
+    )
+
 
 #: Below this many columns the conversation list starts hidden (80x24 over SSH).
 WIDE_ENOUGH_FOR_SIDEBAR = 110
@@ -218,6 +249,10 @@ class ChatScreen(Screen[None]):
         # the prompt is drawn without waiting for it and keys typed meanwhile still land.
         self.call_after_refresh(self._prepare_provider)
         self.call_later(self._inspector)
+        if all(name in sys.modules for name in _MESSAGE_MODULES):
+            _message_widgets()
+        else:
+            self.call_after_refresh(self._import_message_widgets)
         if self.settings.record is not None:
             self._open_recording(self.settings.record)
         if self.history.enabled:
@@ -226,6 +261,8 @@ class ChatScreen(Screen[None]):
         if self._resume is not None:  # first: opening a chat clears the log
             await self.open_conversation(self._resume)
         log = self.query_one(ChatLog)
+        if auto_choice_notice(self.settings) or self.settings.key_withheld or self._history_notice:
+            _message_widgets()  # said in the first frame
         if notice := auto_choice_notice(self.settings):
             await log.mount(InfoNotice(notice))
         if withheld := self.settings.key_withheld:
@@ -234,6 +271,11 @@ class ChatScreen(Screen[None]):
             await log.mount(ErrorNotice(self._history_notice))
         if self._compare_at_start is not None:
             self.open_compare(*self._compare_at_start)
+
+    @work(group="warm-up", exit_on_error=False)
+    async def _import_message_widgets(self) -> None:
+        await asyncio.to_thread(lambda: [importlib.import_module(m) for m in _MESSAGE_MODULES])
+        _message_widgets()
 
     def _prepare_provider(self) -> None:
         prepare = getattr(self.provider, "prepare", None)
@@ -353,6 +395,7 @@ class ChatScreen(Screen[None]):
         self._refresh_sidebar()
 
     def _replies(self) -> list[AssistantMessage]:
+        _message_widgets()
         return [r for r in self.query(AssistantMessage) if r.text]
 
     def action_copy_reply(self) -> None:
@@ -603,6 +646,7 @@ class ChatScreen(Screen[None]):
     ) -> None:
         """Send a prompt and show its reply as it comes; `again` (a retry): the prompt
         is on screen already, only the reply is new."""
+        _message_widgets()
         self.conversation.add_user(text)
         request = self.conversation.request(
             model=self.settings.model,
@@ -701,6 +745,7 @@ class ChatScreen(Screen[None]):
     def action_earlier_versions(self, on_cursor: bool = False) -> None:
         """List the earlier versions of the turn the cursor is on; from the palette,
         with no cursor, of the last turn that has any."""
+        _message_widgets()
         log = self.query_one(ChatLog)
         selected = log.selected
         if selected is not None:
@@ -814,6 +859,7 @@ class ChatScreen(Screen[None]):
         if stored is None:
             self.notify(f"No conversation {conversation_id}.", severity="error")
             return
+        _message_widgets()
         self.conversation = Conversation(list(stored.chat_messages()))
         if stored.api == self.settings.api:
             # Same protocol: continue on the conversation's own model and system prompt.
@@ -829,7 +875,7 @@ class ChatScreen(Screen[None]):
         self._refresh_sidebar()
         self.query_one(PromptInput).focus()
 
-    @on(EarlierMessages.Pressed)
+    @on(Button.Pressed, "#earlier")  # EarlierMessages: imported after the first frame
     async def _show_earlier(self, event: EarlierMessages.Pressed) -> None:
         log = self.query_one(ChatLog)
         widgets = _history_widgets(self._pending_earlier)
