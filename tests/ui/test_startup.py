@@ -11,9 +11,16 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 
 import pexpect
 import pytest
+
+from tui_chat.history import HistoryStore
+
+from console_script import TUI_CHAT
+from fake_server import FakeLLMServer, Script
+from pty_terminal import Terminal
 
 #: What the first frame does not need: the SDK, `.env` and config parsing (there are
 #: none here), the history command, recording, HTTP-date parsing (a Retry-After), the
@@ -152,3 +159,49 @@ def test_the_screen_has_its_width_class_before_its_widgets_are_first_styled(
     """Set by the terminal's first resize, after the first frame, it restyled every
     widget once more before a key typed then could be drawn."""
     assert "-wide" in seen["composed"] and "-narrow" not in seen["composed"]
+
+
+def _terminal_env(home: Path) -> dict[str, str]:
+    keep = ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "VIRTUAL_ENV", "PYENV_VERSION", "PYENV_ROOT")
+    env = {k: v for k, v in os.environ.items() if k in keep}
+    env.update(HOME=str(home), TERM="xterm-256color", COLORTERM="truecolor")
+    env.setdefault("LANG", "C.UTF-8")
+    return env
+
+
+def test_a_prompt_sent_the_moment_the_prompt_is_drawn_gets_its_reply(
+    fake_server: FakeLLMServer, tmp_path: Path
+) -> None:
+    """Typed and sent as soon as the prompt shows, while the SDK and the message widgets
+    are still loading (after the first frame): the prompt goes out and is answered."""
+    fake_server.enqueue(Script(chunks=["Early ", "bird ", "answered."]))
+    argv = [*TUI_CHAT, "--api", "chat", "--base-url", fake_server.openai_url, "--model", "m"]
+    term = Terminal(argv, tmp_path, _terminal_env(tmp_path))
+    try:
+        term.wait_for(lambda s: "Enter sends" in s)
+        term.child.send("typed at once\r")
+        screen = term.wait_for(lambda s: "Early bird answered." in s and "tok/s" in s)
+        assert "typed at once" in screen
+        assert [r.json["messages"][-1]["content"] for r in fake_server.requests] == [
+            "typed at once"
+        ]
+    finally:
+        term.close()
+
+
+def test_resume_in_a_real_start_shows_the_saved_conversation(
+    fake_server: FakeLLMServer, tmp_path: Path
+) -> None:
+    """`--resume` shows the chat at once, though the message widgets are otherwise
+    imported after the first frame."""
+    with HistoryStore.open(tmp_path / ".local" / "share" / "tui-chat" / "history.sqlite3") as store:
+        chat = store.new_conversation(api="chat", base_url=None, model="m", system=None)
+        store.add_message(chat, "user", "what was said before")
+        store.add_message(chat, "assistant", "an answer kept in history")
+    argv = [*TUI_CHAT, "--api", "chat", "--base-url", fake_server.openai_url, "--resume"]
+    term = Terminal(argv, tmp_path, _terminal_env(tmp_path))
+    try:
+        screen = term.wait_for(lambda s: "an answer kept in history" in s)
+        assert "what was said before" in screen
+    finally:
+        term.close()
