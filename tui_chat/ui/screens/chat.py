@@ -88,6 +88,8 @@ _MESSAGE_MODULES = (
     "tui_chat.ui.widgets.conversation.message",
     "tui_chat.ui.widgets.conversation.history_view",
 )
+#: All the first frame leaves out (the inspector: see `_inspector`).
+_LATE_MODULES = (*_MESSAGE_MODULES, "tui_chat.ui.widgets.inspector")
 
 
 def _message_widgets() -> None:
@@ -245,14 +247,14 @@ class ChatScreen(Screen[None]):
         yield KeyFooter()
 
     async def on_mount(self) -> None:
-        # The SDK (0.4 s to import) loads on a thread once the first frame is out, so
-        # the prompt is drawn without waiting for it and keys typed meanwhile still land.
-        self.call_after_refresh(self._prepare_provider)
-        self.call_later(self._inspector)
-        if all(name in sys.modules for name in _MESSAGE_MODULES):
+        # What the first frame does not show loads once it is out, so the prompt is drawn
+        # without waiting for it and keys typed meanwhile still land (`_warm_up`).
+        if all(name in sys.modules for name in _LATE_MODULES):  # imported already
             _message_widgets()
+            self.call_later(self._inspector)
+            self.call_after_refresh(self._prepare_provider)
         else:
-            self.call_after_refresh(self._import_message_widgets)
+            self.call_after_refresh(self._warm_up)
         if self.settings.record is not None:
             self._open_recording(self.settings.record)
         if self.history.enabled:
@@ -273,9 +275,14 @@ class ChatScreen(Screen[None]):
             self.open_compare(*self._compare_at_start)
 
     @work(group="warm-up", exit_on_error=False)
-    async def _import_message_widgets(self) -> None:
-        await asyncio.to_thread(lambda: [importlib.import_module(m) for m in _MESSAGE_MODULES])
+    async def _warm_up(self) -> None:
+        """Import the message widgets and the inspector on a thread, then have the
+        provider import the SDK (0.4 s) on another: one import at a time, so keys typed
+        just after the first frame share the CPU with one thread, not three."""
+        await asyncio.to_thread(lambda: [importlib.import_module(m) for m in _LATE_MODULES])
         _message_widgets()
+        self._inspector()
+        self._prepare_provider()
 
     def _prepare_provider(self) -> None:
         prepare = getattr(self.provider, "prepare", None)
