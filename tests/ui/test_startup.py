@@ -107,6 +107,16 @@ def exit_now() -> None:
     os._exit(0)
 
 
+class NoteTheSdk:  # notes what is loaded when the SDK's import begins, finds nothing
+
+    def find_spec(self, name, path=None, target=None):
+        if name in ("openai", "anyio._backends._asyncio"):  # what the SDK thread imports
+            sys.meta_path.remove(self)
+            note("sdk import begins")
+        return None
+
+
+sys.meta_path.insert(0, NoteTheSdk())
 cli._tune_gc, cli._exit_now = first_frame, exit_now
 sys.exit(cli.main(sys.argv[4:]))
 """
@@ -205,3 +215,11 @@ def test_resume_in_a_real_start_shows_the_saved_conversation(
         assert "what was said before" in screen
     finally:
         term.close()
+
+
+def test_the_sdk_starts_loading_only_once_the_widgets_left_out_of_the_first_frame_are_in(
+    seen: dict[str, list[str]],
+) -> None:
+    """One import at a time after the first frame, so a key typed then waits for less."""
+    late = {"tui_chat.ui.widgets.conversation.message", "tui_chat.ui.widgets.inspector"}
+    assert late <= set(seen["sdk import begins"])
