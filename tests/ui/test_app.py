@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from tui_chat.ui.widgets.conversation.chat_log import ChatLog
-from tui_chat.ui.widgets.conversation.indicator import TypingIndicator
 from tui_chat.ui.widgets.conversation.message import (
     AssistantMessage,
     ErrorNotice,
@@ -20,6 +19,12 @@ from tui_chat.ui.widgets.prompt import PromptInput
 
 from .app_factory import KEY, make_app, replies, send, shown_text, wait_for
 from fake_server import FakeLLMServer, Script
+
+
+def shown_lines(reply: AssistantMessage) -> str:
+    """The rows the reply's body draws."""
+    body = reply.query_one(ReplyBody)
+    return "\n".join(body.render_line(y).text for y in range(body.size.height))
 
 
 @pytest.fixture
@@ -41,10 +46,11 @@ async def test_reply_streams_in_order_and_indicator_goes(
         await send(pilot, "hello")
         await wait_for(pilot, lambda: len(fake_server.requests) == 1)
         reply = replies(app)[0]
-        assert reply.query(TypingIndicator), "indicator shows before the first token"
+        assert "thinking…" in reply.waiting, "the reply says it waits before the first token"
+        assert "thinking…" in shown_lines(reply)
         fake_server.release()
         await wait_for(pilot, lambda: reply.status == "complete")
-        assert not reply.query(TypingIndicator)
+        assert not reply.waiting and "thinking" not in shown_lines(reply)
         assert reply.text == "".join(chunks)
         assert shown_text(reply) == "".join(chunks)
         meta = str(reply.query_one("#meta").render())
@@ -183,7 +189,7 @@ async def test_toggle_streaming_sends_non_streaming_request(fake_server: FakeLLM
         await send(pilot, "no stream please")
         await wait_for(pilot, lambda: len(fake_server.requests) == 1 and bool(replies(app)))
         reply = replies(app)[0]
-        assert reply.query(TypingIndicator) and reply.text == ""
+        assert "waiting for the whole reply" in reply.waiting and reply.text == ""
         fake_server.release()
         await wait_for(pilot, lambda: reply.status == "complete")
         assert reply.text == "whole reply at once"

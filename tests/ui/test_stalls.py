@@ -11,8 +11,8 @@ import pytest
 from tui_chat.cli import build_parser, main, settings_from_args
 from tui_chat.settings.config import Settings
 from tui_chat.ui.app import ChatApp
-from tui_chat.ui.widgets.conversation.indicator import TypingIndicator
 from tui_chat.ui.widgets.conversation.message import AssistantMessage, ErrorNotice
+from tui_chat.ui.widgets.conversation.reply_body import ReplyBody
 
 from .app_factory import make_app, replies, send, shown_text, wait_for
 from fake_server import FakeLLMServer, Script
@@ -25,8 +25,12 @@ def quick_stall_notice(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def indicator_line(app: ChatApp) -> str:
-    indicators = app.query(TypingIndicator)
-    return str(indicators.first().render()) if indicators else ""
+    """What the reply says while it waits, as drawn in its first row."""
+    shown = app.query(AssistantMessage)
+    if not shown or not shown.last().waiting:
+        return ""
+    body = shown.last().query_one(ReplyBody)
+    return body.render_line(0).text
 
 
 def meta(reply: AssistantMessage) -> str:

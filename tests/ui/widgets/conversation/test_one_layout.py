@@ -48,3 +48,20 @@ async def test_a_growing_reply_is_laid_out_once_per_jump_and_followed() -> None:
         jumps = len(heights) - 1
         assert jumps >= 5
         assert len(layouts) <= jumps + 2, f"{len(layouts)} layouts for {jumps} jumps"
+
+
+async def test_the_first_words_take_the_waiting_rows_place_without_a_layout() -> None:
+    """Between the server's first token and the screen there is no widget to remove
+    and no layout: the words replace the "thinking…" row in place."""
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        reply, body = app.query_one(AssistantMessage), app.query_one(ReplyBody)
+        await pilot.pause()
+        assert "thinking…" in body.render_line(0).text, "the wait is said in the first row"
+        layouts: list[int] = []
+        app.screen._refresh_layout = counting(layouts, app.screen._refresh_layout)  # type: ignore[method-assign]
+        await reply.append("First words.")
+        assert body.lines_repainted == (0,), "one row repainted"
+        await pilot.pause()
+        assert body.render_line(0).text.startswith("First words.")
+        assert not layouts, "no layout before the first words show"

@@ -19,7 +19,11 @@ from tui_chat.core.metrics import ReplyMetrics
 from tui_chat.core.protocol import Retrying, seconds
 from tui_chat.core.sanitize import clean
 from tui_chat.core.status import ReplyStatus
-from tui_chat.ui.widgets.conversation.indicator import STALL_NOTICE_SECONDS, TypingIndicator
+from tui_chat.ui.widgets.conversation.indicator import (
+    STALL_NOTICE_SECONDS,
+    TICK_SECONDS,
+    WaitingLine,
+)
 from tui_chat.ui.widgets.conversation.one_layout import OneLayout
 from tui_chat.ui.widgets.conversation.reasoning import ReasoningBlock
 from tui_chat.ui.widgets.conversation.reply_body import ReplyBody
@@ -60,7 +64,8 @@ class InfoNotice(Static):
 class AssistantMessage(Vertical, OneLayout):
     """A reply that grows in place.
 
-    The typing indicator goes away on the first fragment, which is drawn at once. After
+    Until the first words the body's first row says it is waiting (dots, seconds,
+    retries, stalls); the first fragment takes that row's place and is drawn at once. After
     that, fragments are handed to the body at once if the last hand-over was at least
     `FLUSH_SECONDS` (a frame) ago, else at the end of that frame, so a
     fast server costs one render per frame rather than one per token; the body repaints
@@ -74,7 +79,7 @@ class AssistantMessage(Vertical, OneLayout):
     """
 
     #: Seconds without data before the reply says so; a class attribute so tests (and
-    #: the typing indicator it hands it to) can use a small one.
+    #: the waiting line it hands it to) can use a small one.
     stall_notice_after: ClassVar[float] = STALL_NOTICE_SECONDS
 
     DEFAULT_CSS = """
@@ -94,6 +99,10 @@ class AssistantMessage(Vertical, OneLayout):
         self._reasoning = reasoning
         self._thinking: ReasoningBlock | None = None
         self._thinking_shown_whole = False
+        self._waiting = (
+            None if settled is not None else WaitingLine(label, stall_after=self.stall_notice_after)
+        )
+        self._waiting_timer: Timer | None = None
         #: The reply is the model's refusal (set when it finishes).
         self.refusal = False
         self._label = label
@@ -135,8 +144,6 @@ class AssistantMessage(Vertical, OneLayout):
         if self._from_history:
             if self._reasoning:
                 yield ReasoningBlock(self._reasoning, folded=True)
-        else:
-            yield TypingIndicator(self._label, stall_after=self.stall_notice_after)
         yield self._body
         yield Static(self._meta, id="meta", markup=False)
 
@@ -155,7 +162,28 @@ class AssistantMessage(Vertical, OneLayout):
             await self.mount(self._thinking, before="#body")
         await self._data()
 
-    async def _data(self) -> None:
+    def on_mount(self) -> None:
+        if self._waiting is not None:
+            self._body.show_waiting(self._waiting.line)  # before the first layout: room kept
+            self._waiting_timer = self.set_interval(TICK_SECONDS, self._tick_waiting)
+
+    @property
+    def waiting(self) -> str:
+        """What the reply says while it waits for its first text ("" after)."""
+        return self._body.waiting
+
+    def _tick_waiting(self) -> None:
+        if self._waiting is not None:
+            self._body.show_waiting(self._waiting.tick())
+
+    def _stop_waiting(self, *, redraw: bool) -> None:
+        if self._waiting_timer is not None:
+            self._waiting_timer.stop()
+            self._waiting_timer = None
+        self._waiting = None
+        self._body.show_waiting("", redraw=redraw)
+
+    async def _data(self, *, answer: bool = False) -> None:
         """Text of either kind came: the wait is over, and no stall is shown."""
         self._last_data = time.monotonic()
         if self._stalled:
@@ -164,8 +192,7 @@ class AssistantMessage(Vertical, OneLayout):
             self._receiving = True
             self.status = "streaming"
             self._stall_timer = self.set_interval(STALL_CHECK_SECONDS, self._check_stall)
-            for indicator in self.query(TypingIndicator):
-                await indicator.remove()
+            self._stop_waiting(redraw=not answer)  # the first words redraw its row anyway
 
     async def append(self, fragment: str) -> None:
         fragment = clean(fragment)
@@ -173,7 +200,7 @@ class AssistantMessage(Vertical, OneLayout):
             return
         self._parts.append(fragment)
         self._pending.append(fragment)
-        await self._data()
+        await self._data(answer=True)
         if not self._started:
             self._started = True
             if self._thinking is not None:
@@ -189,8 +216,9 @@ class AssistantMessage(Vertical, OneLayout):
 
     def show_retry(self, retry: Retrying) -> None:
         """The provider waits to try again (only ever before the first words)."""
-        for indicator in self.query(TypingIndicator):
-            indicator.show_retry(retry)
+        if self._waiting is not None:
+            self._waiting.show_retry(retry)
+            self._body.show_waiting(self._waiting.line)
 
     def _check_stall(self) -> None:
         idle = time.monotonic() - self._last_data
@@ -228,9 +256,8 @@ class AssistantMessage(Vertical, OneLayout):
             self._stall_timer = None
         self._stalled = False
         self._flush()
+        self._stop_waiting(redraw=False)  # the body's finish lays it out again
         self._body.finish()
-        for indicator in self.query(TypingIndicator):
-            await indicator.remove()
         took = None if metrics is None or self._thinking_shown_whole else metrics.thought_for
         for block in self.query(ReasoningBlock):
             block.fold(took)

@@ -37,6 +37,7 @@ from textual.geometry import Region, Size
 from textual.selection import Selection
 from textual.strip import Strip
 
+from tui_chat.core.sanitize import clean
 from tui_chat.ui.render.direct import paint_rows
 from tui_chat.ui.widgets.conversation.markdown_segments import FENCE, open_fence, settle_point
 from tui_chat.ui.widgets.conversation.one_layout import OneLayout
@@ -52,6 +53,7 @@ class ReplyBody(OneLayout):
     """The Markdown of one reply; `append` grows it, `finish` gives back the runway."""
 
     ALLOW_SELECT = True
+    COMPONENT_CLASSES = {"reply-body--waiting"}
     DEFAULT_CSS = """
     ReplyBody { height: auto; }
     """
@@ -69,6 +71,7 @@ class ReplyBody(OneLayout):
         self._code_cache: dict[tuple[str, str], list[Strip]] = {}  # open fence's lines
         self._kept: tuple[str, list[Strip]] = ("", [])  # the last source `_kept_block` drew
         self._holding = live  # a table's unfinished row waits for its line's end
+        self._waiting = ""  # said in the first row until the first text (see show_waiting)
         self._base = Style()  # the widget's own style, taken once per redraw
         self._options: ConsoleOptions  # and the console's at our width (`_take_style`)
         #: The lines the last `append` asked Textual to repaint (for tests and benchmarks).
@@ -83,6 +86,21 @@ class ReplyBody(OneLayout):
     @property
     def live(self) -> bool:
         return self._live
+
+    @property
+    def waiting(self) -> str:
+        return self._waiting
+
+    def show_waiting(self, line: str, *, redraw: bool = True) -> None:
+        """Say `line` in the first row until text comes ("" to stop). The first words
+        then take its place: one row repainted, no widget leaving the log and no layout
+        between the server's first token and the screen."""
+        line = clean(line)
+        if line == self._waiting:
+            return
+        self._waiting = line
+        if redraw and self._width and not self.source:
+            self._redraw(len(self._done))
 
     def append(self, text: str) -> None:
         """Add cleaned text; repaint the lines it changed, or lay out again if it grew."""
@@ -115,6 +133,7 @@ class ReplyBody(OneLayout):
         (older text comes into view above), and behind a slow link that frame must not
         hold up the last words."""
         self._holding = False
+        self._waiting = ""
         if self._width and _held_row(self._tail):
             self._redraw(len(self._done))
         if self.is_attached:
@@ -164,6 +183,8 @@ class ReplyBody(OneLayout):
         prose (no Markdown in it: only wrapped), a tight list (only its last item drawn
         again) or a table whose last row is unfinished (drawn without it till it ends)."""
         tail = self._tail
+        if not tail:
+            return []
         if _PLAIN_PROSE.match(tail):
             return self._prose(tail)
         start = open_fence(tail)
@@ -239,7 +260,14 @@ class ReplyBody(OneLayout):
         lines = self._done_lines + self._tail_lines
         if not self._live and not self._tail_lines and lines:
             lines = lines[:-1]
+        if not lines and self._waiting:
+            lines = [self._waiting_row()]
         self._lines = lines
+
+    def _waiting_row(self) -> Strip:
+        style = self._base + self.get_component_rich_style("reply-body--waiting", partial=True)
+        row = Strip([Segment(self._waiting, style)]).crop(0, self._width)
+        return row.adjust_cell_length(self._width, self._base)
 
     def _render_all(self, width: int) -> None:
         self._width = width
