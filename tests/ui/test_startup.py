@@ -223,3 +223,39 @@ def test_the_sdk_starts_loading_only_once_the_widgets_left_out_of_the_first_fram
     """One import at a time after the first frame, so a key typed then waits for less."""
     late = {"tui_chat.ui.widgets.conversation.message", "tui_chat.ui.widgets.inspector"}
     assert late <= set(seen["sdk import begins"])
+
+
+async def test_the_reply_is_drawn_as_running_only_once_its_request_is_on_the_wire(
+    fake_server: FakeLLMServer,
+) -> None:
+    """The footer's and the status line's redraws for a running reply ran while the
+    request connected; `replying` itself is set at once (a second Enter is refused)."""
+    from tui_chat.ui.screens.chat import ChatScreen
+    from tui_chat.ui.widgets.status_line import StatusLine
+
+    from .app_factory import make_app, replies, send, wait_for
+
+    fake_server.enqueue(Script(chunks=["Drawn ", "after."]))
+    app = make_app(fake_server)
+    async with app.run_test() as pilot:
+        chat = app.chat
+        chat.ui_waits_for_request = 30  # the order is by design, not a race with the UI
+        on_the_wire: list[bool] = []
+        drawn = ChatScreen.watch_replying
+
+        def watch_replying(replying: bool) -> None:
+            if replying:
+                assert chat.replying, "set before it is drawn"
+                try:
+                    fake_server.wait_for_requests(1, timeout=2)  # blocks the app's loop
+                except AssertionError:
+                    on_the_wire.append(False)
+                else:
+                    on_the_wire.append(True)
+            drawn(chat, replying)
+
+        chat.watch_replying = watch_replying  # type: ignore[method-assign]
+        await send(pilot, "hi")
+        await wait_for(pilot, lambda: bool(replies(app)) and replies(app)[0].status == "complete")
+        assert on_the_wire == [True]
+        assert not app.query_one(StatusLine).busy

@@ -664,7 +664,9 @@ class ChatScreen(Screen[None]):
         )
         # The request first: mounting widgets and writing history took tens of ms
         # that the request used to wait behind. The worker shows nothing until `shown`.
-        self.replying = True
+        # `replying` is set now (a second Enter must see it) but drawn once the request
+        # is out: the footer's and status line's redraws ran while it connected.
+        self.set_reactive(ChatScreen.replying, True)
         self._inspector().begin(time.monotonic())
         wire = self.recording.reply(request, self.provider.name) if self.recording else None
         turn = _Turn()
@@ -678,6 +680,7 @@ class ChatScreen(Screen[None]):
                 await asyncio.wait_for(turn.sent.wait(), self.ui_waits_for_request)
         else:
             await asyncio.sleep(0)  # the worker starts its request before the UI's work
+        self.watch_replying(True)
         reply_id = self.history.begin_turn(self.settings, text)
         turn.saved(reply_id, self.history.turn(reply_id))
         log = self.query_one(ChatLog)
