@@ -151,6 +151,21 @@ def test_appending_a_word_to_a_line_writes_only_that_line() -> None:
     assert len(data.encode()) <= 30, repr(data)  # a move, " appended", a move back
 
 
+def test_a_column_of_changed_cells_costs_a_few_bytes_each() -> None:
+    """A scrollbar's thumb that moved: one cell on each of many rows, in one column."""
+    before = text_frame([" " * 78 + "|" for _ in range(20)], 80, 24)
+    after = text_frame([" " * 78 + ("#" if 5 <= i < 15 else "|") for i in range(20)], 80, 24)
+    differ = ScreenDiffer(80, 24)
+    screen, stream = emulate(80, 24)
+    differ.apply(full_update(before))
+    stream.feed(differ.flush((0, 23)))
+    differ.apply(full_update(after))
+    data = differ.flush()
+    stream.feed(data)
+    assert cells(screen) == intended(after)
+    assert len(data.encode()) <= 10 + 10 * 5, repr(data)  # a move, then down-and-back + "#"
+
+
 def test_unchanged_style_is_not_repeated_and_no_reset_per_run() -> None:
     before = text_frame(["hello"], 40, 5)
     after = text_frame(["hello world, again"], 40, 5)

@@ -44,6 +44,22 @@ class Grid:
             self.pens[y] = [UNKNOWN] * self.width
 
 
+def _vertical(d: int) -> str:
+    if d == 0:
+        return ""
+    if d > 0:
+        return "\x1b[B" if d == 1 else f"\x1b[{d}B"
+    return "\x1b[A" if d == -1 else f"\x1b[{-d}A"
+
+
+def _across(d: int) -> str:
+    if d == 0:
+        return ""
+    if d > 0:
+        return "\x1b[C" if d == 1 else f"\x1b[{d}C"
+    return "\b" * -d if d >= -3 else f"\x1b[{-d}D"
+
+
 class ScreenDiffer:
     """Turns compositor updates into the fewest bytes that bring the terminal up to date."""
 
@@ -211,22 +227,11 @@ class ScreenDiffer:
         cx, cy = cur
         if (cx, cy) == (x, y):
             return ""
-        best = cup
-        if cy == y:
-            d = x - cx
-            if x == 0:
-                best = "\r"
-            elif d > 0:
-                best = "\x1b[C" if d == 1 else f"\x1b[{d}C"
-            else:
-                best = f"\x1b[{-d}D"
-        elif cx == x:
-            d = y - cy
-            best = f"\x1b[{d}B" if d > 0 else f"\x1b[{-d}A"
-            if d == 1:
-                best = "\x1b[B"
-        elif x == 0 and y == cy + 1:
-            best = "\r\n"  # never on the last row, so it cannot scroll
+        if x == 0 and y == cy + 1:
+            return "\r\n"  # never on the last row, so it cannot scroll
+        # Up or down, then across: "\x1b[B\b" (4 bytes) takes a column of cells, such as
+        # a scrollbar that moved, for less than half of a cursor position each.
+        best = _vertical(y - cy) + ("\r" if x == 0 and cx else _across(x - cx))
         return best if len(best) < len(cup) else cup
 
     def _row(self, y: int, out: list[str]) -> None:
