@@ -72,7 +72,7 @@ class ReplyBody(OneLayout):
         self._kept: tuple[str, list[Strip]] = ("", [])  # the last source `_kept_block` drew
         self._holding = live  # a table's unfinished row waits for its line's end
         self._waiting = ""  # said in the first row until the first text (see show_waiting)
-        self._base = Style()  # the widget's own style, taken once per redraw
+        self._base = Style()  # the widget's own style, taken once per width or theme
         self._options: ConsoleOptions  # and the console's at our width (`_take_style`)
         #: The lines the last `append` asked Textual to repaint (for tests and benchmarks).
         self.lines_repainted: tuple[int, ...] = ()
