@@ -166,6 +166,29 @@ def test_a_column_of_changed_cells_costs_a_few_bytes_each() -> None:
     assert len(data.encode()) <= 10 + 10 * 5, repr(data)  # a move, then down-and-back + "#"
 
 
+def test_rows_that_look_the_same_set_each_pen_once() -> None:
+    """The room under a streaming reply as it scrolls in: a bar, blanks, a scrollbar
+    track, the same on every row. Each pen is set once for all of them, not per row."""
+    width, height = 80, 24
+    bar, track = STYLES[2], STYLES[7]
+
+    def runway() -> Strip:
+        return row([Segment("│", bar), Segment(" " * (width - 3), BG), Segment("  ", track)], width)
+
+    frame = [row([Segment(f"line {y}", BG)], width) for y in range(height - 10)]
+    frame += [runway() for _ in range(10)]
+    differ = ScreenDiffer(width, height)
+    screen, stream = emulate(width, height)
+    differ.apply(full_update(frame))
+    data = differ.flush((0, 0))
+    stream.feed(data)
+    assert cells(screen) == intended(frame)
+    runway_bytes = data[data.index("line 13") :]
+    switches = runway_bytes.count("m")  # each SGR ends in "m"
+    assert switches <= 6, f"{switches} pen switches for ten rows alike"
+    assert len(runway_bytes.encode()) <= 10 * 35, repr(runway_bytes)
+
+
 def test_unchanged_style_is_not_repeated_and_no_reset_per_run() -> None:
     before = text_frame(["hello"], 40, 5)
     after = text_frame(["hello world, again"], 40, 5)

@@ -27,6 +27,7 @@ MERGE_GAP = 4  # rewrite up to this many unchanged cells rather than move over t
 MIN_EL = 4  # clear a blank tail with EL from this many cells
 MIN_ECH = 10  # clear a blank stretch with ECH + a move from this many cells
 SCROLL_MIN_ROWS = 3  # bands smaller than this are cheaper to repaint
+ALIKE_MIN_ROWS = 3  # rows that look the same, from this many, go out a pen at a time
 
 
 class Grid:
@@ -209,8 +210,18 @@ class ScreenDiffer:
         out: list[str] = []
         if len(self.dirty) >= SCROLL_MIN_ROWS:
             self._scroll(out)
-        for y in sorted(self.dirty):
-            self._row(y, out)
+        rows = sorted(self.dirty)
+        i = 0
+        while i < len(rows):
+            j = i + 1
+            while j < len(rows) and rows[j] == rows[j - 1] + 1 and self._alike(rows[i], rows[j]):
+                j += 1
+            if j - i >= ALIKE_MIN_ROWS:
+                self._alike_rows(rows[i:j], out)
+            else:
+                for y in rows[i:j]:
+                    self._row(y, out)
+            i = j
         self.dirty.clear()
         if cursor is not None and self.cursor != cursor:
             out.append(self._move(*cursor))
@@ -233,6 +244,37 @@ class ScreenDiffer:
         # a scrollbar that moved, for less than half of a cursor position each.
         best = _vertical(y - cy) + ("\r" if x == 0 and cx else _across(x - cx))
         return best if len(best) < len(cup) else cup
+
+    def _alike(self, y: int, y2: int) -> bool:
+        """Rows the terminal knows nothing of (scrolled in, say) that are to look the same."""
+        pens = self.desired.pens[y]
+        return (
+            self.desired.chars[y2] == self.desired.chars[y]
+            and self.desired.pens[y2] == pens
+            and UNKNOWN not in pens
+            and all(pen == UNKNOWN for pen in self.shadow.pens[y])
+            and all(pen == UNKNOWN for pen in self.shadow.pens[y2])
+        )
+
+    def _alike_rows(self, rows: list[int], out: list[str]) -> None:
+        """Write rows that look the same one pen's stretch at a time, down all the rows,
+        so that each pen is set once rather than once per row: the room kept below a
+        streaming reply (its bar, blanks, the scrollbar's track) costs a few bytes a row."""
+        top = rows[0]
+        chars, pens = self.desired.chars[top], self.desired.pens[top]
+        stretches: list[tuple[int, int]] = []
+        x = 0
+        while x < self.width:
+            j = x + 1
+            while j < self.width and pens[j] == pens[x]:
+                j += 1
+            stretches.append((x, j))
+            x = j
+        for a, b in stretches:
+            for y in rows:
+                self._write_run(y, a, b, out)
+        for y in rows:
+            self.shadow.chars[y], self.shadow.pens[y] = list(chars), list(pens)
 
     def _row(self, y: int, out: list[str]) -> None:
         dc, dp = self.desired.chars[y], self.desired.pens[y]
@@ -343,7 +385,8 @@ class ScreenDiffer:
             out.append(self._move_from((cx, y), tail, y) + "\x1b[K")
             cx = tail
         self.pen_id = pid_now
-        # Writing the last column leaves the cursor in a pending-wrap state.
+        # Writing the last column leaves the cursor in a pending-wrap state, which
+        # emulators tell apart from the last column differently: only a CUP is safe.
         self.cursor = (cx, y) if cx < width else None
 
     # -- scroll detection -------------------------------------------------------------
