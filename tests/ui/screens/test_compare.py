@@ -79,6 +79,8 @@ async def test_metrics_follow_the_servers_timing(fake_server: FakeLLMServer) -> 
     async with app.run_test(size=(120, 30)) as pilot:
         screen = CompareScreen(*contenders(fake_server))
         await app.push_screen(screen)
+        for contender in screen.contenders.values():  # the SDK loaded: only the server's time
+            await contender.provider.client()  # type: ignore[attr-defined]
         screen.query_one(PromptInput).load_text("time me")
         await pilot.press("enter")
         await wait_for(pilot, lambda: not screen.busy, timeout=10)
