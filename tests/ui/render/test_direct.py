@@ -75,3 +75,24 @@ async def test_a_reply_under_another_widget_is_left_to_the_compositor() -> None:
         await pilot.pause()
         text = "\n".join(screen_text(app))
         assert "COVER" in text and "one more" in text
+
+
+async def test_a_scroll_on_its_way_to_the_screen_leaves_the_lines_to_the_compositor() -> None:
+    """Between a scroll asked for and the screen laying it out, the reply's place on
+    screen is not known yet: painting then would draw the word on its old row."""
+    app = Host()
+    install(app)
+    async with app.run_test(size=SIZE) as pilot:
+        body = app.query_one(ReplyBody)
+        body.append("".join(f"Line number {i} of the reply.\n\n" for i in range(30)))
+        await pilot.pause()
+        log = app.query_one(VerticalScroll)
+        log.scroll_end(animate=False)
+        await pilot.pause()
+        differ = with_differ(app)
+        log.scroll_y = log.max_scroll_y - 4  # as a wheel does: the scroll is asked for
+        assert log._scroll_required
+        log._check_refresh()  # the log's idle ran: the screen has the scroll to do
+        body.append("Line number 30, grown by a TOKEN")
+        assert body.lines_repainted, "a line changed"
+        assert not any("TOKEN" in "".join(row) for row in differ.desired.chars)

@@ -33,6 +33,8 @@ def can_paint(widget: Widget) -> tuple[Region, Region] | None:
     app = widget.app
     if screen is not app.screen or app._batch_count or widget.styles.gutter:
         return None
+    if screen.message_queue_size:
+        return None  # a scroll or layout may be on its way to the screen (asked, not done)
     node: Any = widget
     while node is not None and node is not app:
         if node._layout_required or node._scroll_required:
