@@ -245,3 +245,11 @@ async def test_a_reply_that_ends_mid_row_shows_the_row() -> None:
         await pilot.pause()
         want = lines(whole)
     assert got == want
+
+
+async def test_a_line_that_only_starts_with_a_bar_streams_as_prose() -> None:
+    """Not a table row: "|x|" opening a line after text is shown as it comes."""
+    body = ReplyBody(live=True)
+    async with Host(body).run_test(size=(60, 30)) as pilot:
+        await stream(pilot, body, "Some text.\n|x| is the absolute val")
+        assert any("|x| is the absolute val" in line for line in lines(body))

@@ -65,3 +65,38 @@ async def test_the_first_words_take_the_waiting_rows_place_without_a_layout() ->
         await pilot.pause()
         assert body.render_line(0).text.startswith("First words.")
         assert not layouts, "no layout before the first words show"
+
+
+async def test_a_theme_change_mid_reply_keeps_the_newest_lines_on_screen() -> None:
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        reply, log = app.query_one(AssistantMessage), app.query_one(ChatLog)
+        body = app.query_one(ReplyBody)
+        await reply.append("First words.\n\n")
+        for _ in range(6):
+            await reply.append(PARAGRAPH)
+            await pilot.pause(0.06)
+        app.theme = "textual-light"
+        for _ in range(3):
+            await reply.append(PARAGRAPH)  # before the next layout
+        await pilot.pause(0.3)
+        for _ in range(2):
+            await reply.append("more words here ")
+            await pilot.pause(0.1)
+        drawn = [y for y, strip in enumerate(body._lines) if strip.text.strip()]
+        assert drawn[-1] < body.size.height, "the newest line is inside the body"
+        assert 0 <= body.region.y + drawn[-1] - log.region.y < log.size.height
+
+
+async def test_a_model_that_thinks_first_keeps_no_blank_room_under_its_thinking() -> None:
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        reply, body = app.query_one(AssistantMessage), app.query_one(ReplyBody)
+        await pilot.pause()
+        assert body.size.height > 1, "room kept while it waits"
+        await reply.append_reasoning("Let me think about this.")
+        await pilot.pause()
+        assert body.size.height == 0, "no blank rows between the thinking and the meta line"
+        await reply.append("The answer.")
+        await pilot.pause()
+        assert body.render_line(0).text.startswith("The answer.")

@@ -99,7 +99,13 @@ class ReplyBody(OneLayout):
         if line == self._waiting:
             return
         self._waiting = line
-        if redraw and self._width and not self.source:
+        if redraw and not line and not self.source and self._reserved:
+            # The wait is over with nothing to show (the model thinks first): no room
+            # is kept below the thinking for words that have not begun.
+            self._reserved = 0
+            self._join_lines()
+            self.refresh(layout=True)
+        elif redraw and self._width and not self.source:
             self._redraw(len(self._done))
 
     def append(self, text: str) -> None:
@@ -296,7 +302,10 @@ class ReplyBody(OneLayout):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._width = 0  # colours come from the theme: render again at the next layout
+        # Colours come from the theme: render again, at a layout (which also sizes the
+        # widget for lines added meanwhile; a render alone left them below its bottom).
+        self._width = 0
+        self.refresh(layout=True)
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
@@ -365,9 +374,14 @@ def _just_closed_fence(tail: str) -> tuple[str, int] | None:
 
 
 def _held_row(tail: str) -> bool:
-    """The tail ends in an unfinished line of a table."""
-    last = tail[tail.rfind("\n") + 1 :]
-    return last.lstrip(" ")[:1] == "|" and len(last) - len(last.lstrip(" ")) < 4
+    """The tail ends in an unfinished row of a table: a line starting with "|" under
+    another (a lone first line, such as "|x| is ...", may be prose and streams as it)."""
+    head, _, last = tail.rpartition("\n")
+    above = head[head.rfind("\n") + 1 :]
+    return all(
+        line.lstrip(" ")[:1] == "|" and len(line) - len(line.lstrip(" ")) < 4
+        for line in (last, above)
+    )
 
 
 #: A top-level list item's first line: its marker (a bullet, or a number and its
