@@ -166,6 +166,19 @@ def test_a_column_of_changed_cells_costs_a_few_bytes_each() -> None:
     assert len(data.encode()) <= 10 + 10 * 5, repr(data)  # a move, then down-and-back + "#"
 
 
+def test_a_move_off_a_row_with_an_emoji_is_absolute() -> None:
+    """Terminals disagree on some characters' widths ("⚠️" is 1 cell to Rich, 2 in
+    kitty): a relative move from such a row would carry that column off to the next."""
+    before = text_frame(["", ""], 40, 5)
+    after = text_frame(["warn \u26a0\ufe0f here", " " * 10 + "x"], 40, 5)
+    differ = ScreenDiffer(40, 5)
+    differ.apply(full_update(before))
+    differ.flush()
+    differ.apply(full_update(after))
+    data = differ.flush()
+    assert "\x1b[2;11H" in data, repr(data)  # to row 2, column 11, by position
+
+
 def test_rows_that_look_the_same_set_each_pen_once() -> None:
     """The room under a streaming reply as it scrolls in: a bar, blanks, a scrollbar
     track, the same on every row. Each pen is set once for all of them, not per row."""

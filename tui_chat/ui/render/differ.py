@@ -45,6 +45,12 @@ class Grid:
             self.pens[y] = [UNKNOWN] * self.width
 
 
+def _unsure(text: str) -> bool:
+    """Characters whose width terminals may see otherwise (wide, or zero-width ones
+    such as an emoji's variation selector)."""
+    return any(get_character_cell_size(ch) != 1 for ch in text)
+
+
 def _vertical(d: int) -> str:
     if d == 0:
         return ""
@@ -91,6 +97,9 @@ class ScreenDiffer:
         self.dirty = set(range(self.height))
         self.pen_id: int | None = None  # the terminal's SGR state, None if unknown
         self.cursor: tuple[int, int] | None = None
+        #: Rows where a wide or zero-width character was written: terminals do not all
+        #: agree with Rich on those widths, so the cursor's column there is not certain.
+        self.shaky: set[int] = set()
 
     @property
     def size(self) -> tuple[int, int]:
@@ -240,6 +249,8 @@ class ScreenDiffer:
             return ""
         if x == 0 and y == cy + 1:
             return "\r\n"  # never on the last row, so it cannot scroll
+        if cy != y and x and cy in self.shaky:
+            return cup  # a column off on this row must not carry to the next
         # Up or down, then across: "\x1b[B\b" (4 bytes) takes a column of cells, such as
         # a scrollbar that moved, for less than half of a cursor position each.
         best = _vertical(y - cy) + ("\r" if x == 0 and cx else _across(x - cx))
@@ -375,6 +386,8 @@ class ScreenDiffer:
                     cx = j
             else:
                 out.append(text)
+                if not text.isascii() and _unsure(text):
+                    self.shaky.add(y)
                 cx = j
             x = j
         if tail < b:
