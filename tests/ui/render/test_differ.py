@@ -119,6 +119,47 @@ def test_random_frame_sequences_replay_to_the_intended_screen() -> None:
             frame = next_frame(rng, frame)
 
 
+def alike_row(rng: random.Random, width: int) -> Strip:
+    """A row such as the room under a streaming reply: blanks in a pen or two, a bar,
+    a track, now and then a wide character, up to the last column."""
+    segments: list[Segment] = []
+    used = 0
+    while used < width:
+        kind = rng.random()
+        if kind < 0.5:
+            segment = Segment(" " * rng.randrange(1, 30), rng.choice([BG, BG, *STYLES]))
+        elif kind < 0.7:
+            segment = Segment(rng.choice(["│", "▌", "x", "表", "😀", "ab"]), rng.choice(STYLES))
+        else:
+            segment = Segment(" " * rng.randrange(1, 4), rng.choice(STYLES))
+        used += Strip([segment]).cell_length
+        if used > width:
+            break
+        segments.append(segment)
+    return row(segments, width)
+
+
+def test_rows_scrolled_in_alike_replay_to_the_intended_screen() -> None:
+    for seed in range(10):
+        rng = random.Random(seed)
+        width, height = rng.choice([(80, 24), (41, 13), (120, 40), (20, 8)])
+        differ = ScreenDiffer(width, height, ColorSystem.TRUECOLOR)
+        screen, stream = emulate(width, height)
+        frame = [random_row(rng, width) for _ in range(height)]
+        for step in range(25):
+            differ.apply(full_update(frame))
+            stream.feed(differ.flush((0, height - 1)))
+            assert cells(screen) == intended(frame), f"seed {seed}, frame {step}"
+            if rng.random() < 0.5:  # a band scrolls up, rows alike come in below
+                top = rng.randrange(0, height // 2)
+                band = frame[top : rng.randrange(top + 3, height) + 1]
+                k = min(rng.randrange(1, 6), len(band))
+                band = band[k:] + [alike_row(rng, width)] * k
+                frame = frame[:top] + band + frame[top + len(band) :]
+            else:
+                frame = next_frame(rng, frame)
+
+
 def test_frames_skipped_between_flushes_cost_nothing_and_the_latest_one_shows() -> None:
     rng = random.Random(3)
     differ = ScreenDiffer(60, 10)
@@ -199,7 +240,53 @@ def test_rows_that_look_the_same_set_each_pen_once() -> None:
     runway_bytes = data[data.index("line 13") :]
     switches = runway_bytes.count("m")  # each SGR ends in "m"
     assert switches <= 6, f"{switches} pen switches for ten rows alike"
-    assert len(runway_bytes.encode()) <= 10 * 35, repr(runway_bytes)
+    # Each row cleared (EL) to its blank, then the bar and the track down the rows: no
+    # spaces sent, and no cursor position per row (EL leaves no pending wrap).
+    assert " " * 2 not in runway_bytes and runway_bytes.count("H") <= 2, repr(runway_bytes)
+    assert len(runway_bytes.encode()) <= 10 * 25, repr(runway_bytes)
+
+
+def test_words_then_a_long_blank_in_one_pen_erase_the_blank() -> None:
+    """A new line of text over a row that showed something else: the words go out, the
+    rest of the row in the same pen is erased (ECH, EL), not sent as spaces."""
+    width = 80
+    before = [row([Segment("x" * width, STYLES[2])], width) for _ in range(3)]
+    after = [
+        row([Segment("hello" + " " * 40, BG), Segment("world", STYLES[1])], width),
+        row([Segment("just words", BG)], width),
+        row([Segment("   indented" + " " * 30, BG), Segment("|", STYLES[1])], width),
+    ]
+    differ = ScreenDiffer(width, 3)
+    screen, stream = emulate(width, 3)
+    differ.apply(full_update(before))
+    stream.feed(differ.flush())
+    differ.apply(full_update(after))
+    data = differ.flush()
+    stream.feed(data)
+    assert cells(screen) == intended(after)
+    assert " " * 4 not in data, repr(data)
+    assert len(data.encode()) < 200, repr(data)  # as spaces: over 300
+
+
+def test_a_line_that_moved_with_the_log_and_grew_is_not_sent_again() -> None:
+    """The log jumps while a line is being written: that line moves with the scroll,
+    and only its new words go out at its new row."""
+    width, height = 60, 20
+    lines = [f"line {n} of the reply, with some words to fill it" for n in range(16)]
+    footer = [row([Segment(f"prompt row {i}", STYLES[2])], width) for i in range(4)]
+    frame0 = text_frame(lines, width, 16) + footer
+    grown = lines[6:15] + [lines[15] + " and more"]  # up 6 rows; the last line grew
+    frame1 = text_frame(grown, width, 16) + footer
+    differ = ScreenDiffer(width, height)
+    screen, stream = emulate(width, height)
+    differ.apply(full_update(frame0))
+    stream.feed(differ.flush())
+    differ.apply(full_update(frame1))
+    data = differ.flush()
+    stream.feed(data)
+    assert cells(screen) == intended(frame1)
+    assert "\x1b[1;16r" in data  # the log's rows moved by a scroll region
+    assert "line 15" not in data and "and more" in data, repr(data)
 
 
 def test_unchanged_style_is_not_repeated_and_no_reset_per_run() -> None:

@@ -24,7 +24,7 @@ from tui_chat.ui.render.pen import SHOWS_ON_BLANK, Pen, pen_of, switch
 
 UNKNOWN = -1  # pen id of a cell whose content is not known (never equal to a real one)
 MERGE_GAP = 4  # rewrite up to this many unchanged cells rather than move over them
-MIN_EL = 4  # clear a blank tail with EL from this many cells
+MIN_EL = 1  # clear a blank tail with EL (it never leaves the cursor pending a wrap)
 MIN_ECH = 10  # clear a blank stretch with ECH + a move from this many cells
 SCROLL_MIN_ROWS = 3  # bands smaller than this are cheaper to repaint
 ALIKE_MIN_ROWS = 3  # rows that look the same, from this many, go out a pen at a time
@@ -270,22 +270,51 @@ class ScreenDiffer:
     def _alike_rows(self, rows: list[int], out: list[str]) -> None:
         """Write rows that look the same one pen's stretch at a time, down all the rows,
         so that each pen is set once rather than once per row: the room kept below a
-        streaming reply (its bar, blanks, the scrollbar's track) costs a few bytes a row."""
-        top = rows[0]
+        streaming reply (its bar, blanks, the scrollbar's track) costs a few bytes a row.
+
+        Each row is first cleared (EL) to the blank most of it is, so only the cells
+        that look otherwise go out; EL also reaches the last column without leaving
+        the cursor in the pending-wrap state, which costs a full move per row."""
+        top, width = rows[0], self.width
         chars, pens = self.desired.chars[top], self.desired.pens[top]
+        look = self._blank_look
+        todo = list(range(width))
+        base = self._clearing_pen(chars, pens)
+        if base is not None:
+            for y in rows:
+                out.append(self._move(0, y))
+                if self.pen_id != base:
+                    out.append(self._switch(self.pen_id, base))
+                    self.pen_id = base
+                out.append("\x1b[K")
+                self.cursor = (0, y)
+            todo = [x for x in todo if chars[x] != " " or look[pens[x]] != look[base]]
         stretches: list[tuple[int, int]] = []
-        x = 0
-        while x < self.width:
-            j = x + 1
-            while j < self.width and pens[j] == pens[x]:
-                j += 1
-            stretches.append((x, j))
-            x = j
+        for x in todo:
+            if stretches and stretches[-1][1] == x and pens[x] == pens[x - 1]:
+                stretches[-1] = (stretches[-1][0], x + 1)
+            else:
+                stretches.append((x, x + 1))
         for a, b in stretches:
             for y in rows:
                 self._write_run(y, a, b, out)
         for y in rows:
             self.shadow.chars[y], self.shadow.pens[y] = list(chars), list(pens)
+
+    def _clearing_pen(self, chars: list[str], pens: list[int]) -> int | None:
+        """The pen of the blank that most of a row is (None if too little of it is for
+        a clear to pay): one that shows nothing on a blank, as EL fills with it."""
+        counts: dict[tuple[object, ...], int] = {}
+        first: dict[tuple[object, ...], int] = {}
+        for ch, pid in zip(chars, pens, strict=True):
+            if ch == " " and not self._pens[pid].attrs & SHOWS_ON_BLANK:
+                key = self._blank_look[pid]
+                counts[key] = counts.get(key, 0) + 1
+                first.setdefault(key, pid)
+        if not counts:
+            return None
+        key = max(counts, key=counts.__getitem__)
+        return first[key] if counts[key] >= MIN_ECH else None
 
     def _row(self, y: int, out: list[str]) -> None:
         dc, dp = self.desired.chars[y], self.desired.pens[y]
@@ -379,16 +408,29 @@ class ScreenDiffer:
             ):
                 out.append(self._switch(pid_now, pid))
                 pid_now = pid
-            if blank and j - x >= MIN_ECH and not pens[pid_now].attrs & SHOWS_ON_BLANK:
+            erasable = not pens[pid_now].attrs & SHOWS_ON_BLANK
+            if blank and j - x >= MIN_ECH and erasable:
                 out.append(f"\x1b[{j - x}X")  # ECH: erase in place, the cursor stays
                 if j < tail:
                     out.append(f"\x1b[{j - x}C")
                     cx = j
             else:
-                out.append(text)
-                if not text.isascii() and _unsure(text):
+                # Words then a long blank in one pen (a line of text, then the rest
+                # of its row): the blank is erased, not sent as spaces.
+                words = text.rstrip(" ") if erasable else text
+                spaces = len(text) - len(words)  # cells: a space is one
+                if spaces < MIN_ECH:
+                    words, spaces = text, 0
+                out.append(words)
+                if not words.isascii() and _unsure(words):
                     self.shaky.add(y)
                 cx = j
+                if spaces:
+                    out.append(f"\x1b[{spaces}X")
+                    if j < tail:
+                        out.append(f"\x1b[{spaces}C")
+                    else:
+                        cx = j - spaces
             x = j
         if tail < b:
             last = dp[b - 1]
@@ -428,10 +470,19 @@ class ScreenDiffer:
             band = self._band(k, dtext, stext)
             if band is None:
                 continue
-            top, bottom = band
-            saving = self._saving(k, top, bottom)
-            if saving > 0 and (best is None or saving > best[0]):
-                best = (saving, k, top, bottom)
+            # A row or two past the band may have moved and changed too (the line
+            # being written as the log jumps): moved with it, only its change goes out.
+            for extra in range(3):
+                top, bottom = band
+                if k > 0:
+                    bottom += extra
+                else:
+                    top -= extra
+                if top < 0 or bottom >= self.height:
+                    break
+                saving = self._saving(k, top, bottom)
+                if saving > 0 and (best is None or saving > best[0]):
+                    best = (saving, k, top, bottom)
         if best is None:
             return
         _, k, top, bottom = best
