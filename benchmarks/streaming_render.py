@@ -73,6 +73,7 @@ FINISHED = b"tok/s"  # the reply's meta line, written when the reply is complete
 QUIET_BYTES = 160  # what a settled screen may still write per `settle` window (the caret)
 KEY = "\u00a4"  # typed into the prompt while a reply streams; never in the reply
 KEY_ECHO = KEY.encode()
+PROBE = b"\x1b[6n"  # a cursor position request: a terminal answers it
 FRAME = 1 / 60  # Textual's default frame interval (TEXTUAL_FPS)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -280,6 +281,7 @@ class Pty:
         self.link = link
         self._allowance = 0.0
         self._refilled = time.monotonic()
+        self._tail = b""  # the last bytes read, for a probe split between two reads
 
     def read(self, timeout: float) -> bytes:
         """Whatever the app wrote within `timeout` (b"" if nothing); counts the bytes."""
@@ -304,7 +306,16 @@ class Pty:
         self._allowance -= len(data)
         if self._save:
             self._save.write(data)
+        self._answer_probes(data)
         return data
+
+    def _answer_probes(self, data: bytes) -> None:
+        """Answer each cursor position request (DSR 6) once read, as a terminal does
+        once it has drawn what came before it (the app paces its frames by these)."""
+        window = self._tail + data
+        for _ in range(window.count(PROBE) - self._tail.count(PROBE)):
+            os.write(self.fd, b"\x1b[1;1R")
+        self._tail = window[-(len(PROBE) - 1) :]
 
     def wait_for(self, needle: bytes, timeout: float) -> None:
         deadline = time.monotonic() + timeout

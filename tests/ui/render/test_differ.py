@@ -289,6 +289,24 @@ def test_a_line_that_moved_with_the_log_and_grew_is_not_sent_again() -> None:
     assert "line 15" not in data and "and more" in data, repr(data)
 
 
+def test_a_budget_sends_a_big_frame_in_parts_with_the_caret_row_first() -> None:
+    rng = random.Random(5)
+    width, height = 80, 24
+    frame = [random_row(rng, width) for _ in range(height)]
+    differ = ScreenDiffer(width, height)
+    screen, stream = emulate(width, height)
+    differ.apply(full_update(frame))
+    parts = []
+    while differ.dirty:
+        parts.append(differ.flush(budget=300, first=height - 1))
+        assert len(parts) < height
+    assert len(parts) > 3 and all(len(part) < 300 + 2 * width * 20 for part in parts)
+    assert parts[0].startswith(f"\x1b[{height}")  # the caret's row (a key's echo) first
+    for part in parts:
+        stream.feed(part)
+    assert cells(screen) == intended(frame)
+
+
 def test_unchanged_style_is_not_repeated_and_no_reset_per_run() -> None:
     before = text_frame(["hello"], 40, 5)
     after = text_frame(["hello world, again"], 40, 5)

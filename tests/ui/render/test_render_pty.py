@@ -155,3 +155,78 @@ def test_a_terminal_that_stopped_reading_gets_the_latest_screen_not_the_frames_m
     # Textual queues every frame behind the stalled terminal; the layer holds them and
     # sends what the pty buffer took plus one diff to the latest screen.
     assert after * 3 < plain_after, f"{after} bytes after the stall, Textual's own {plain_after}"
+
+
+PROBE = b"\x1b[6n"
+
+
+def test_frames_wait_for_a_terminal_that_is_behind_and_a_key_goes_first(
+    fake_server: FakeLLMServer, tmp_path: Path
+) -> None:
+    """A terminal that answers cursor position requests late, as one at the far end of
+    a slow link does: the app never runs more than about IN_FLIGHT characters ahead of
+    the last answer, the reply still ends complete, and a key typed meanwhile is echoed
+    ahead of the rest of a frame."""
+    keep = ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "VIRTUAL_ENV", "PYENV_VERSION", "PYENV_ROOT")
+    env = {k: v for k, v in os.environ.items() if k in keep}
+    env.update(HOME=str(tmp_path), TERM="xterm-256color", COLORTERM="truecolor")
+    env.setdefault("LANG", "C.UTF-8")
+    fake_server.enqueue(Script(chunks=REPLY, first_delay=0.1, delay=0.004, usage=None))
+    exe = shutil.which("tui-chat")
+    assert exe
+    argv = [exe, "--api", "chat", "--base-url", fake_server.openai_url, "--model", "fake-model"]
+    child = pexpect.spawn(argv[0], argv[1:], cwd=str(tmp_path), env=env, dimensions=(24, 80))
+    screen = pyte.Screen(80, 24)
+    stream = pyte.ByteStream(screen)
+    late = 0.15  # seconds before each answer
+    answers: list[float] = []  # when each probe read is to be answered
+    since_answer = 0  # bytes read since the last answer went back
+    most_ahead = 0
+    key_at: int | None = None  # bytes read when the key was typed
+    key_lag: int | None = None  # bytes read between the key and its echo
+    total = 0
+    tail = b""
+
+    def pump(seconds: float) -> None:
+        nonlocal since_answer, most_ahead, total, tail, key_lag
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            while answers and answers[0] <= time.monotonic():
+                answers.pop(0)
+                child.send("\x1b[1;1R")
+                since_answer = 0
+            try:
+                data = child.read_nonblocking(65536, timeout=0.01)
+            except pexpect.TIMEOUT:
+                continue
+            window = tail + data
+            answers.extend([time.monotonic() + late] * (window.count(PROBE) - tail.count(PROBE)))
+            tail = window[-3:]
+            total += len(data)
+            since_answer += len(data)
+            if "write a long" in shown(screen):  # the reply streams: the prompt was sent
+                most_ahead = max(most_ahead, since_answer)
+            stream.feed(data)
+            if key_at is not None and key_lag is None and "¤" in shown(screen):
+                key_lag = total - key_at
+
+    try:
+        deadline = time.monotonic() + 30
+        while "Enter sends" not in shown(screen):
+            assert time.monotonic() < deadline, "the app never drew its prompt"
+            pump(0.1)
+        pump(0.5)
+        child.send("write a long reply\r")
+        pump(0.6)
+        key_at = total
+        child.send("¤")
+        deadline = time.monotonic() + 60
+        while "tok/s" not in shown(screen) or key_lag is None:
+            assert time.monotonic() < deadline, shown(screen)
+            pump(0.1)
+    finally:
+        child.terminate(force=True)
+    assert "word238 word239 THEEND" in shown(screen)
+    # IN_FLIGHT is 512: a frame begun just under it, and its probe, may go past it.
+    assert most_ahead < 512 + 700, f"{most_ahead} bytes ahead of the terminal's last answer"
+    assert key_lag is not None and key_lag < 512 + 700, f"the key waited behind {key_lag} bytes"

@@ -209,19 +209,33 @@ class ScreenDiffer:
 
     # -- writing the difference -------------------------------------------------------
 
-    def flush(self, cursor: tuple[int, int] | None = None) -> str:
+    def flush(
+        self,
+        cursor: tuple[int, int] | None = None,
+        budget: int | None = None,
+        first: int | None = None,
+    ) -> str:
         """The bytes that make the terminal show the desired screen; the shadow follows.
 
         `cursor` is where the terminal cursor should rest afterwards (Textual puts it
         where an input's caret is, for IMEs); it is only moved when something was drawn
-        or it is asked to be elsewhere.
+        or it is asked to be elsewhere. With a `budget` (characters), rows stop going
+        out once that much is written, and those left stay dirty for the next flush: a
+        big frame behind a slow link then goes in parts, the row of `first` (the
+        caret's: a key's echo) ahead of them.
         """
         out: list[str] = []
         if len(self.dirty) >= SCROLL_MIN_ROWS:
             self._scroll(out)
         rows = sorted(self.dirty)
+        if budget is not None and first is not None and first in self.dirty:
+            rows.remove(first)
+            rows.insert(0, first)
         i = 0
         while i < len(rows):
+            if budget is not None and sum(map(len, out)) >= budget:
+                self.dirty = set(rows[i:])
+                break
             j = i + 1
             while j < len(rows) and rows[j] == rows[j - 1] + 1 and self._alike(rows[i], rows[j]):
                 j += 1
@@ -231,7 +245,8 @@ class ScreenDiffer:
                 for y in rows[i:j]:
                     self._row(y, out)
             i = j
-        self.dirty.clear()
+        else:
+            self.dirty.clear()
         if cursor is not None and self.cursor != cursor:
             out.append(self._move(*cursor))
             self.cursor = cursor

@@ -6,6 +6,13 @@ the differ's desired screen instead; it is written (as a diff against what the t
 has) only once the previous output has left the process, so behind a slow link frames
 never queue: the next write carries the latest screen, and the frames in between cost
 nothing. The event loop never blocks on a full writer queue, so keys stay prompt.
+
+Over SSH, "left the process" says little: sshd takes all of it into a socket at once.
+So a frame also carries a probe (DSR 6: the terminal answers with the cursor's
+position), and while more than `IN_FLIGHT` characters are written that the terminal has
+not answered for, the next frame waits, as mosh paces by what the client has shown.
+A key's echo then waits behind at most that much, however slow the link. A terminal
+that never answers is paced as before.
 """
 
 from __future__ import annotations
@@ -14,10 +21,12 @@ import asyncio
 import fcntl
 import struct
 import termios
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from types import MethodType
 from typing import IO, Any
 
+from textual import events
 from textual._compositor import ChopsUpdate, LayoutUpdate
 from textual.app import App
 from textual.driver import Driver
@@ -33,6 +42,13 @@ POLL = 0.008  # seconds between looks at a terminal that has not drained
 OUTQ_LIMIT = 512  # bytes a tty's output queue may hold before a frame waits
 SYNC_FROM = 512  # frames this long are wrapped in synchronized output (mode 2026)
 PARK_AFTER = 0.15  # seconds of quiet before the (hidden) cursor goes back to the caret
+PROBE = "\x1b[6n"  # DSR 6: the terminal answers with a cursor position report (CPR)
+PROBE_FROM = 256  # characters not yet answered for before a frame carries a probe
+#: Characters the terminal may be behind by (not yet answered for) before frames wait:
+#: 64 ms of a 64 kbit/s link, which is what a key's echo can wait behind.
+IN_FLIGHT = 512
+SILENT_AFTER = 2.0  # seconds: a terminal that has not answered its first probe by then never will
+LOST_AFTER = 5.0  # seconds: a probe not answered by then is taken as lost
 
 
 class _CountingFile:
@@ -70,6 +86,8 @@ def _counting_driver(base: type[Driver]) -> type[Driver]:
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self.render_queued = 0
+            #: Called (on the input thread) when the terminal answers a probe.
+            self.on_probe_answer: Callable[[], None] | None = None
             file = getattr(self, "_file", None)
             self.render_file = _CountingFile(file) if file is not None else None
             if self.render_file is not None:
@@ -78,6 +96,13 @@ def _counting_driver(base: type[Driver]) -> type[Driver]:
         def write(self, data: str) -> None:
             self.render_queued += len(data)
             super().write(data)
+
+        def process_message(self, message: Any) -> None:
+            answered = self.on_probe_answer
+            if answered is not None and isinstance(message, events.CursorPosition):
+                answered()  # the layer's probe, not for the app
+                return
+            super().process_message(message)
 
     CountingDriver.__name__ = CountingDriver.__qualname__ = f"Counting{base.__name__}"
     return CountingDriver
@@ -102,10 +127,56 @@ class RenderLayer:
         self.caret: tuple[int, int] | None = None  # where the app wants the cursor
         self.parking: asyncio.TimerHandle | None = None
         self.original = app._display
+        #: Whether the terminal answers probes: None until it has, or has not in time.
+        self.answers: bool | None = None
+        self.answered = 0  # characters written before the last probe answered
+        self.probe: int | None = None  # characters written before the probe out, if one is
+        self.probe_at = 0.0
+
+    def _behind(self, driver: Any) -> bool:
+        """Is the terminal more than IN_FLIGHT characters behind what it was sent?"""
+        if not self.answers or self.probe is None:
+            return False
+        if driver.render_queued - self.answered < IN_FLIGHT:
+            return False
+        if time.monotonic() - self.probe_at < LOST_AFTER:
+            return True
+        self.probe = None  # lost (or the terminal stopped answering): count afresh
+        self.answered = driver.render_queued
+        return False
+
+    def _send_probe(self, driver: Any) -> None:
+        """After a frame: ask the terminal to say when it has got this far."""
+        if self.answers is False:
+            return
+        if self.probe is not None:
+            if self.answers is None and time.monotonic() - self.probe_at > SILENT_AFTER:
+                self.answers = False  # it never answered: pace by the process alone
+                driver.on_probe_answer = None
+            return
+        if driver.render_queued - self.answered < PROBE_FROM:
+            return
+        if driver.on_probe_answer is None:
+            loop = asyncio.get_running_loop()
+            driver.on_probe_answer = lambda: loop.call_soon_threadsafe(self._probe_answered)
+        driver.write(PROBE)
+        self.probe = driver.render_queued
+        self.probe_at = time.monotonic()
+
+    def _probe_answered(self) -> None:
+        if self.probe is None:
+            return
+        self.answers = True
+        self.answered, self.probe = self.probe, None
+        if self.waiting:
+            self.flush()
 
     def drained(self) -> bool:
-        """Has everything written so far left the process (and a tty's queue)?"""
+        """Has everything written so far left the process (and a tty's queue), and is
+        the terminal not too far behind it?"""
         driver = self.app._driver
+        if self._behind(driver):
+            return False
         file = getattr(driver, "render_file", None)
         if file is not None and file.written < getattr(driver, "render_queued", 0):
             return False
@@ -177,6 +248,10 @@ class RenderLayer:
         return True
 
     def _resumed(self, _app: App[Any]) -> None:
+        driver = self.app._driver
+        if self.probe is not None and driver is not None:
+            self.probe = None  # its answer may have gone to the shell
+            self.answered = getattr(driver, "render_queued", 0)
         if self.differ is not None:
             self.differ.invalidate()
             self.flush()
@@ -201,7 +276,12 @@ class RenderLayer:
         # caret when the caret moves or the screen has been quiet for PARK_AFTER.
         moved = caret != self.caret
         self.caret = caret
-        data = differ.flush(caret if moved else None)
+        # Behind a terminal that answers probes, a big frame goes in parts of IN_FLIGHT.
+        budget = IN_FLIGHT if self.answers else None
+        data = differ.flush(caret if moved else None, budget, first=caret[1])
+        if differ.dirty and not self.waiting:
+            self.waiting = True  # the rest of the frame, once the terminal has caught up
+            asyncio.get_running_loop().call_later(POLL, self._poll)
         if differ.cursor != caret:
             if self.parking is not None:
                 self.parking.cancel()
@@ -214,6 +294,8 @@ class RenderLayer:
         driver.write(data)
         if sync:
             app._end_update()
+        if hasattr(driver, "on_probe_answer"):
+            self._send_probe(driver)
         driver.flush()
 
     def _park(self) -> None:
