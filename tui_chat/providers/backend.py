@@ -28,6 +28,7 @@ from tui_chat.core.protocol import (
     WireEvent,
     WireTap,
 )
+from tui_chat.providers import preconnect
 from tui_chat.providers.errors import (
     ErrorContext,
     RetryPolicy,
@@ -109,6 +110,13 @@ class BackendProvider:
         )
         self._errors = ErrorContext(url=self.base_url, timeout=timeout, uses_api_key=False)
         self._retry = RetryPolicy(max_retries=max_retries, backoff=retry_backoff)
+        self._preconnector = preconnect.install(self._client, self.base_url)
+        self._connect_timeout = connect_timeout(timeout)
+
+    async def warm(self) -> None:
+        """Open the connection the next request will use (see providers/preconnect.py)."""
+        if self._preconnector is not None:
+            await self._preconnector.warm(self._connect_timeout)
 
     def stream(self, request: ChatRequest, *, tap: WireTap | None = None) -> AsyncIterator[Event]:
         return guarded(
@@ -119,6 +127,8 @@ class BackendProvider:
         )
 
     async def aclose(self) -> None:
+        if self._preconnector is not None:
+            await self._preconnector.aclose()
         await self._client.aclose()
 
     @staticmethod

@@ -24,7 +24,7 @@ from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 from tui_chat.core.protocol import ChatRequest, Event, ProviderError, Usage, WireEvent, WireTap
-from tui_chat.providers import request_sent
+from tui_chat.providers import preconnect, request_sent
 from tui_chat.providers.errors import (
     ErrorContext,
     RetryPolicy,
@@ -77,6 +77,7 @@ class OpenAIProviderBase:
         self._api_key = api_key or DUMMY_API_KEY
         self._timeout = timeout
         self._built: Future[openai.AsyncOpenAI] | None = None
+        self._preconnector: preconnect.Preconnector | None = None
         self._errors = ErrorContext(url=self.base_url, timeout=timeout, secret=api_key)
         self._retry = RetryPolicy(max_retries=max_retries, backoff=retry_backoff)
 
@@ -109,14 +110,27 @@ class OpenAIProviderBase:
         import anyio._backends._asyncio  # noqa: F401  (imported by the first request: 60 ms)
         import openai
 
+        # The SDK's own defaults, plus a hook that says when a request is on the wire.
+        http = openai.DefaultAsyncHttpxClient(event_hooks={"request": [_trace_sent]})
+        self._preconnector = preconnect.install(http, self.base_url)
         return openai.AsyncOpenAI(
             api_key=self._api_key,
             base_url=self.base_url,
             timeout=openai.Timeout(self._timeout, connect=connect_timeout(self._timeout)),
             max_retries=0,
-            # The SDK's own defaults, plus a hook that says when a request is on the wire.
-            http_client=openai.DefaultAsyncHttpxClient(event_hooks={"request": [_trace_sent]}),
+            http_client=http,
         )
+
+    async def warm(self) -> None:
+        """Open the connection the next request will use (see providers/preconnect.py),
+        once the client being built is (nothing is built for it)."""
+        built = self._built
+        if built is None:
+            return
+        with contextlib.suppress(Exception):  # the request will say what is wrong
+            await asyncio.wrap_future(built)
+        if self._preconnector is not None:
+            await self._preconnector.warm(connect_timeout(self._timeout))
 
     async def client(self) -> openai.AsyncOpenAI:
         """The SDK client, once built (prepared now if nobody asked before)."""
@@ -186,6 +200,8 @@ class OpenAIProviderBase:
         """Close the client if it was built; one still being built has no connection."""
         built = self._built
         if built is not None and built.done() and built.exception() is None:
+            if self._preconnector is not None:
+                await self._preconnector.aclose()
             await built.result().close()
 
 

@@ -19,7 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
-from textual.widgets import Button
+from textual.widgets import Button, TextArea
 from textual.worker import Worker
 
 from tui_chat.core.attachments import (
@@ -116,6 +116,8 @@ def _message_widgets() -> None:
 WIDE_ENOUGH_FOR_SIDEBAR = 110
 #: Replies shown at once when opening a long conversation; older ones on request.
 SHOWN_WHEN_OPENING = 60
+#: Seconds between asks to the provider to keep a connection open while a prompt is typed.
+WARM_EVERY = 1.0
 
 
 def _remote_host(settings: Settings) -> str:
@@ -219,6 +221,7 @@ class ChatScreen(Screen[None]):
         self._reply: Worker[None] | None = None
         #: The prompt caret's blink before a reply began (it pauses while one streams).
         self._caret_blinked: bool | None = None
+        self._warmed_at = -WARM_EVERY  # when the provider was last asked to warm up
         #: `--record FILE.jsonl`: every reply's wire events, opened on mount.
         self.recording: Recording | None = None
         self._pending_earlier: tuple[StoredMessage, ...] = ()
@@ -625,6 +628,18 @@ class ChatScreen(Screen[None]):
     def action_toggle_stream(self) -> None:
         self.streaming = not self.streaming
         self.notify(f"Streaming {'on' if self.streaming else 'off'}", timeout=2)
+
+    @on(TextArea.Changed, "#prompt")
+    def _warm_connection(self) -> None:
+        """The user is writing a prompt: have the provider open the connection its
+        request will use, so Enter does not wait for a handshake (at most once a
+        second; the provider keeps one connection fresh, see providers/preconnect.py)."""
+        now = time.monotonic()
+        warm = getattr(self.provider, "warm", None)
+        if warm is None or self.replying or now - self._warmed_at < WARM_EVERY:
+            return
+        self._warmed_at = now
+        self.run_worker(warm(), group="preconnect", exclusive=True, exit_on_error=False)
 
     @on(PromptInput.Submitted)
     async def send(self, event: PromptInput.Submitted) -> None:
