@@ -314,7 +314,7 @@ class Pty:
         once it has drawn what came before it (the app paces its frames by these)."""
         window = self._tail + data
         for _ in range(window.count(PROBE) - self._tail.count(PROBE)):
-            os.write(self.fd, b"\x1b[1;1R")
+            os.write(self.fd, b"\x1b[2;1R")  # any row but the first (that one is a key's)
         self._tail = window[-(len(PROBE) - 1) :]
 
     def wait_for(self, needle: bytes, timeout: float) -> None:

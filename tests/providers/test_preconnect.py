@@ -31,6 +31,7 @@ class Server(socketserver.ThreadingTCPServer):
         super().__init__(("127.0.0.1", 0), Handler)
         self.accepted: list[int] = []
         self.served: list[int] = []
+        self.ended: list[int] = []  # connections the client closed (or that were hung up)
         self.hang_up_idle = False  # close a new connection at once, before any request
         self.connected = threading.Event()
 
@@ -41,6 +42,10 @@ class Server(socketserver.ThreadingTCPServer):
 
 class Handler(socketserver.StreamRequestHandler):
     server: Server
+
+    def finish(self) -> None:
+        super().finish()
+        self.server.ended.append(self.client_address[1])
 
     def handle(self) -> None:
         port = self.client_address[1]
@@ -150,3 +155,39 @@ def test_no_spare_connection_through_a_proxy(monkeypatch: pytest.MonkeyPatch) ->
     client = httpx.AsyncClient()
     assert preconnect.install(client, "https://api.example.com/v1") is None
     assert preconnect.install(httpx.AsyncClient(trust_env=False), "https://x.example/v1")
+
+
+async def test_a_warm_up_cancelled_while_the_sdk_loads_leaves_it_loading(server: Server) -> None:
+    """Typing again cancels the last warm-up, which may still wait for the client:
+    the build every request waits for must go on (it was cancelled with it)."""
+    from concurrent.futures import Future
+
+    provider = ChatCompletionsProvider(api_key="k", base_url=server.url + "/v1")
+    building: Future[object] = Future()  # the SDK still loading on its thread
+    provider._built = building  # type: ignore[assignment]
+    warm = asyncio.ensure_future(provider.warm())
+    await asyncio.sleep(0.01)
+    warm.cancel()
+    waiting = asyncio.ensure_future(provider.client())  # a request waits for it too
+    await asyncio.sleep(0.01)
+    waiting.cancel()  # and is stopped (Esc)
+    await asyncio.gather(warm, waiting, return_exceptions=True)
+    assert not building.cancelled()
+    provider._built = None  # type: ignore[assignment]
+    provider.prepare(rehearse=False)
+    assert await text_of(provider) == "hi there"
+    await provider.aclose()
+
+
+async def test_a_warm_up_that_ends_after_close_keeps_no_connection(server: Server) -> None:
+    provider = BackendProvider(server.url, timeout=5, max_retries=0)
+    warm = asyncio.ensure_future(provider.warm())
+    await asyncio.sleep(0)  # the warm-up is connecting
+    await provider.aclose()  # a profile switch meanwhile
+    await warm
+    assert provider._preconnector is not None and provider._preconnector._spare is None
+    for _ in range(100):  # what was opened is closed again
+        if server.ended == server.accepted:
+            break
+        await asyncio.sleep(0.01)
+    assert server.ended == server.accepted

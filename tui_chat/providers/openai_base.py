@@ -128,7 +128,9 @@ class OpenAIProviderBase:
         if built is None:
             return
         with contextlib.suppress(Exception):  # the request will say what is wrong
-            await asyncio.wrap_future(built)
+            # Shielded: cancelling this wait (a newer warm-up, Esc) must not cancel the
+            # build that every request waits for.
+            await asyncio.shield(asyncio.wrap_future(built))
         if self._preconnector is not None:
             await self._preconnector.warm(connect_timeout(self._timeout))
 
@@ -138,7 +140,8 @@ class OpenAIProviderBase:
         assert self._built is not None
         if self._built.done():
             return self._built.result()
-        return await asyncio.wrap_future(self._built)
+        # Shielded, as in `warm`: a reply stopped while the SDK loads must not cancel it.
+        return await asyncio.shield(asyncio.wrap_future(self._built))
 
     def stream(self, request: ChatRequest, *, tap: WireTap | None = None) -> AsyncIterator[Event]:
         return guarded(

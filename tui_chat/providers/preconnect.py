@@ -32,10 +32,11 @@ class Preconnector:
         self.port = parts.port or (443 if parts.scheme == "https" else 80)
         self._spare: tuple[Any, float] | None = None  # the stream, and when it was opened
         self._warming = False
+        self._closed = False
 
     async def warm(self, timeout: float = 5.0) -> None:
         """Open a connection for the next request, unless one is parked and fresh."""
-        if self._warming or (self._spare is not None and self._fresh(*self._spare)):
+        if self._closed or self._warming or (self._spare and self._fresh(*self._spare)):
             return
         self._warming = True
         try:
@@ -46,6 +47,8 @@ class Preconnector:
             self._warming = False
         await self._discard()
         self._spare = (stream, time.monotonic())
+        if self._closed:  # the client closed while this connected
+            await self._discard()
 
     def _fresh(self, stream: Any, opened: float) -> bool:
         # Readable while idle means closed by the server (or bytes nobody asked for).
@@ -87,6 +90,7 @@ class Preconnector:
         await self._backend.sleep(seconds)
 
     async def aclose(self) -> None:
+        self._closed = True
         await self._discard()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pexpect
@@ -157,58 +158,73 @@ def test_a_terminal_that_stopped_reading_gets_the_latest_screen_not_the_frames_m
     assert after * 3 < plain_after, f"{after} bytes after the stall, Textual's own {plain_after}"
 
 
-PROBE = b"\x1b[6n"
+@dataclass
+class Behind:
+    """What a terminal that answers probes late saw of one streamed reply."""
+
+    screen: str = ""
+    most_ahead: int = 0  # most bytes read while an answer was due
+    key_lag: int | None = None  # bytes read between the key and its echo
+    longest_quiet: float = 0.0  # longest wait between two reads while streaming
+    stalls: int = 0  # waits of over a second between two reads while streaming
 
 
-def test_frames_wait_for_a_terminal_that_is_behind_and_a_key_goes_first(
-    fake_server: FakeLLMServer, tmp_path: Path
-) -> None:
-    """A terminal that answers cursor position requests late, as one at the far end of
-    a slow link does: the app never runs more than about IN_FLIGHT characters ahead of
-    the last answer, the reply still ends complete, and a key typed meanwhile is echoed
-    ahead of the rest of a frame."""
+def behind_terminal(
+    server: FakeLLMServer, home: Path, late: float, answer_at_most: int = 10**6
+) -> Behind:
+    """Run the app in a pty whose terminal (pyte) answers each cursor position request
+    `late` seconds after reading it, and only its first `answer_at_most`; type a key
+    while the reply streams."""
     keep = ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "VIRTUAL_ENV", "PYENV_VERSION", "PYENV_ROOT")
     env = {k: v for k, v in os.environ.items() if k in keep}
-    env.update(HOME=str(tmp_path), TERM="xterm-256color", COLORTERM="truecolor")
+    env.update(HOME=str(home), TERM="xterm-256color", COLORTERM="truecolor")
     env.setdefault("LANG", "C.UTF-8")
-    fake_server.enqueue(Script(chunks=REPLY, first_delay=0.1, delay=0.004, usage=None))
+    server.enqueue(Script(chunks=REPLY, first_delay=0.1, delay=0.004, usage=None))
     exe = shutil.which("tui-chat")
     assert exe
-    argv = [exe, "--api", "chat", "--base-url", fake_server.openai_url, "--model", "fake-model"]
-    child = pexpect.spawn(argv[0], argv[1:], cwd=str(tmp_path), env=env, dimensions=(24, 80))
+    argv = [exe, "--api", "chat", "--base-url", server.openai_url, "--model", "fake-model"]
+    child = pexpect.spawn(argv[0], argv[1:], cwd=str(home), env=env, dimensions=(24, 80))
     screen = pyte.Screen(80, 24)
     stream = pyte.ByteStream(screen)
-    late = 0.15  # seconds before each answer
-    answers: list[float] = []  # when each probe read is to be answered
+    answers: list[tuple[float, str]] = []  # when each probe read is answered, and how
+    asked = 0
+
+    def answer(reply: str) -> None:  # pyte answers with where its cursor is, as terminals do
+        nonlocal asked
+        asked += 1
+        if asked <= answer_at_most:
+            answers.append((time.monotonic() + late, reply))
+
+    screen.write_process_input = answer
+    seen = Behind()
     since_answer = 0  # bytes read since the last answer went back
-    most_ahead = 0
     key_at: int | None = None  # bytes read when the key was typed
-    key_lag: int | None = None  # bytes read between the key and its echo
     total = 0
-    tail = b""
+    last_read = time.monotonic()
 
     def pump(seconds: float) -> None:
-        nonlocal since_answer, most_ahead, total, tail, key_lag
+        nonlocal since_answer, total, last_read
         end = time.monotonic() + seconds
         while time.monotonic() < end:
-            while answers and answers[0] <= time.monotonic():
-                answers.pop(0)
-                child.send("\x1b[1;1R")
+            while answers and answers[0][0] <= time.monotonic():
+                child.send(answers.pop(0)[1])
                 since_answer = 0
             try:
                 data = child.read_nonblocking(65536, timeout=0.01)
             except pexpect.TIMEOUT:
                 continue
-            window = tail + data
-            answers.extend([time.monotonic() + late] * (window.count(PROBE) - tail.count(PROBE)))
-            tail = window[-3:]
             total += len(data)
             since_answer += len(data)
-            if "write a long" in shown(screen):  # the reply streams: the prompt was sent
-                most_ahead = max(most_ahead, since_answer)
+            streaming = "write a long" in shown(screen) and "tok/s" not in shown(screen)
+            if streaming:  # the reply streams: the prompt was sent
+                seen.most_ahead = max(seen.most_ahead, since_answer if answers else 0)
+                quiet = time.monotonic() - last_read
+                seen.longest_quiet = max(seen.longest_quiet, quiet)
+                seen.stalls += quiet > 1
+            last_read = time.monotonic()
             stream.feed(data)
-            if key_at is not None and key_lag is None and "¤" in shown(screen):
-                key_lag = total - key_at
+            if key_at is not None and seen.key_lag is None and "¤" in shown(screen):
+                seen.key_lag = total - key_at
 
     try:
         deadline = time.monotonic() + 30
@@ -221,12 +237,34 @@ def test_frames_wait_for_a_terminal_that_is_behind_and_a_key_goes_first(
         key_at = total
         child.send("¤")
         deadline = time.monotonic() + 60
-        while "tok/s" not in shown(screen) or key_lag is None:
+        while "tok/s" not in shown(screen) or seen.key_lag is None:
             assert time.monotonic() < deadline, shown(screen)
             pump(0.1)
     finally:
         child.terminate(force=True)
-    assert "word238 word239 THEEND" in shown(screen)
+    seen.screen = shown(screen)
+    return seen
+
+
+def test_frames_wait_for_a_terminal_that_is_behind_and_a_key_goes_first(
+    fake_server: FakeLLMServer, tmp_path: Path
+) -> None:
+    """A terminal that answers cursor position requests late, as one at the far end of
+    a slow link does: the app never runs more than about IN_FLIGHT characters ahead of
+    the last answer, the reply still ends complete, and a key typed meanwhile is echoed
+    ahead of the rest of a frame."""
+    seen = behind_terminal(fake_server, tmp_path, late=0.15)
+    assert "word238 word239 THEEND" in seen.screen
     # IN_FLIGHT is 512: a frame begun just under it, and its probe, may go past it.
-    assert most_ahead < 512 + 700, f"{most_ahead} bytes ahead of the terminal's last answer"
-    assert key_lag is not None and key_lag < 512 + 700, f"the key waited behind {key_lag} bytes"
+    assert seen.most_ahead < 512 + 700, f"{seen.most_ahead} bytes ahead of the last answer"
+    assert seen.key_lag is not None and seen.key_lag < 512 + 700, f"key behind {seen.key_lag} B"
+
+
+def test_a_terminal_that_stops_answering_holds_the_screen_once(
+    fake_server: FakeLLMServer, tmp_path: Path
+) -> None:
+    """Answers that stop coming (lost, or a terminal that stopped) hold frames once, for
+    LOST_AFTER (5 s); then the app paces as for a terminal that never answered."""
+    seen = behind_terminal(fake_server, tmp_path, late=0.05, answer_at_most=3)
+    assert "word238 word239 THEEND" in seen.screen
+    assert seen.stalls <= 1 and seen.longest_quiet < 5 + 1.5, seen

@@ -9,10 +9,11 @@ nothing. The event loop never blocks on a full writer queue, so keys stay prompt
 
 Over SSH, "left the process" says little: sshd takes all of it into a socket at once.
 So a frame also carries a probe (DSR 6: the terminal answers with the cursor's
-position), and while more than `IN_FLIGHT` characters are written that the terminal has
-not answered for, the next frame waits, as mosh paces by what the client has shown.
-A key's echo then waits behind at most that much, however slow the link. A terminal
-that never answers is paced as before.
+position), and while more characters are written that the terminal has not answered
+for than it takes in KEY_WAIT (at the rate its answers show, and at least IN_FLIGHT),
+the next frame waits, as mosh paces by what the client has shown; a big frame goes in
+parts of that size, the caret's row first. A key's echo then waits behind at most that
+much, however slow the link. A terminal that never answers is paced as before.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ PROBE_FROM = 256  # characters not yet answered for before a frame carries a pro
 #: Characters the terminal may be behind by (not yet answered for) before frames wait:
 #: 64 ms of a 64 kbit/s link, which is what a key's echo can wait behind.
 IN_FLIGHT = 512
-SILENT_AFTER = 2.0  # seconds: a terminal that has not answered its first probe by then never will
+KEY_WAIT = 0.06  # seconds of output, at the rate the terminal takes it, a key may wait behind
 LOST_AFTER = 5.0  # seconds: a probe not answered by then is taken as lost
 
 
@@ -86,8 +87,9 @@ def _counting_driver(base: type[Driver]) -> type[Driver]:
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self.render_queued = 0
-            #: Called (on the input thread) when the terminal answers a probe.
-            self.on_probe_answer: Callable[[], None] | None = None
+            #: Called (on the input thread) with a cursor report's row: True if it was
+            #: the answer to the render layer's probe.
+            self.on_probe_answer: Callable[[int], bool] | None = None
             file = getattr(self, "_file", None)
             self.render_file = _CountingFile(file) if file is not None else None
             if self.render_file is not None:
@@ -98,10 +100,9 @@ def _counting_driver(base: type[Driver]) -> type[Driver]:
             super().write(data)
 
         def process_message(self, message: Any) -> None:
-            answered = self.on_probe_answer
-            if answered is not None and isinstance(message, events.CursorPosition):
-                answered()  # the layer's probe, not for the app
-                return
+            ours = self.on_probe_answer
+            if isinstance(message, events.CursorPosition) and ours is not None and ours(message.y):
+                return  # the layer's probe answered: not for the app
             super().process_message(message)
 
     CountingDriver.__name__ = CountingDriver.__qualname__ = f"Counting{base.__name__}"
@@ -127,45 +128,69 @@ class RenderLayer:
         self.caret: tuple[int, int] | None = None  # where the app wants the cursor
         self.parking: asyncio.TimerHandle | None = None
         self.original = app._display
-        #: Whether the terminal answers probes: None until it has, or has not in time.
+        #: Whether the terminal answers probes: None until it first has, False once one
+        #: went unanswered for LOST_AFTER (then paced by the process alone, as before).
         self.answers: bool | None = None
         self.answered = 0  # characters written before the last probe answered
         self.probe: int | None = None  # characters written before the probe out, if one is
         self.probe_at = 0.0
+        #: How fast the terminal has been seen to take output (chars/s, a lower bound:
+        #: the most that one probe's stretch took over its round trip).
+        self.rate = 0.0
+
+    def in_flight(self) -> int:
+        """Characters the terminal may be behind by: what it takes in KEY_WAIT seconds
+        at the rate seen (at least IN_FLIGHT), so a fast link with a long round trip
+        is not held to a slow link's share."""
+        return max(IN_FLIGHT, int(self.rate * KEY_WAIT))
 
     def _behind(self, driver: Any) -> bool:
-        """Is the terminal more than IN_FLIGHT characters behind what it was sent?"""
+        """Is the terminal more than `in_flight()` characters behind what it was sent?"""
         if not self.answers or self.probe is None:
             return False
-        if driver.render_queued - self.answered < IN_FLIGHT:
+        if driver.render_queued - self.answered < self.in_flight():
             return False
         if time.monotonic() - self.probe_at < LOST_AFTER:
             return True
-        self.probe = None  # lost (or the terminal stopped answering): count afresh
-        self.answered = driver.render_queued
+        self._stop_probing(driver)  # it stopped answering: pace as if it never had
         return False
 
-    def _send_probe(self, driver: Any) -> None:
-        """After a frame: ask the terminal to say when it has got this far."""
-        if self.answers is False:
-            return
-        if self.probe is not None:
-            if self.answers is None and time.monotonic() - self.probe_at > SILENT_AFTER:
-                self.answers = False  # it never answered: pace by the process alone
-                driver.on_probe_answer = None
+    def _stop_probing(self, driver: Any) -> None:
+        self.answers = False
+        self.probe = None
+        driver.on_probe_answer = None
+
+    def _send_probe(self, driver: Any, differ: ScreenDiffer) -> None:
+        """After a frame: ask the terminal to say when it has got this far. Only with
+        the cursor at a known place off the first row (see `_answer_is_ours`)."""
+        if self.answers is False or self.probe is not None:
             return
         if driver.render_queued - self.answered < PROBE_FROM:
             return
+        if differ.cursor is None or differ.cursor[1] == 0:
+            return  # the next frame will ask
         if driver.on_probe_answer is None:
             loop = asyncio.get_running_loop()
-            driver.on_probe_answer = lambda: loop.call_soon_threadsafe(self._probe_answered)
+            driver.on_probe_answer = lambda y: self._answer_is_ours(y, loop)
         driver.write(PROBE)
         self.probe = driver.render_queued
         self.probe_at = time.monotonic()
 
+    def _answer_is_ours(self, row: int, loop: asyncio.AbstractEventLoop) -> bool:
+        """On the input thread: is this cursor report the answer to the probe out? Not
+        if it names the first row, where no probe is asked from: a key with modifiers
+        such as Shift+F3 (ESC[1;2R) reads as a report of row 1."""
+        if self.probe is None or row == 0:
+            return False
+        loop.call_soon_threadsafe(self._probe_answered)
+        return True
+
     def _probe_answered(self) -> None:
         if self.probe is None:
             return
+        took = time.monotonic() - self.probe_at
+        if self.answers:  # the first probe's stretch includes the app's start: not a rate
+            self.rate = max(self.rate, (self.probe - self.answered) / max(took, 0.001))
         self.answers = True
         self.answered, self.probe = self.probe, None
         if self.waiting:
@@ -252,6 +277,7 @@ class RenderLayer:
         if self.probe is not None and driver is not None:
             self.probe = None  # its answer may have gone to the shell
             self.answered = getattr(driver, "render_queued", 0)
+            self.answers = None  # and a probe only after the next answer is trusted
         if self.differ is not None:
             self.differ.invalidate()
             self.flush()
@@ -276,8 +302,8 @@ class RenderLayer:
         # caret when the caret moves or the screen has been quiet for PARK_AFTER.
         moved = caret != self.caret
         self.caret = caret
-        # Behind a terminal that answers probes, a big frame goes in parts of IN_FLIGHT.
-        budget = IN_FLIGHT if self.answers else None
+        # Behind a terminal that answers probes, a big frame goes in parts of in_flight().
+        budget = self.in_flight() if self.answers else None
         data = differ.flush(caret if moved else None, budget, first=caret[1])
         if differ.dirty and not self.waiting:
             self.waiting = True  # the rest of the frame, once the terminal has caught up
@@ -295,7 +321,7 @@ class RenderLayer:
         if sync:
             app._end_update()
         if hasattr(driver, "on_probe_answer"):
-            self._send_probe(driver)
+            self._send_probe(driver, differ)
         driver.flush()
 
     def _park(self) -> None:

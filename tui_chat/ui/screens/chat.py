@@ -639,7 +639,7 @@ class ChatScreen(Screen[None]):
         if warm is None or self.replying or now - self._warmed_at < WARM_EVERY:
             return
         self._warmed_at = now
-        self.run_worker(warm(), group="preconnect", exclusive=True, exit_on_error=False)
+        self.run_worker(warm(), group="preconnect", exit_on_error=False)
 
     @on(PromptInput.Submitted)
     async def send(self, event: PromptInput.Submitted) -> None:
