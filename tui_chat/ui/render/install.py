@@ -134,8 +134,9 @@ class RenderLayer:
         self.answered = 0  # characters written before the last probe answered
         self.probe: int | None = None  # characters written before the probe out, if one is
         self.probe_at = 0.0
+        self.answered_at = 0.0  # when the last answer came
         #: How fast the terminal has been seen to take output (chars/s, a lower bound:
-        #: the most that one probe's stretch took over its round trip).
+        #: the most it went through between two answers, over the time between them).
         self.rate = 0.0
 
     def in_flight(self) -> int:
@@ -188,11 +189,14 @@ class RenderLayer:
     def _probe_answered(self) -> None:
         if self.probe is None:
             return
-        took = time.monotonic() - self.probe_at
-        if self.answers:  # the first probe's stretch includes the app's start: not a rate
-            self.rate = max(self.rate, (self.probe - self.answered) / max(took, 0.001))
+        now = time.monotonic()
+        if self.answers:
+            # The terminal went from the last probe to this one between their answers
+            # (idle gaps in there only make it look slower).
+            took = max(now - self.answered_at, 0.001)
+            self.rate = max(self.rate, (self.probe - self.answered) / took)
         self.answers = True
-        self.answered, self.probe = self.probe, None
+        self.answered, self.probe, self.answered_at = self.probe, None, now
         if self.waiting:
             self.flush()
 
