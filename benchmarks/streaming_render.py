@@ -267,7 +267,9 @@ class Pty:
         save: Path | None = None,
         link: float = 0.0,
     ) -> None:
-        env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL")}
+        # PYTHONPATH passes: a worktree of another commit on it is measured against this one.
+        keep = ("PATH", "LANG", "LC_ALL", "PYTHONPATH")
+        env = {k: v for k, v in os.environ.items() if k in keep}
         env.update(HOME=home, TERM="xterm-256color", COLORTERM="truecolor")
         env.setdefault("LANG", "C.UTF-8")
         self.child = pexpect.spawn(argv[0], argv[1:], env=env, cwd=home, dimensions=(rows, cols))
