@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import pyte
 from rich.color import ColorSystem
@@ -106,17 +107,29 @@ def next_frame(rng: random.Random, old: Frame) -> Frame:
     return new
 
 
+def replay(
+    rng: random.Random,
+    width: int,
+    height: int,
+    steps: int,
+    step: Callable[[random.Random, Frame], Frame] = next_frame,
+) -> None:
+    """Random frames one after another through a differ into pyte: each must show as
+    Textual itself would draw it."""
+    differ = ScreenDiffer(width, height, ColorSystem.TRUECOLOR)
+    screen, stream = emulate(width, height)
+    frame = [random_row(rng, width) for _ in range(height)]
+    for n in range(steps):
+        differ.apply(full_update(frame))
+        stream.feed(differ.flush((0, height - 1)))
+        assert cells(screen) == intended(frame), f"{width}x{height}, frame {n}"
+        frame = step(rng, frame)
+
+
 def test_random_frame_sequences_replay_to_the_intended_screen() -> None:
     rng = random.Random(11)
     for width, height in ((80, 24), (41, 13), (120, 40)):
-        differ = ScreenDiffer(width, height, ColorSystem.TRUECOLOR)
-        screen, stream = emulate(width, height)
-        frame = [random_row(rng, width) for _ in range(height)]
-        for step in range(120):
-            differ.apply(full_update(frame))
-            stream.feed(differ.flush((0, height - 1)))
-            assert cells(screen) == intended(frame), f"{width}x{height}, frame {step}"
-            frame = next_frame(rng, frame)
+        replay(rng, width, height, 120)
 
 
 def alike_row(rng: random.Random, width: int) -> Strip:
@@ -139,25 +152,23 @@ def alike_row(rng: random.Random, width: int) -> Strip:
     return row(segments, width)
 
 
+def scroll_alike_in(rng: random.Random, frame: Frame) -> Frame:
+    """Half the time a band scrolls up and rows alike come in below; else `next_frame`."""
+    if rng.random() >= 0.5:
+        return next_frame(rng, frame)
+    width, height = frame[0].cell_length, len(frame)
+    top = rng.randrange(0, height // 2)
+    band = frame[top : rng.randrange(top + 3, height) + 1]
+    k = min(rng.randrange(1, 6), len(band))
+    band = band[k:] + [alike_row(rng, width)] * k
+    return frame[:top] + band + frame[top + len(band) :]
+
+
 def test_rows_scrolled_in_alike_replay_to_the_intended_screen() -> None:
     for seed in range(10):
         rng = random.Random(seed)
         width, height = rng.choice([(80, 24), (41, 13), (120, 40), (20, 8)])
-        differ = ScreenDiffer(width, height, ColorSystem.TRUECOLOR)
-        screen, stream = emulate(width, height)
-        frame = [random_row(rng, width) for _ in range(height)]
-        for step in range(25):
-            differ.apply(full_update(frame))
-            stream.feed(differ.flush((0, height - 1)))
-            assert cells(screen) == intended(frame), f"seed {seed}, frame {step}"
-            if rng.random() < 0.5:  # a band scrolls up, rows alike come in below
-                top = rng.randrange(0, height // 2)
-                band = frame[top : rng.randrange(top + 3, height) + 1]
-                k = min(rng.randrange(1, 6), len(band))
-                band = band[k:] + [alike_row(rng, width)] * k
-                frame = frame[:top] + band + frame[top + len(band) :]
-            else:
-                frame = next_frame(rng, frame)
+        replay(rng, width, height, 25, scroll_alike_in)
 
 
 def test_frames_skipped_between_flushes_cost_nothing_and_the_latest_one_shows() -> None:

@@ -20,6 +20,15 @@ REPLY = [f" word{i}" if i % 9 else f"\n\nPara {i} 漢字 **bold** `code`" for i 
 REPLY.append(" THEEND")
 
 
+def pty_env(home: Path) -> dict[str, str]:
+    """The environment the app gets in a pty: this one's paths, a throwaway HOME."""
+    keep = ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "VIRTUAL_ENV", "PYENV_VERSION", "PYENV_ROOT")
+    env = {k: v for k, v in os.environ.items() if k in keep}
+    env.update(HOME=str(home), TERM="xterm-256color", COLORTERM="truecolor")
+    env.setdefault("LANG", "C.UTF-8")
+    return env
+
+
 def shown(screen: pyte.Screen) -> str:
     """The screen's text. Not `screen.display`: pyte raises on a cell left empty when a
     wide character's right half is overwritten, whoever drew it (Textual's path too)."""
@@ -31,10 +40,7 @@ def shown(screen: pyte.Screen) -> str:
 
 def run(argv: list[str], server: FakeLLMServer, home: Path) -> tuple[pyte.Screen, int]:
     """Send one prompt, let the reply stream to its end; the screen and the bytes it took."""
-    keep = ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "VIRTUAL_ENV", "PYENV_VERSION", "PYENV_ROOT")
-    env = {k: v for k, v in os.environ.items() if k in keep}
-    env.update(HOME=str(home), TERM="xterm-256color", COLORTERM="truecolor")
-    env.setdefault("LANG", "C.UTF-8")
+    env = pty_env(home)
     server.enqueue(Script(chunks=REPLY, first_delay=0.2, delay=0.004, usage=None))
     argv = [*argv, "--api", "chat", "--base-url", server.openai_url, "--model", "fake-model"]
     child = pexpect.spawn(argv[0], argv[1:], cwd=str(home), env=env, dimensions=(24, 80))
@@ -107,10 +113,7 @@ def test_streamed_reply_shows_as_textual_draws_it_for_a_tenth_of_the_bytes(
 
 def stalled_then_read(argv: list[str], server: FakeLLMServer, home: Path) -> tuple[str, int]:
     """Stop reading the pty while a reply streams, then read: the screen and bytes after."""
-    keep = ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "VIRTUAL_ENV", "PYENV_VERSION", "PYENV_ROOT")
-    env = {k: v for k, v in os.environ.items() if k in keep}
-    env.update(HOME=str(home), TERM="xterm-256color", COLORTERM="truecolor")
-    env.setdefault("LANG", "C.UTF-8")
+    env = pty_env(home)
     server.enqueue(Script(chunks=REPLY, first_delay=0.1, delay=0.008, usage=None))
     argv = [*argv, "--api", "chat", "--base-url", server.openai_url, "--model", "fake-model"]
     child = pexpect.spawn(argv[0], argv[1:], cwd=str(home), env=env, dimensions=(24, 80))
@@ -175,10 +178,7 @@ def behind_terminal(
     """Run the app in a pty whose terminal (pyte) answers each cursor position request
     `late` seconds after reading it, and only its first `answer_at_most`; type a key
     while the reply streams."""
-    keep = ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "VIRTUAL_ENV", "PYENV_VERSION", "PYENV_ROOT")
-    env = {k: v for k, v in os.environ.items() if k in keep}
-    env.update(HOME=str(home), TERM="xterm-256color", COLORTERM="truecolor")
-    env.setdefault("LANG", "C.UTF-8")
+    env = pty_env(home)
     server.enqueue(Script(chunks=REPLY, first_delay=0.1, delay=0.004, usage=None))
     exe = shutil.which("tui-chat")
     assert exe
