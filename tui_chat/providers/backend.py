@@ -28,7 +28,7 @@ from tui_chat.core.protocol import (
     WireEvent,
     WireTap,
 )
-from tui_chat.providers import preconnect
+from tui_chat.providers import preconnect, read_pacing
 from tui_chat.providers.errors import (
     ErrorContext,
     RetryPolicy,
@@ -110,6 +110,7 @@ class BackendProvider:
         )
         self._errors = ErrorContext(url=self.base_url, timeout=timeout, uses_api_key=False)
         self._retry = RetryPolicy(max_retries=max_retries, backoff=retry_backoff)
+        read_pacing.install(self._client)  # first: the connections opened ahead are paced too
         self._preconnector = preconnect.install(self._client, self.base_url)
         self._connect_timeout = connect_timeout(timeout)
 

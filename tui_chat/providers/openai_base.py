@@ -24,7 +24,7 @@ from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 from tui_chat.core.protocol import ChatRequest, Event, ProviderError, Usage, WireEvent, WireTap
-from tui_chat.providers import preconnect, request_sent
+from tui_chat.providers import preconnect, read_pacing, request_sent
 from tui_chat.providers.errors import (
     ErrorContext,
     RetryPolicy,
@@ -112,6 +112,7 @@ class OpenAIProviderBase:
 
         # The SDK's own defaults, plus a hook that says when a request is on the wire.
         http = openai.DefaultAsyncHttpxClient(event_hooks={"request": [_trace_sent]})
+        read_pacing.install(http)  # first: the connections opened ahead are paced too
         self._preconnector = preconnect.install(http, self.base_url)
         return openai.AsyncOpenAI(
             api_key=self._api_key,

@@ -47,6 +47,7 @@ from tui_chat.history import HistoryError, HistoryStore, export_json, export_mar
 from tui_chat.history.models import StoredConversation, StoredMessage, live_conversation
 from tui_chat.history.saver import HistorySaver
 from tui_chat.providers import make_provider, request_sent, tells_when_sent
+from tui_chat.providers.read_pacing import hold_reads
 from tui_chat.settings.config import (
     ConfigError,
     Settings,
@@ -147,6 +148,10 @@ class _Turn:
             sink.on_end(self._ended)
         elif sink is not None and self._progress is not None:
             sink.on_progress(self._progress)
+
+    def next_draw(self) -> float:
+        """When the reply is next drawn (see `AssistantMessage.next_draw`)."""
+        return 0.0 if self.reply is None else self.reply.next_draw()
 
     def on_progress(self, text: str) -> None:
         if self._sink is not None:
@@ -685,11 +690,13 @@ class ChatScreen(Screen[None]):
         self._inspector().begin(time.monotonic())
         wire = self.recording.reply(request, self.provider.name) if self.recording else None
         turn = _Turn()
-        said = request_sent.set(turn.sent.set)  # the worker's task copies the context
+        # Both read in the worker's task, which copies this context.
+        said, held = request_sent.set(turn.sent.set), hold_reads.set(turn.next_draw)
         try:
             self._reply = self._run_reply(request, turn, wire)
         finally:
             request_sent.reset(said)
+            hold_reads.reset(held)
         if tells_when_sent(self.provider):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(turn.sent.wait(), self.ui_waits_for_request)

@@ -33,6 +33,7 @@ from tui_chat.core.metrics import ReplyMetrics, ReplyTimer, verdict
 from tui_chat.core.protocol import Provider, Retrying
 from tui_chat.core.runner import Delta, Ended, Reasoning, ReplyEvent, ReplyRunner, Started
 from tui_chat.core.sanitize import clean
+from tui_chat.providers.read_pacing import hold_reads
 from tui_chat.settings.config import Settings
 from tui_chat.ui.widgets.compare.pane import ComparePane, PaneLog
 from tui_chat.ui.widgets.conversation.message import EMPTY_REPLY, AssistantMessage
@@ -219,7 +220,11 @@ class CompareScreen(Screen[None]):
                     await self._show_whole(reply, whole, "")
                 await self._ended(side, reply, event)
 
-        await ReplyRunner(contender.provider).run(request, show)
+        held = hold_reads.set(reply.next_draw)  # the stream is read once a frame
+        try:
+            await ReplyRunner(contender.provider).run(request, show)
+        finally:
+            hold_reads.reset(held)
 
     async def _show_whole(self, reply: AssistantMessage, reasoning: list[str], text: str) -> None:
         """A non-streamed reply's reasoning and answer in one frame: the reasoning is

@@ -29,9 +29,14 @@ from tui_chat.ui.widgets.conversation.reasoning import ReasoningBlock
 from tui_chat.ui.widgets.conversation.reply_body import ReplyBody
 
 #: How often streamed text is handed to the reply's body (a token that comes later than
-#: this after the last hand-over goes at once). 20 Hz, not 30: at 100 tok/s that cut the
-#: app's CPU per 1k tokens from 1.46-1.63 s to 1.23-1.34 s (benchmarks/streaming_render.py).
-FLUSH_SECONDS = 1 / 20
+#: this after the last hand-over goes at once). 20-22 Hz, not 30: at 100 tok/s 30 Hz cost
+#: 1.46-1.63 CPU s per 1k tokens against 20 Hz's 1.23-1.34 (benchmarks/streaming_render.py).
+#: With the stream read once a frame (`next_draw`), a frame is also how late the last
+#: token can be: 22 Hz keeps that under the 50 ms the render issue asks at 100 tok/s.
+FLUSH_SECONDS = 1 / 22
+#: How long before its next hand-over a reply lets the stream be read again, so that
+#: the read finds the hand-over due (a timer can fire a little early): see `next_draw`.
+READ_AHEAD_SECONDS = 0.002
 #: How often a streaming reply checks whether its text has stopped coming.
 STALL_CHECK_SECONDS = 1.0
 #: Said under a reply that completed without any text.
@@ -113,7 +118,7 @@ class AssistantMessage(Vertical, OneLayout):
         self._pending: list[str] = []
         self._started = False  # the first words came
         self._receiving = False  # the first text of either kind came
-        self._flush_timer: asyncio.TimerHandle | None = None
+        self._flush_timer: asyncio.Handle | None = None
         self._stall_timer: Timer | None = None
         self._last_data = 0.0
         self._flushed_at = 0.0
@@ -207,12 +212,26 @@ class AssistantMessage(Vertical, OneLayout):
                 self._thinking.fold()  # the answer begins: the thinking folds to one line
             self._flush()  # the first words go on screen at once
         elif self._flush_timer is None:
+            # Bare loop callbacks, not Textual Timers (a task each): they run per frame.
+            loop = asyncio.get_running_loop()
             wait = self._flushed_at + FLUSH_SECONDS - self._last_data
-            if wait <= 0:
-                self._flush()  # a slow model's token is drawn as it comes, not a frame late
+            if wait <= READ_AHEAD_SECONDS:
+                # Due: a slow model's token is drawn as it comes, and a frame's tokens
+                # read at once (see `next_draw`) are drawn as soon as all are taken in,
+                # in the same wake-up, not a timer's wake-up later.
+                self._flush_timer = loop.call_soon(self._flush)
             else:
-                # A bare loop callback, not a Textual Timer (a task each): it runs per frame.
-                self._flush_timer = asyncio.get_running_loop().call_later(wait, self._flush)
+                self._flush_timer = loop.call_later(wait, self._flush)
+
+    def next_draw(self) -> float:
+        """When the stream is next worth reading (monotonic; 0: now), for
+        `providers.read_pacing`: text that comes before the next hand-over waits for it
+        anyway, so until just before then the kernel keeps it, and the frame's tokens
+        come in one read instead of a wake-up each. Before the first words, and once the
+        reply has ended, it is 0: those are drawn at once."""
+        if not self._started or self.status != "streaming":
+            return 0.0
+        return self._flushed_at + FLUSH_SECONDS - READ_AHEAD_SECONDS
 
     def show_retry(self, retry: Retrying) -> None:
         """The provider waits to try again (only ever before the first words)."""

@@ -1,0 +1,125 @@
+"""A streamed reply's reads wait for the reader's next frame, so a frame's tokens come
+in one read (the fake server on 127.0.0.1, the providers' own HTTP clients)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from tui_chat.core.protocol import Provider, TextDelta
+from tui_chat.providers import ChatMessage, ChatRequest
+from tui_chat.providers.backend import BackendProvider
+from tui_chat.providers.chat_completions import ChatCompletionsProvider
+from tui_chat.providers.read_pacing import MAX_HOLD, PacedBackend, hold_reads, install
+from tui_chat.providers.responses import ResponsesProvider
+
+from fake_server import FakeLLMServer, Script
+
+REQUEST = ChatRequest(messages=(ChatMessage("user", "hi"),), model="m", system=None, stream=True)
+CHUNKS = [f"w{i} " for i in range(12)]
+#: The server's gap between chunks, and the reader's frame: three chunks a frame.
+GAP, FRAME = 0.03, 0.09
+
+
+def providers(server: FakeLLMServer) -> dict[str, Provider]:
+    return {
+        "chat": ChatCompletionsProvider(api_key="k", base_url=server.openai_url, max_retries=0),
+        "responses": ResponsesProvider(api_key="k", base_url=server.openai_url, max_retries=0),
+        "backend": BackendProvider(base_url=server.url, max_retries=0),
+    }
+
+
+async def arrivals(provider: Provider) -> list[float]:
+    """When each text delta reached the reader (monotonic)."""
+    times: list[float] = []
+    events: AsyncIterator[object] = provider.stream(REQUEST)
+    async for event in events:
+        if isinstance(event, TextDelta) and event.text:
+            times.append(time.monotonic())
+    return times
+
+
+def bursts(times: list[float], within: float = 0.01) -> list[int]:
+    """How many deltas came in each burst (deltas less than `within` s apart)."""
+    sizes = [1]
+    for before, after in zip(times, times[1:], strict=False):
+        if after - before < within:
+            sizes[-1] += 1
+        else:
+            sizes.append(1)
+    return sizes
+
+
+@pytest.mark.parametrize("api", ["chat", "responses", "backend"])
+async def test_a_frames_tokens_come_in_one_read(api: str) -> None:
+    """A reader that draws every FRAME: after the first token, reads wait until its
+    next frame, and the tokens the server sent meanwhile arrive together."""
+    last = [0.0]
+
+    def next_frame() -> float:
+        return last[0] + FRAME if last[0] else 0.0
+
+    with FakeLLMServer() as server:
+        server.enqueue(Script(chunks=CHUNKS, delay=GAP, steady=True))
+        provider = providers(server)[api]
+        token = hold_reads.set(next_frame)
+        try:
+            times: list[float] = []
+            async for event in provider.stream(REQUEST):
+                if isinstance(event, TextDelta) and event.text:
+                    times.append(time.monotonic())
+                    if not last[0] or times[-1] - last[0] >= FRAME:
+                        last[0] = times[-1]  # a frame drawn
+        finally:
+            hold_reads.reset(token)
+            await provider.aclose()
+    text_deltas = len(times)
+    assert text_deltas >= len(CHUNKS) - 1  # (the backend may merge two in one read)
+    sizes = bursts(times)
+    # Unpaced, the 12 chunks come one by one, 30 ms apart (see the test below); paced,
+    # in a few bursts of about a frame's worth (3) each.
+    assert len(sizes) <= 7, sizes
+    assert max(sizes) >= 3, sizes
+
+
+async def test_without_a_reader_that_asks_reads_are_not_held() -> None:
+    with FakeLLMServer() as server:
+        server.enqueue(Script(chunks=CHUNKS, delay=GAP, steady=True))
+        provider = providers(server)["chat"]
+        try:
+            times = await arrivals(provider)
+        finally:
+            await provider.aclose()
+    assert len(bursts(times)) >= len(CHUNKS) - 3  # one by one, as the server sent them
+
+
+async def test_a_hold_is_at_most_max_hold_per_read() -> None:
+    """A reader whose frame never comes does not stall the stream: each read waits at
+    most MAX_HOLD, and the reply still arrives whole."""
+    with FakeLLMServer() as server:
+        server.enqueue(Script(chunks=["a", "b", "c"]))
+        provider = providers(server)["chat"]
+        token = hold_reads.set(lambda: time.monotonic() + 60)
+        started = time.monotonic()
+        try:
+            times = await arrivals(provider)
+        finally:
+            hold_reads.reset(token)
+            await provider.aclose()
+    assert len(times) == 3
+    # Headers, body and end take a handful of reads, none more than MAX_HOLD.
+    assert time.monotonic() - started < 20 * MAX_HOLD
+
+
+async def test_install_wraps_each_pool_once() -> None:
+    import httpx2
+
+    async with httpx2.AsyncClient() as client:
+        assert install(client)
+        backend: Callable[[], object] = lambda: client._transport._pool._network_backend  # noqa: E731
+        first = backend()
+        assert isinstance(first, PacedBackend)
+        assert not install(client)  # already paced: not wrapped again
+        assert backend() is first

@@ -1,0 +1,98 @@
+"""The chat and compare mode tell the provider when a reply is next drawn, so its stream
+is read once a frame (`providers.read_pacing`); the fake server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+
+from tui_chat.core.protocol import ChatRequest, Event, Provider, TextDelta, WireTap
+from tui_chat.providers import make_provider
+from tui_chat.providers.read_pacing import hold_reads
+from tui_chat.settings.config import Settings
+from tui_chat.ui.screens.compare import CompareScreen, Contender
+from tui_chat.ui.widgets.conversation.message import FLUSH_SECONDS, AssistantMessage
+from tui_chat.ui.widgets.prompt import PromptInput
+
+from .app_factory import KEY, make_app, replies, send, wait_for
+from fake_server import FakeLLMServer, Script
+
+
+class Watching:
+    """A real provider, noting what its reader's `hold_reads` said at each text delta."""
+
+    def __init__(self, provider: Provider) -> None:
+        self._provider = provider
+        self.name = provider.name
+        self.holds: list[tuple[float, float]] = []  # (when, what the reader said)
+        self.hold: Callable[[], float] | None = None
+
+    def stream(self, request: ChatRequest, *, tap: WireTap | None = None) -> AsyncIterator[Event]:
+        return self._watch(request, tap)
+
+    async def _watch(self, request: ChatRequest, tap: WireTap | None) -> AsyncIterator[Event]:
+        self.hold = hold_reads.get()
+        async for event in self._provider.stream(request, tap=tap):
+            if isinstance(event, TextDelta) and self.hold is not None:
+                self.holds.append((time.monotonic(), self.hold()))
+            yield event
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._provider, name)
+
+
+def check_holds(watching: Watching, reply: AssistantMessage) -> None:
+    """No hold before the first words; then each says the next frame, no further off;
+    none once the reply has ended."""
+    assert watching.hold is not None
+    (first_at, first), *later = watching.holds
+    assert first == 0.0  # the first words are drawn at once
+    ahead = [hold - at for at, hold in later if hold]
+    assert ahead, watching.holds  # a streaming reply asked its reads to wait
+    assert all(gap <= FLUSH_SECONDS for gap in ahead), ahead
+    assert reply.status == "complete"
+    assert watching.hold() == 0.0  # ended: nothing to wait for
+
+
+async def test_a_chat_reply_asks_its_reads_to_wait_for_its_next_frame(
+    fake_server: FakeLLMServer,
+) -> None:
+    chunks = [f"word{i} " for i in range(15)]
+    fake_server.enqueue(Script(chunks=chunks, delay=0.01, steady=True))
+    watching = Watching(
+        make_provider(
+            Settings(api="chat", base_url=fake_server.openai_url, model="m", api_key=KEY),
+            timeout=5,
+            max_retries=0,
+        )
+    )
+    app = make_app(fake_server, provider=watching)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await send(pilot, "hello")
+        await wait_for(pilot, lambda: bool(replies(app)) and replies(app)[-1].status == "complete")
+        reply = replies(app)[-1]
+        assert reply.text == "".join(chunks)
+        check_holds(watching, reply)
+
+
+async def test_each_compare_side_asks_for_its_own_frames(fake_server: FakeLLMServer) -> None:
+    chunks = [f"word{i} " for i in range(15)]
+    fake_server.enqueue(
+        Script(chunks=chunks, delay=0.01, steady=True),
+        Script(chunks=chunks, delay=0.01, steady=True),
+    )
+    settings = Settings(api="chat", base_url=fake_server.openai_url, model="m", api_key=KEY)
+    sides = [Watching(make_provider(settings, timeout=5, max_retries=0)) for _ in range(2)]
+    app = make_app(fake_server)
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = CompareScreen(
+            Contender("a", settings, sides[0]), Contender("b", settings, sides[1])
+        )
+        await app.push_screen(screen)
+        screen.query_one(PromptInput).load_text("why stream?")
+        await pilot.press("enter")
+        panes = lambda: list(screen.query(AssistantMessage))  # noqa: E731
+        await wait_for(pilot, lambda: all(r.status == "complete" for r in panes()))
+        for watching, reply in zip(sides, panes(), strict=True):
+            check_holds(watching, reply)
+        assert sides[0].hold is not sides[1].hold  # each pane's own frames

@@ -1,0 +1,91 @@
+"""Reads of a streamed reply held until its reader will draw again, so the tokens of
+one frame come in one read.
+
+A model at 100 tokens/s sends each token in its own TCP segment. Read as it comes,
+every token costs the event loop a wake-up, a `recv`, two `epoll_ctl`s (anyio resumes
+and pauses the transport around each read), an h11 and an SSE pass: about 0.4 ms, a
+third of the app's CPU at that rate. The chat draws a reply at most once a frame
+anyway, so until its next frame the kernel may as well keep what arrives: the read
+waits, and then takes the whole frame's tokens at once.
+
+The reader says when that is: `hold_reads` is set, in the context a reply runs in, to
+a function returning the monotonic time before which it will not draw (0 when it
+would draw now). Only this connection's reads wait; the provider knows nothing of the
+screen. The wrapper goes into the connection pool's network backend, as
+`preconnect` does; where a client has no such attribute, reads go unpaced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import Any
+
+#: Set by a reader that draws in frames (the chat's reply widget): when its next frame is.
+hold_reads: ContextVar[Callable[[], float] | None] = ContextVar("hold_reads", default=None)
+
+#: The longest one read waits, whatever the reader says: a hold is a frame, not a stall.
+MAX_HOLD = 0.1
+
+
+async def _hold() -> None:
+    until = hold_reads.get()
+    if until is not None:
+        delay = until() - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(min(delay, MAX_HOLD))
+
+
+class PacedStream:
+    """An httpcore network stream whose reads first wait for the reader's next frame."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        await _hold()  # before the read, so the read timeout is not shortened by it
+        return await self._stream.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._stream.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    async def start_tls(self, *args: Any, **kwargs: Any) -> PacedStream:
+        return PacedStream(await self._stream.start_tls(*args, **kwargs))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class PacedBackend:
+    """The pool's network backend, handing out paced streams."""
+
+    def __init__(self, backend: Any) -> None:
+        self._backend = backend
+
+    async def connect_tcp(self, *args: Any, **kwargs: Any) -> PacedStream:
+        return PacedStream(await self._backend.connect_tcp(*args, **kwargs))
+
+    async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> PacedStream:
+        return PacedStream(await self._backend.connect_unix_socket(*args, **kwargs))
+
+    async def sleep(self, seconds: float) -> None:
+        await self._backend.sleep(seconds)
+
+
+def install(client: Any) -> bool:
+    """Pace the reads of every connection `client` (an httpx or httpx2 AsyncClient)
+    makes, through a proxy too; False where its pools cannot be reached."""
+    transports = [getattr(client, "_transport", None), *getattr(client, "_mounts", {}).values()]
+    done = False
+    for transport in transports:
+        pool = getattr(transport, "_pool", None)
+        backend = getattr(pool, "_network_backend", None)
+        if backend is not None and not isinstance(backend, PacedBackend):
+            pool._network_backend = PacedBackend(backend)
+            done = True
+    return done
