@@ -29,11 +29,11 @@ from tui_chat.ui.widgets.conversation.reasoning import ReasoningBlock
 from tui_chat.ui.widgets.conversation.reply_body import ReplyBody
 
 #: How often streamed text is handed to the reply's body (a token that comes later than
-#: this after the last hand-over goes at once). 20-22 Hz, not 30: at 100 tok/s 30 Hz cost
-#: 1.46-1.63 CPU s per 1k tokens against 20 Hz's 1.23-1.34 (benchmarks/streaming_render.py).
-#: With the stream read once a frame (`next_draw`), a frame is also how late the last
-#: token can be: 22 Hz keeps that under the 50 ms the render issue asks at 100 tok/s.
-FLUSH_SECONDS = 1 / 22
+#: this after the last hand-over goes at once). 24 Hz: at 100 tok/s, 30 Hz cost 1.46-1.63
+#: CPU s per 1k tokens against 20 Hz's 1.23-1.34 (benchmarks/streaming_render.py). With
+#: the stream read once a frame (`next_draw`) a frame is also how late a reply's last
+#: token can be, and the render issue asks for 50 ms at most at 100 tok/s.
+FLUSH_SECONDS = 1 / 24
 #: How long before its next hand-over a reply lets the stream be read again, so that
 #: the read finds the hand-over due (a timer can fire a little early): see `next_draw`.
 READ_AHEAD_SECONDS = 0.002
