@@ -95,4 +95,34 @@ async def test_each_compare_side_asks_for_its_own_frames(fake_server: FakeLLMSer
         await wait_for(pilot, lambda: all(r.status == "complete" for r in panes()))
         for watching, reply in zip(sides, panes(), strict=True):
             check_holds(watching, reply)
-        assert sides[0].hold is not sides[1].hold  # each pane's own frames
+        owners = [getattr(side.hold, "__self__", None) for side in sides]
+        assert owners[0] is not owners[1]  # each pane's own reply says when it draws
+
+
+def bursts(times: list[float], within: float = 0.005) -> int:
+    """How many bursts the deltas came in (deltas less than `within` s apart)."""
+    gaps = zip(times, times[1:], strict=False)
+    return 1 + sum(after - before >= within for before, after in gaps)
+
+
+async def test_a_fast_reply_is_read_once_a_frame(fake_server: FakeLLMServer) -> None:
+    """At 100 tokens/s the tokens of one frame come in one read: the reads go at the
+    frame's pace, not every other one at once after a frame's batch."""
+    chunks = [f"w{i} " for i in range(48)]
+    fake_server.enqueue(Script(chunks=chunks, delay=0.01, steady=True))
+    watching = Watching(
+        make_provider(
+            Settings(api="chat", base_url=fake_server.openai_url, model="m", api_key=KEY),
+            timeout=5,
+            max_retries=0,
+        )
+    )
+    app = make_app(fake_server, provider=watching)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await send(pilot, "hello")
+        await wait_for(pilot, lambda: bool(replies(app)) and replies(app)[-1].status == "complete")
+    times = [at for at, _ in watching.holds]
+    frames = (times[-1] - times[0]) / FLUSH_SECONDS
+    # Read as they came: 48 bursts. A read left unheld after each frame's batch: about
+    # two bursts a frame. Once a frame: about one.
+    assert bursts(times) <= frames * 1.5 + 2, (bursts(times), frames)

@@ -218,7 +218,9 @@ class AssistantMessage(Vertical, OneLayout):
             if wait <= READ_AHEAD_SECONDS:
                 # Due: a slow model's token is drawn as it comes, and a frame's tokens
                 # read at once (see `next_draw`) are drawn as soon as all are taken in,
-                # in the same wake-up, not a timer's wake-up later.
+                # in the same wake-up, not a timer's wake-up later. It counts as done
+                # from now: the stream's next read, made before it runs, waits a frame.
+                self._flushed_at = self._last_data
                 self._flush_timer = loop.call_soon(self._flush)
             else:
                 self._flush_timer = loop.call_later(wait, self._flush)
