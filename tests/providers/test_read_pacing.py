@@ -3,6 +3,8 @@ in one read (the fake server on 127.0.0.1, the providers' own HTTP clients)."""
 
 from __future__ import annotations
 
+import socketserver
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 
@@ -126,3 +128,57 @@ async def test_install_wraps_each_pool_once() -> None:
         assert isinstance(first, PacedBackend)
         assert not install(client)  # already paced: not wrapped again
         assert backend() is first
+
+
+class _LateEnd(socketserver.BaseRequestHandler):
+    """A Chat Completions stream whose body terminator comes `LATE` s after `[DONE]`."""
+
+    LATE = 0.03
+
+    def handle(self) -> None:
+        sock = self.request
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += sock.recv(65536)
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+        while len(body) < length:
+            body += sock.recv(65536)
+        sock.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
+        events = (b'{"choices": [{"index": 0, "delta": {"content": "hi"}}]}', b"[DONE]")
+        lines = [b"data: " + event + b"\n\n" for event in events]
+        # In one write, so in one read: what the test holds is only the terminator's.
+        sock.sendall(b"".join(b"%X\r\n%s\r\n" % (len(line), line) for line in lines))
+        time.sleep(self.LATE)
+        sock.sendall(b"0\r\n\r\n")
+        time.sleep(0.2)  # keep the connection up while the client finishes
+
+
+async def test_what_follows_the_last_event_is_read_at_once() -> None:
+    """After `[DONE]` the body's terminator is not held a frame: the reply ends (and is
+    timed) when the server ends it."""
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _LateEnd)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    provider = ChatCompletionsProvider(api_key="k", base_url=url, max_retries=0)
+    try:
+        await provider.client()
+        done_at = 0.0  # the text came and was drawn: the next frame is FRAME later
+        token = hold_reads.set(lambda: done_at + FRAME if done_at else 0.0)
+        try:
+            async for event in provider.stream(REQUEST):
+                if isinstance(event, TextDelta):
+                    done_at = time.monotonic()
+            ended = time.monotonic() - done_at
+        finally:
+            hold_reads.reset(token)
+    finally:
+        await provider.aclose()
+        server.shutdown()
+        server.server_close()
+    # The terminator comes 30 ms after [DONE]; held, its read would wait a frame (90 ms).
+    assert ended < _LateEnd.LATE + 0.045, ended

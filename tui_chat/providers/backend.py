@@ -110,7 +110,9 @@ class BackendProvider:
         )
         self._errors = ErrorContext(url=self.base_url, timeout=timeout, uses_api_key=False)
         self._retry = RetryPolicy(max_retries=max_retries, backoff=retry_backoff)
-        read_pacing.install(self._client)  # first: the connections opened ahead are paced too
+        # First: the connections opened ahead are paced too. The protocol has no end
+        # event but its error lines; a plain end is the body's terminator.
+        read_pacing.install(self._client, tuple(m.encode() for m in ERROR_MARKERS))
         self._preconnector = preconnect.install(self._client, self.base_url)
         self._connect_timeout = connect_timeout(timeout)
 

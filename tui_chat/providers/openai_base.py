@@ -40,6 +40,15 @@ if TYPE_CHECKING:
 #: Where the SDK sends requests when no `base_url` is given (its own default).
 OPENAI_URL = "https://api.openai.com/v1"
 
+#: What marks a stream's last event: Chat Completions' `[DONE]`, the Responses API's
+#: terminal events (see providers/read_pacing.py: what follows is read at once).
+STREAM_ENDS = (
+    b"data: [DONE]",
+    b"response.completed",
+    b"response.incomplete",
+    b"response.failed",
+)
+
 #: Sent to servers that ignore keys (the SDK will not build a client without one).
 DUMMY_API_KEY = "not-needed"
 
@@ -112,7 +121,9 @@ class OpenAIProviderBase:
 
         # The SDK's own defaults, plus a hook that says when a request is on the wire.
         http = openai.DefaultAsyncHttpxClient(event_hooks={"request": [_trace_sent]})
-        read_pacing.install(http)  # first: the connections opened ahead are paced too
+        # First: the connections opened ahead are paced too. Either protocol's last
+        # event ends the pacing of that response (one client serves both).
+        read_pacing.install(http, STREAM_ENDS)
         self._preconnector = preconnect.install(http, self.base_url)
         return openai.AsyncOpenAI(
             api_key=self._api_key,

@@ -39,23 +39,33 @@ async def _hold() -> None:
 
 
 class PacedStream:
-    """An httpcore network stream whose reads first wait for the reader's next frame."""
+    """An httpcore network stream whose reads first wait for the reader's next frame,
+    until a read brings one of `ends` (the protocol's last event: what follows it, the
+    body's terminator, is read at once, so the reply's end and its timing are not held
+    back a frame)."""
 
-    def __init__(self, stream: Any) -> None:
+    def __init__(self, stream: Any, ends: tuple[bytes, ...] = ()) -> None:
         self._stream = stream
+        self._ends = ends
+        self._ended = False  # this response's last event came; reset by the next request
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        await _hold()  # before the read, so the read timeout is not shortened by it
-        return await self._stream.read(max_bytes, timeout)
+        if not self._ended:
+            await _hold()  # before the read, so the read timeout is not shortened by it
+        data = await self._stream.read(max_bytes, timeout)
+        if self._ends and any(end in data for end in self._ends):
+            self._ended = True
+        return data
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._ended = False  # a new request on this connection
         await self._stream.write(buffer, timeout)
 
     async def aclose(self) -> None:
         await self._stream.aclose()
 
     async def start_tls(self, *args: Any, **kwargs: Any) -> PacedStream:
-        return PacedStream(await self._stream.start_tls(*args, **kwargs))
+        return PacedStream(await self._stream.start_tls(*args, **kwargs), self._ends)
 
     def get_extra_info(self, info: str) -> Any:
         return self._stream.get_extra_info(info)
@@ -64,28 +74,31 @@ class PacedStream:
 class PacedBackend:
     """The pool's network backend, handing out paced streams."""
 
-    def __init__(self, backend: Any) -> None:
+    def __init__(self, backend: Any, ends: tuple[bytes, ...] = ()) -> None:
         self._backend = backend
+        self._ends = ends
 
     async def connect_tcp(self, *args: Any, **kwargs: Any) -> PacedStream:
-        return PacedStream(await self._backend.connect_tcp(*args, **kwargs))
+        return PacedStream(await self._backend.connect_tcp(*args, **kwargs), self._ends)
 
     async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> PacedStream:
-        return PacedStream(await self._backend.connect_unix_socket(*args, **kwargs))
+        stream = await self._backend.connect_unix_socket(*args, **kwargs)
+        return PacedStream(stream, self._ends)
 
     async def sleep(self, seconds: float) -> None:
         await self._backend.sleep(seconds)
 
 
-def install(client: Any) -> bool:
+def install(client: Any, ends: tuple[bytes, ...] = ()) -> bool:
     """Pace the reads of every connection `client` (an httpx or httpx2 AsyncClient)
-    makes, through a proxy too; False where its pools cannot be reached."""
+    makes, through a proxy too; False where its pools cannot be reached. `ends`: the
+    bytes that mark a stream's last event (see `PacedStream`)."""
     transports = [getattr(client, "_transport", None), *getattr(client, "_mounts", {}).values()]
     done = False
     for transport in transports:
         pool = getattr(transport, "_pool", None)
         backend = getattr(pool, "_network_backend", None)
         if backend is not None and not isinstance(backend, PacedBackend):
-            pool._network_backend = PacedBackend(backend)
+            pool._network_backend = PacedBackend(backend, ends)
             done = True
     return done
