@@ -19,6 +19,7 @@ import os
 import socket
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
@@ -58,7 +59,7 @@ MISSING_KEY_MESSAGE = (
 )
 
 
-class OpenAIProviderBase:
+class OpenAIProviderBase(ABC):
     """An `openai.AsyncOpenAI` client plus the stream guard; subclasses write `_events`."""
 
     name: str = "openai"
@@ -163,9 +164,9 @@ class OpenAIProviderBase:
             retry=self._retry,
         )
 
+    @abstractmethod
     def _events(self, request: ChatRequest, tap: WireTap | None) -> AsyncIterator[Event]:
         """The protocol itself, as an async generator; errors are mapped by `guarded`."""
-        raise NotImplementedError
 
     async def _raw_stream(self, path: str, body: dict[str, Any]) -> openai.AsyncStream[Any]:
         """A streamed POST whose events arrive as the server's JSON, not as typed models.
