@@ -6,14 +6,19 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable
 
-import pytest
+from textual.app import App, ComposeResult
 
 from tui_chat.core.protocol import ChatRequest, Event, Provider, TextDelta, WireTap
 from tui_chat.providers import make_provider
-from tui_chat.providers.read_pacing import PacedStream, hold_reads
+from tui_chat.providers.read_pacing import hold_reads
 from tui_chat.settings.config import Settings
 from tui_chat.ui.screens.compare import CompareScreen, Contender
-from tui_chat.ui.widgets.conversation.message import FLUSH_SECONDS, AssistantMessage
+from tui_chat.ui.widgets.conversation.chat_log import ChatLog
+from tui_chat.ui.widgets.conversation.message import (
+    FLUSH_SECONDS,
+    READ_AHEAD_SECONDS,
+    AssistantMessage,
+)
 from tui_chat.ui.widgets.prompt import PromptInput
 
 from .app_factory import KEY, make_app, replies, send, wait_for
@@ -106,27 +111,24 @@ async def test_each_compare_side_asks_for_its_own_frames(fake_server: FakeLLMSer
         assert owners[0] is not owners[1]  # each pane's own reply says when it draws
 
 
-async def test_a_fast_reply_is_read_once_a_frame(
-    fake_server: FakeLLMServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """At 100 tokens/s the tokens of one frame come in one read: the reads go at the
-    frame's pace, not one more after each frame's batch."""
-    reads: list[float] = []  # when each read that brought bytes returned
-    read = PacedStream.read
+class Host(App[None]):
+    def compose(self) -> ComposeResult:
+        with ChatLog():
+            yield AssistantMessage()
 
-    async def counted(self: PacedStream, max_bytes: int, timeout: float | None = None) -> bytes:
-        data = await read(self, max_bytes, timeout)
-        if data:
-            reads.append(time.monotonic())
-        return data
 
-    monkeypatch.setattr(PacedStream, "read", counted)
-    chunks = [f"w{i} " for i in range(48)]
-    fake_server.enqueue(Script(chunks=chunks, delay=0.01, steady=True))
-    watching, _ = await chat_reply(fake_server)
-    times = [at for at, _ in watching.holds]
-    frames = (times[-1] - times[0]) / FLUSH_SECONDS
-    streaming = [at for at in reads if times[0] < at <= times[-1]]
-    # Read as they came: 47 reads after the first token. With a read left unheld after
-    # each frame's batch: two a frame. Once a frame: one.
-    assert len(streaming) <= frames * 1.4 + 2, (len(streaming), frames)
+async def test_a_due_hand_over_holds_the_next_read_a_frame() -> None:
+    """A frame's batch read at once makes its hand-over due; the read the stream makes
+    next, before that hand-over has run, must wait a whole frame, or each frame costs
+    two reads (the batch, then the next token alone)."""
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        reply = app.query_one(AssistantMessage)
+        assert reply.next_draw() == 0.0  # before the first words: read at once
+        await reply.append("First words")  # drawn at once
+        await pilot.pause(FLUSH_SECONDS + 0.01)  # the next text is due when it comes
+        await reply.append(" and more")
+        now = time.monotonic()  # the hand-over is scheduled, not yet run
+        assert reply.next_draw() >= now + FLUSH_SECONDS - READ_AHEAD_SECONDS - 0.005
+        await pilot.pause()
+        assert "and more" in reply.text
