@@ -164,6 +164,7 @@ class FakeLLMServer:
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._connections: set[socket.socket] = set()
+        self.opened = 0  # connections accepted since start (reset() leaves it)
 
     # -- lifecycle -----------------------------------------------------------------
     def start(self) -> None:
@@ -283,6 +284,7 @@ class _Handler(BaseHTTPRequestHandler):
         super().setup()
         with self.fake._cond:
             self.fake._connections.add(self.connection)
+            self.fake.opened += 1
 
     def finish(self) -> None:
         with self.fake._cond:

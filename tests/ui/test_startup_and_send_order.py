@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tui_chat.history import HistoryStore
+from tui_chat.settings.profiles import load_config
 from tui_chat.ui.widgets.conversation.chat_log import ChatLog
 from tui_chat.ui.widgets.conversation.message import ErrorNotice
 from tui_chat.ui.widgets.prompt import PromptInput
@@ -87,6 +88,110 @@ def test_keys_typed_before_the_sdk_has_loaded_reach_the_prompt_and_are_sent() ->
     assert seen["requests_before_the_sdk"] == 0, "the SDK really was not there yet"
     assert seen["sent"] == ["hello"]
     assert seen["reply"] == "Loaded late, sent anyway."
+
+
+# Run in a fresh interpreter, so the message widgets are imported after the first frame,
+# as in a real start; their import is held until the test lets it go.
+_HELD_WIDGETS = r"""
+import asyncio, json, sys, threading
+sys.path[:0] = [TESTS, TESTS + "/ui"]
+released = threading.Event()
+
+
+class HoldTheMessageWidgets:
+    '''Their import (on the warm-up's thread) waits here: a start slow to build the client.'''
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "tui_chat.ui.widgets.conversation.message":
+            released.wait(10)
+        return None
+
+
+sys.meta_path.insert(0, HoldTheMessageWidgets())
+from fake_server import FakeLLMServer, Script
+from tui_chat.providers import make_provider
+from tui_chat.settings.config import Settings
+from tui_chat.ui.app import ChatApp
+from tui_chat.ui.widgets.prompt import PromptInput
+
+
+async def main():
+    seen = {}
+    with FakeLLMServer() as server:
+        settings = Settings(api="chat", base_url=server.openai_url, model="m", api_key="k")
+        app = ChatApp(settings, make_provider(settings, max_retries=0), remember_ui=False)
+        async with app.run_test() as pilot:
+            await pilot.press(*"hello")
+            await pilot.pause(0.3)
+            seen["prompt"] = app.query_one(PromptInput).text
+            seen["opened_while_held"] = server.opened
+            released.set()
+            for _ in range(250):
+                if server.opened:
+                    break
+                await pilot.pause(0.02)
+            seen["opened_before_enter"] = server.opened
+            seen["requests_before_enter"] = len(server.requests)
+            server.enqueue(Script(chunks=["Warm ", "start."]))
+            await pilot.press("enter")
+            for _ in range(250):
+                if server.requests and not app.chat.replying:
+                    break
+                await pilot.pause(0.02)
+            seen["sent"] = [r.json["messages"][-1]["content"] for r in server.requests]
+            seen["opened_after_reply"] = server.opened
+    print(json.dumps(seen))
+
+
+asyncio.run(main())
+"""
+
+
+def test_a_prompt_typed_before_the_client_is_built_opens_its_connection_before_enter() -> None:
+    """Its warm-up ran before the provider had a client, so did nothing: the connection
+    is opened once the client is asked for, and the first request does not connect."""
+    script = f"TESTS = {str(TESTS)!r}\n" + _HELD_WIDGETS
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["prompt"] == "hello"
+    assert seen["opened_while_held"] == 0, "the provider was not asked for its client yet"
+    assert seen["opened_before_enter"] == 1
+    assert seen["requests_before_enter"] == 0
+    assert seen["sent"] == ["hello"]
+    assert seen["opened_after_reply"] == 1, "the request went on the connection opened ahead"
+
+
+async def test_a_prompt_typed_after_switching_provider_opens_the_new_ones_connection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTHER_KEY", "k2")
+    with FakeLLMServer() as server:  # its own: it counts every connection opened to it
+        config_file = tmp_path / "config.toml"
+        config_file.write_text(
+            f'[profiles.other]\napi = "chat"\nbase_url = "{server.openai_url}"\n'
+            'model = "o"\napi_key_env = "OTHER_KEY"\n'
+        )
+        app = make_app(server, config=load_config(config_file))
+        async with app.run_test() as pilot:
+            # The start's own preparing is over (it mounts the inspector, then prepares).
+            await wait_for(pilot, lambda: bool(app.query("#inspector")))
+            await pilot.pause()
+            app.chat.use_profile("other")
+            await pilot.pause(0.1)
+            assert server.opened == 0
+            app.query_one(PromptInput).focus()
+            await pilot.press("h")
+            await wait_for(pilot, lambda: server.opened == 1)
+            server.enqueue(Script(chunks=["Switched."]))
+            await pilot.press("i", "enter")
+            await wait_for(
+                pilot, lambda: bool(replies(app)) and replies(app)[0].status == "complete"
+            )
+            assert server.requests[-1].json["model"] == "o"
+            assert server.opened == 1
 
 
 @pytest.fixture

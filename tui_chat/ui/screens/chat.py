@@ -227,6 +227,7 @@ class ChatScreen(Screen[None]):
         #: The prompt caret's blink before a reply began (it pauses while one streams).
         self._caret_blinked: bool | None = None
         self._warmed_at = -WARM_EVERY  # when the provider was last asked to warm up
+        self._inspector_pane: EventInspector | None = None  # mounted after the first frame
         #: `--record FILE.jsonl`: every reply's wire events, opened on mount.
         self.recording: Recording | None = None
         self._pending_earlier: tuple[StoredMessage, ...] = ()
@@ -293,9 +294,14 @@ class ChatScreen(Screen[None]):
         self._prepare_provider()
 
     def _prepare_provider(self) -> None:
+        """Build the provider's client ahead of the first request, and warm the
+        connection if a prompt is typed already (a warm-up before the build does nothing)."""
         prepare = getattr(self.provider, "prepare", None)
         if prepare is not None:
             prepare()
+        if self.query_one(PromptInput).text:
+            self._warmed_at = -WARM_EVERY
+            self._warm_connection()
 
     def _inspector(self) -> EventInspector:
         """The F3 pane (hidden until asked for), mounted once the first frame is out, or
@@ -303,11 +309,10 @@ class ChatScreen(Screen[None]):
         8 ms before the prompt was drawn."""
         from tui_chat.ui.widgets.inspector import EventInspector
 
-        for inspector in self.query(EventInspector):
-            return inspector
-        inspector = EventInspector(id="inspector")
-        self.query_one("#chat").mount(inspector, before=self.query_one(PromptInput))
-        return inspector
+        if self._inspector_pane is None:  # kept: a query walked every message, twice a send
+            self._inspector_pane = EventInspector(id="inspector")
+            self.query_one("#chat").mount(self._inspector_pane, before=self.query_one(PromptInput))
+        return self._inspector_pane
 
     async def on_unmount(self) -> None:
         await self.provider.aclose()
@@ -365,6 +370,7 @@ class ChatScreen(Screen[None]):
         if provider is not None and provider is not old:
             self.provider = provider
             self.run_worker(old.aclose(), group="close", exit_on_error=False)
+            self._prepare_provider()  # else a prompt typed now warms no connection
         status = self.query_one(StatusLine)
         status.provider = self.provider.name
         status.model = settings.model
