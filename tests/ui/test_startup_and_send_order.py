@@ -218,9 +218,11 @@ def _before(call: Callable[..., Any], note: Callable[[], None]) -> Callable[...,
     return wrapped
 
 
-async def test_the_request_is_on_the_wire_before_its_widgets_are_mounted_or_history_written(
+async def test_the_request_is_on_the_wire_before_the_box_empties_or_widgets_or_history(
     fake_server: FakeLLMServer, store: HistoryStore
 ) -> None:
+    """Emptying the prompt box, mounting the turn's widgets and writing history all
+    come after the request is out."""
     fake_server.enqueue(Script(chunks=["Request ", "first."]))
     app = make_app(fake_server, store=store)
     async with app.run_test() as pilot:
@@ -234,10 +236,13 @@ async def test_the_request_is_on_the_wire_before_its_widgets_are_mounted_or_hist
         log = app.query_one(ChatLog)
         log.mount_all = _before(log.mount_all, note("widgets mounted"))  # type: ignore[method-assign]
         chat.history.begin_turn = _before(chat.history.begin_turn, note("history written"))  # type: ignore[method-assign]
+        prompt = app.query_one(PromptInput)
+        prompt.take = _before(prompt.take, note("box emptied"))  # type: ignore[method-assign]
         await send(pilot, "hi")
         await wait_for(pilot, lambda: bool(replies(app)) and replies(app)[0].status == "complete")
         assert shown_text(replies(app)[0]) == "Request first."
-    assert seen == {"history written": True, "widgets mounted": True}
+        assert prompt.text == ""
+    assert seen == {"box emptied": True, "history written": True, "widgets mounted": True}
     saved = store.get_conversation(store.latest_id() or 0)
     assert saved is not None
     assert [(m.role, m.content) for m in saved.messages] == [
@@ -270,3 +275,25 @@ async def test_start_up_work_nobody_waits_for_runs_once_the_first_frame_is_drawn
         await pilot.pause()
         assert app.query_one(PromptInput).text == "hi"
     assert ran == [True]
+
+
+@pytest.mark.parametrize(
+    ("in_the_box", "left"),
+    [
+        ("hello", ""),
+        ("hello and more", " and more"),  # typed after Enter, before the request was out
+        ("hellp", "hellp"),  # edited meanwhile: the user's, left alone
+    ],
+)
+async def test_taking_a_sent_prompt_keeps_what_was_typed_after_it(
+    in_the_box: str, left: str
+) -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        prompt = app.query_one(PromptInput)
+        prompt.load_text(in_the_box)
+        prompt.move_cursor(prompt.document.end)
+        prompt.take("hello")
+        await pilot.pause()
+        assert prompt.text == left
+        assert prompt.cursor_location == prompt.document.end

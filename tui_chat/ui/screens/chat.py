@@ -667,18 +667,24 @@ class ChatScreen(Screen[None]):
             self.notify(str(error), severity="error", timeout=6, markup=False)
             return
         text = compose(typed, files)  # what is sent, and saved in history
-        event.prompt.clear()
         event.prompt.remember(typed_form(text))
         editing, self._editing = self._editing, None
         if editing is not None and self.conversation.last_prompt() == editing:
             await self._replace_last_turn()  # F8: sent in place of the turn it edits
-        await self._send_text(text, typed, files)
+        await self._send_text(text, typed, files, typed_in=(event.prompt, event.text))
 
     async def _send_text(
-        self, text: str, typed: str, files: list[Attachment], *, again: bool = False
+        self,
+        text: str,
+        typed: str,
+        files: list[Attachment],
+        *,
+        again: bool = False,
+        typed_in: tuple[PromptInput, str] | None = None,
     ) -> None:
         """Send a prompt and show its reply as it comes; `again` (a retry): the prompt
-        is on screen already, only the reply is new."""
+        is on screen already, only the reply is new. `typed_in`: the box it was typed
+        in, and its text there, taken out of it once the request is out."""
         _message_widgets()
         self.conversation.add_user(text)
         request = self.conversation.request(
@@ -708,6 +714,8 @@ class ChatScreen(Screen[None]):
                 await asyncio.wait_for(turn.sent.wait(), self.ui_waits_for_request)
         else:
             await asyncio.sleep(0)  # the worker starts its request before the UI's work
+        if typed_in is not None:
+            typed_in[0].take(typed_in[1])
         self.watch_replying(True)
         reply_id = self.history.begin_turn(self.settings, text)
         turn.saved(reply_id, self.history.turn(reply_id))

@@ -81,6 +81,17 @@ class PromptInput(TextArea):
 
     # -- earlier prompts -------------------------------------------------------
 
+    def take(self, sent: str) -> None:
+        """Empty the box of a prompt that was sent, keeping what was typed after it.
+
+        Called once its request is out (the clear cost up to a millisecond before it),
+        so keys may have landed since Enter; a prompt edited meanwhile is left as it is.
+        """
+        if self.text == sent:
+            self.clear()
+        elif self.text.startswith(sent):
+            self.delete((0, 0), self.document.get_location_from_index(len(sent)))
+
     def remember(self, text: str) -> None:
         """A prompt that was sent: recalled first, even with no history (`--no-history`)."""
         if text in self._session:
