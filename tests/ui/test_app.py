@@ -7,6 +7,7 @@ import socket
 from pathlib import Path
 
 import pytest
+from textual import events
 
 from tui_chat.ui.widgets.conversation.chat_log import ChatLog
 from tui_chat.ui.widgets.conversation.message import (
@@ -158,6 +159,26 @@ async def test_multi_turn_sends_earlier_turns(fake_server: FakeLLMServer) -> Non
             {"role": "assistant", "content": "First answer."},
             {"role": "user", "content": "two"},
         ]
+
+
+async def test_enter_pressed_twice_at_once_sends_once_and_warns_of_nothing(
+    fake_server: FakeLLMServer,
+) -> None:
+    """The second Enter comes before the box is emptied (that waits for the request to
+    be out), so it submits the same text again: that is not a second prompt."""
+    fake_server.enqueue(Script(chunks=["Once."]))
+    app = make_app(fake_server)
+    async with app.run_test() as pilot:
+        prompt = app.query_one(PromptInput)
+        prompt.focus()
+        prompt.load_text("only once")
+        for _ in range(2):  # both queued before the first is handled
+            app.post_message(events.Key("enter", "\r"))
+        await wait_for(pilot, lambda: bool(replies(app)) and replies(app)[0].status == "complete")
+        await pilot.pause(0.1)
+        assert [r.json["messages"][-1]["content"] for r in fake_server.requests] == ["only once"]
+        assert not [n.message for n in app._notifications]
+        assert prompt.text == ""
 
 
 async def test_new_prompt_while_replying_is_refused_not_cancelling(

@@ -654,6 +654,8 @@ class ChatScreen(Screen[None]):
 
     @on(PromptInput.Submitted)
     async def send(self, event: PromptInput.Submitted) -> None:
+        if self.replying and event.prompt.text != event.text:
+            return  # an Enter pressed again before the box was emptied: already sent
         if self.replying:
             self.notify(
                 "A reply is still coming — press Esc to stop it, then send again.",
