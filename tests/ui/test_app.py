@@ -181,6 +181,28 @@ async def test_enter_pressed_twice_at_once_sends_once_and_warns_of_nothing(
         assert prompt.text == ""
 
 
+async def test_a_new_prompt_typed_and_sent_at_once_after_enter_is_refused_with_a_warning(
+    fake_server: FakeLLMServer,
+) -> None:
+    """Unlike a repeated Enter, a prompt with more typed after the sent one is the
+    user's next prompt: refused while the reply runs, said so, and kept in the box."""
+    fake_server.enqueue(Script(chunks=["still ", "going"], hold_after=1))
+    app = make_app(fake_server)
+    async with app.run_test() as pilot:
+        prompt = app.query_one(PromptInput)
+        prompt.focus()
+        prompt.load_text("hello")
+        prompt.move_cursor(prompt.document.end)
+        for key, char in [("enter", "\r"), ("x", "x"), ("y", "y"), ("enter", "\r")]:
+            app.post_message(events.Key(key, char))  # all queued before the first is handled
+        await wait_for(pilot, lambda: any("still coming" in n.message for n in app._notifications))
+        assert prompt.text == "xy"
+        fake_server.release()
+        await wait_for(pilot, lambda: bool(replies(app)) and replies(app)[0].status == "complete")
+        assert [r.json["messages"][-1]["content"] for r in fake_server.requests] == ["hello"]
+        assert prompt.text == "xy"
+
+
 async def test_new_prompt_while_replying_is_refused_not_cancelling(
     fake_server: FakeLLMServer,
 ) -> None:

@@ -93,7 +93,7 @@ def test_keys_typed_before_the_sdk_has_loaded_reach_the_prompt_and_are_sent() ->
 # Run in a fresh interpreter, so the message widgets are imported after the first frame,
 # as in a real start; their import is held until the test lets it go.
 _HELD_WIDGETS = r"""
-import asyncio, json, sys, threading
+import asyncio, json, sys, threading, time
 sys.path[:0] = [TESTS, TESTS + "/ui"]
 released = threading.Event()
 
@@ -126,17 +126,15 @@ async def main():
             seen["prompt"] = app.query_one(PromptInput).text
             seen["opened_while_held"] = server.opened
             released.set()
-            for _ in range(250):
-                if server.opened:
-                    break
+            deadline = time.monotonic() + 30  # a cold SDK import on a loaded machine
+            while not server.opened and time.monotonic() < deadline:
                 await pilot.pause(0.02)
             seen["opened_before_enter"] = server.opened
             seen["requests_before_enter"] = len(server.requests)
             server.enqueue(Script(chunks=["Warm ", "start."]))
             await pilot.press("enter")
-            for _ in range(250):
-                if server.requests and not app.chat.replying:
-                    break
+            deadline = time.monotonic() + 30
+            while not (server.requests and not app.chat.replying) and time.monotonic() < deadline:
                 await pilot.pause(0.02)
             seen["sent"] = [r.json["messages"][-1]["content"] for r in server.requests]
             seen["opened_after_reply"] = server.opened
@@ -297,3 +295,17 @@ async def test_taking_a_sent_prompt_keeps_what_was_typed_after_it(
         await pilot.pause()
         assert prompt.text == left
         assert prompt.cursor_location == prompt.document.end
+
+
+async def test_a_prompt_submitted_before_the_box_gave_up_the_last_one_is_only_what_followed() -> (
+    None
+):
+    app = make_app()
+    async with app.run_test():
+        prompt = app.query_one(PromptInput)
+        prompt.load_text("hello")
+        early = [PromptInput.Submitted(prompt, "hello"), PromptInput.Submitted(prompt, "helloxy")]
+        prompt.take("hello")
+        assert [prompt.unsent(event) for event in early] == ["", "xy"]
+        later = PromptInput.Submitted(prompt, "hello", taken=1)  # typed again after the take
+        assert prompt.unsent(later) == "hello"

@@ -310,8 +310,9 @@ class ChatScreen(Screen[None]):
         from tui_chat.ui.widgets.inspector import EventInspector
 
         if self._inspector_pane is None:  # kept: a query walked every message, twice a send
-            self._inspector_pane = EventInspector(id="inspector")
-            self.query_one("#chat").mount(self._inspector_pane, before=self.query_one(PromptInput))
+            inspector = EventInspector(id="inspector")
+            self.query_one("#chat").mount(inspector, before=self.query_one(PromptInput))
+            self._inspector_pane = inspector
         return self._inspector_pane
 
     async def on_unmount(self) -> None:
@@ -654,8 +655,9 @@ class ChatScreen(Screen[None]):
 
     @on(PromptInput.Submitted)
     async def send(self, event: PromptInput.Submitted) -> None:
-        if self.replying and event.prompt.text != event.text:
-            return  # an Enter pressed again before the box was emptied: already sent
+        submitted = event.prompt.unsent(event)
+        if not submitted.strip():
+            return  # Enter again before the box gave up the prompt it sent
         if self.replying:
             self.notify(
                 "A reply is still coming — press Esc to stop it, then send again.",
@@ -664,7 +666,7 @@ class ChatScreen(Screen[None]):
             )
             return
         try:  # `/file PATH` lines: a file that cannot be attached keeps the prompt in the box
-            typed, files = prepare(event.text.strip("\n"))
+            typed, files = prepare(submitted.strip("\n"))
         except AttachmentError as error:
             self.notify(str(error), severity="error", timeout=6, markup=False)
             return
@@ -673,7 +675,7 @@ class ChatScreen(Screen[None]):
         editing, self._editing = self._editing, None
         if editing is not None and self.conversation.last_prompt() == editing:
             await self._replace_last_turn()  # F8: sent in place of the turn it edits
-        await self._send_text(text, typed, files, typed_in=(event.prompt, event.text))
+        await self._send_text(text, typed, files, typed_in=(event.prompt, submitted))
 
     async def _send_text(
         self,

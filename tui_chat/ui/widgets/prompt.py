@@ -30,6 +30,8 @@ class PromptInput(TextArea):
     class Submitted(Message):
         prompt: PromptInput
         text: str
+        #: How many sent prompts the box had given up (`take`) when this was made.
+        taken: int = 0
 
         @property
         def control(self) -> PromptInput:
@@ -53,6 +55,8 @@ class PromptInput(TextArea):
         self._index = -1
         self._draft = ""
         self._recalled = ""
+        self._taken = 0  # sent prompts taken out of the box, and the last of them
+        self._last_taken: str | None = None
 
     async def _on_key(self, event: events.Key) -> None:
         if event.key == "enter":
@@ -60,7 +64,7 @@ class PromptInput(TextArea):
             event.prevent_default()
             if self.text.strip():
                 self._recall = None
-                self.post_message(self.Submitted(self, self.text))
+                self.post_message(self.Submitted(self, self.text, self._taken))
             return
         if event.key == "ctrl+j":
             event.stop()
@@ -87,10 +91,20 @@ class PromptInput(TextArea):
         Called once its request is out (the clear cost up to a millisecond before it),
         so keys may have landed since Enter; a prompt edited meanwhile is left as it is.
         """
+        self._taken, self._last_taken = self._taken + 1, sent
         if self.text == sent:
             self.clear()
         elif self.text.startswith(sent):
             self.delete((0, 0), self.document.get_location_from_index(len(sent)))
+
+    def unsent(self, event: Submitted) -> str:
+        """What of a submitted text is not sent yet. The box empties once a request is
+        out, so an Enter pressed before that submits the sent prompt again, with
+        whatever was typed after it."""
+        last = self._last_taken
+        if event.taken < self._taken and last is not None and event.text.startswith(last):
+            return event.text[len(last) :]
+        return event.text
 
     def remember(self, text: str) -> None:
         """A prompt that was sent: recalled first, even with no history (`--no-history`)."""
