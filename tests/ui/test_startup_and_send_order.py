@@ -27,23 +27,37 @@ from fake_server import FakeLLMServer, Script
 
 TESTS = Path(__file__).resolve().parent.parent
 
-# Run in a fresh interpreter: this one has imported openai long ago.
-_HELD_SDK = r"""
-import asyncio, json, sys, threading
+# The head of a script run in a fresh interpreter (this one imported everything long
+# ago): the import of HELD waits until the script sets `released`.
+_HOLD = r"""
+import asyncio, json, sys, threading, time
 sys.path[:0] = [TESTS, TESTS + "/ui"]
 released = threading.Event()
 
 
-class HoldOpenAI:
-    '''`import openai` waits here until released: an SDK that is slow to load.'''
-
+class Hold:
     def find_spec(self, name, path=None, target=None):
-        if name == "openai":
+        if name == HELD:
             released.wait(10)
         return None
 
 
-sys.meta_path.insert(0, HoldOpenAI())
+sys.meta_path.insert(0, Hold())
+"""
+
+
+def _run_held(held: str, script: str) -> dict[str, Any]:
+    """Run `script` after `_HOLD` with `held` held; what it printed last, as JSON."""
+    head = f"TESTS = {str(TESTS)!r}\nHELD = {held!r}\n" + _HOLD
+    done = subprocess.run(
+        [sys.executable, "-c", head + script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# `import openai` is held: an SDK that is slow to load.
+_HELD_SDK = r"""
 from app_factory import make_app, replies, shown_text
 from fake_server import FakeLLMServer, Script
 from tui_chat.ui.widgets.prompt import PromptInput
@@ -77,12 +91,7 @@ asyncio.run(main())
 
 
 def test_keys_typed_before_the_sdk_has_loaded_reach_the_prompt_and_are_sent() -> None:
-    script = f"TESTS = {str(TESTS)!r}\n" + _HELD_SDK
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    seen = _run_held("openai", _HELD_SDK)
     assert seen["sdk_imported_at_first_frame"] is False, "the SDK loads after the first frame"
     assert seen["prompt"] == "hello", "keys typed while the SDK loads land in the prompt"
     assert seen["requests_before_the_sdk"] == 0, "the SDK really was not there yet"
@@ -90,24 +99,9 @@ def test_keys_typed_before_the_sdk_has_loaded_reach_the_prompt_and_are_sent() ->
     assert seen["reply"] == "Loaded late, sent anyway."
 
 
-# Run in a fresh interpreter, so the message widgets are imported after the first frame,
-# as in a real start; their import is held until the test lets it go.
+# The message widgets' import is held (it runs on the warm-up's thread after the first
+# frame, as in a real start): a start slow to build the client.
 _HELD_WIDGETS = r"""
-import asyncio, json, sys, threading, time
-sys.path[:0] = [TESTS, TESTS + "/ui"]
-released = threading.Event()
-
-
-class HoldTheMessageWidgets:
-    '''Their import (on the warm-up's thread) waits here: a start slow to build the client.'''
-
-    def find_spec(self, name, path=None, target=None):
-        if name == "tui_chat.ui.widgets.conversation.message":
-            released.wait(10)
-        return None
-
-
-sys.meta_path.insert(0, HoldTheMessageWidgets())
 from fake_server import FakeLLMServer, Script
 from tui_chat.providers import make_provider
 from tui_chat.settings.config import Settings
@@ -148,12 +142,7 @@ asyncio.run(main())
 def test_a_prompt_typed_before_the_client_is_built_opens_its_connection_before_enter() -> None:
     """Its warm-up ran before the provider had a client, so did nothing: the connection
     is opened once the client is asked for, and the first request does not connect."""
-    script = f"TESTS = {str(TESTS)!r}\n" + _HELD_WIDGETS
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    seen = _run_held("tui_chat.ui.widgets.conversation.message", _HELD_WIDGETS)
     assert seen["prompt"] == "hello"
     assert seen["opened_while_held"] == 0, "the provider was not asked for its client yet"
     assert seen["opened_before_enter"] == 1
