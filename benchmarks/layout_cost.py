@@ -36,14 +36,15 @@ REPLY = (
 ) * 3
 
 
-async def layout_ms(turns: int, size: tuple[int, int], profile: bool) -> tuple[float, int]:
-    """The median layout time in ms, and how many widgets the log holds."""
+async def layout_ms(turns: int, size: tuple[int, int], profile: bool) -> tuple[float, int, int]:
+    """The median layout time in ms, how many widgets the log holds, and how many the
+    screen lays out (all of the screen's, the folded ones not)."""
     app = make_app()
     async with app.run_test(size=size) as pilot:
         log = app.query_one(ChatLog)
         for i in range(turns):
             reply = AssistantMessage("thinking")
-            await log.mount_all([UserMessage(f"question {i}"), reply])
+            await log.add_turn([UserMessage(f"question {i}"), reply])
             await reply.append(REPLY)
             await reply.finish("complete")
         await pilot.pause(0.3)
@@ -62,7 +63,8 @@ async def layout_ms(turns: int, size: tuple[int, int], profile: bool) -> tuple[f
                 screen._refresh_layout()
             profiler.disable()
             pstats.Stats(profiler).sort_stats("tottime").print_stats(10)
-        return statistics.median(times) * 1000, len(list(log.walk_children()))
+        laid_out = len(screen._compositor.full_map)
+        return statistics.median(times) * 1000, len(list(log.walk_children())), laid_out
 
 
 def main() -> None:
@@ -73,10 +75,10 @@ def main() -> None:
     args = parser.parse_args()
     cols, rows = (int(n) for n in args.size.split("x"))
     print(f"command: python {' '.join(sys.argv)}")
-    print("turns  widgets in the log  layout ms (median of 20)")
+    print("turns  widgets in the log  laid out  layout ms (median of 20)")
     for turns in (int(n) for n in args.turns.split(",")):
-        ms, widgets = asyncio.run(layout_ms(turns, (cols, rows), turns == args.profile))
-        print(f"{turns:5d}  {widgets:18d}  {ms:8.2f}")
+        ms, widgets, laid_out = asyncio.run(layout_ms(turns, (cols, rows), turns == args.profile))
+        print(f"{turns:5d}  {widgets:18d}  {laid_out:8d}  {ms:8.2f}")
 
 
 if __name__ == "__main__":

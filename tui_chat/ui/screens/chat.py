@@ -727,8 +727,7 @@ class ChatScreen(Screen[None]):
         reply = AssistantMessage("thinking" if self.streaming else "waiting for the whole reply")
         attached = [InfoNotice(clean(f.label)).set_class(True, "attachment") for f in files]
         prompt_shown = [] if again else [UserMessage(typed), *attached]
-        await log.mount_all([*prompt_shown, reply])
-        log.anchor()
+        await log.add_turn([*prompt_shown, reply])
         turn.reply = reply
         turn.shown.set()
         self._refresh_sidebar()  # the turn is saved: a new chat appears, a count grows
@@ -921,6 +920,7 @@ class ChatScreen(Screen[None]):
             await log.mount(EarlierMessages(hidden))
         await log.mount_all(_history_widgets(stored.messages[hidden:]))
         log.anchor()
+        log.call_after_refresh(log.fold_far_above)  # once it is laid out
         self._pending_earlier = stored.messages[:hidden]
         self._refresh_sidebar()
         self.query_one(PromptInput).focus()

@@ -94,9 +94,7 @@ class ComparePane(Vertical):
 
     async def begin(self, prompt: str, label: str) -> AssistantMessage:
         reply = AssistantMessage(label)
-        log = self.log
-        await log.mount_all([UserMessage(prompt), reply])
-        log.anchor()
+        await self.log.add_turn([UserMessage(prompt), reply])
         return reply
 
     async def fail(self, message: str) -> None:

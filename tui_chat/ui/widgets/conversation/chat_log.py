@@ -15,12 +15,14 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widget import Widget
 
+from tui_chat.ui.widgets.conversation.folding import FoldsFarAbove
 from tui_chat.ui.widgets.conversation.one_layout import OneLayout
 from tui_chat.ui.widgets.conversation.selection import SELECTED, is_message, message_text
 
 
-class ChatLog(VerticalScroll, OneLayout, can_focus=True):
-    """Follows new text; lets go when the user scrolls up to read (Textual's anchor)."""
+class ChatLog(VerticalScroll, OneLayout, FoldsFarAbove, can_focus=True):
+    """Follows new text; lets go when the user scrolls up to read (Textual's anchor).
+    What lies far above the view is folded away (`FoldsFarAbove`)."""
 
     #: The message the cursor is on; None when it is put away.
     _selected: Widget | None = None
@@ -61,8 +63,18 @@ class ChatLog(VerticalScroll, OneLayout, can_focus=True):
             self._selected = None
         return self._selected
 
+    async def add_turn(self, widgets: list[Widget]) -> None:
+        """Show a new turn at the bottom and follow it; the turns it pushes far up
+        leave the layout."""
+        await self.mount_all(widgets)
+        self.anchor()
+        await self.fold_far_above()
+
     def messages(self) -> list[Widget]:
-        return [child for child in self.children if is_message(child)]
+        folded = set(self.folded)
+        return [
+            c for c in self.children if is_message(c) or (c in folded and c.has_class("message"))
+        ]
 
     def select(self, widget: Widget | None) -> None:
         if self._selected is not None:
@@ -72,9 +84,11 @@ class ChatLog(VerticalScroll, OneLayout, can_focus=True):
             widget.add_class(SELECTED)
             if widget is not self.messages()[-1]:
                 self.release_anchor()  # a reply still streaming must not pull the view away
-            self.scroll_to_widget(
-                widget, animate=False, top=widget.outer_size.height > self.size.height
-            )
+            top = widget.outer_size.height > self.size.height
+            if self.reveal(widget):  # it has a place to scroll to after the next layout
+                self.call_after_refresh(self.scroll_to_widget, widget, animate=False, top=top)
+            else:
+                self.scroll_to_widget(widget, animate=False, top=top)
 
     def start_cursor(self) -> bool:
         """Focus the log with the cursor on the last message; False when there is none."""
