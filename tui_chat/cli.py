@@ -570,11 +570,11 @@ def _run_app(
 
 
 def _tune_gc() -> None:
-    """Once the prompt is drawn: freeze what start-up made, and collect again."""
+    """Once the prompt is drawn: freeze what start-up made, and collect again (young
+    objects at once, full passes at quiet moments: `ui/gc_tuning.py`)."""
     from tui_chat.ui.gc_tuning import tune_gc
 
     tune_gc()
-    gc.enable()
 
 
 def _resume_id(store: HistoryStore, resume: str) -> int | None:

@@ -19,6 +19,7 @@ from tui_chat.core.metrics import ReplyMetrics
 from tui_chat.core.protocol import Retrying, seconds
 from tui_chat.core.sanitize import clean
 from tui_chat.core.status import ReplyStatus
+from tui_chat.ui import gc_tuning
 from tui_chat.ui.widgets.conversation.indicator import (
     STALL_NOTICE_SECONDS,
     TICK_SECONDS,
@@ -108,6 +109,7 @@ class AssistantMessage(Vertical, OneLayout):
             None if settled is not None else WaitingLine(label, stall_after=self.stall_notice_after)
         )
         self._waiting_timer: Timer | None = None
+        self._holds_gc = False  # counted in `gc_tuning` as a reply streaming
         #: The reply is the model's refusal (set when it finishes).
         self.refusal = False
         self._label = label
@@ -168,9 +170,22 @@ class AssistantMessage(Vertical, OneLayout):
         await self._data()
 
     def on_mount(self) -> None:
+        if self._waiting is not None and not self._holds_gc:
+            self._holds_gc = True
+            gc_tuning.reply_started()  # no full collection pass while it streams
         if self._waiting is not None:
             self._body.show_waiting(self._waiting.line)  # before the first layout: room kept
             self._waiting_timer = self.set_interval(TICK_SECONDS, self._tick_waiting)
+
+    def on_unmount(self) -> None:
+        self._release_gc()
+        if not getattr(self.app, "_exit", False):  # Textual's flag: the app is quitting
+            gc_tuning.forget()  # what was frozen of this turn may be garbage now
+
+    def _release_gc(self) -> None:
+        if self._holds_gc:
+            self._holds_gc = False
+            gc_tuning.reply_ended()
 
     @property
     def waiting(self) -> str:
@@ -278,6 +293,7 @@ class AssistantMessage(Vertical, OneLayout):
         self._stalled = False
         self._flush()
         self._stop_waiting(redraw=False)  # the body's finish lays it out again
+        self._release_gc()
         self._body.finish()
         took = None if metrics is None or self._thinking_shown_whole else metrics.thought_for
         for block in self.query(ReasoningBlock):
