@@ -62,8 +62,11 @@ def test_prompt_at_once_equals_token_by_token(engine) -> None:
     cache = model.new_cache(16)
     for token in prompt:
         stepped = model.forward([token], cache)
-    # Same model, different BLAS shapes: close, not identical.
-    assert np.abs(whole - stepped).max() < 1.0
+    # Same model, different BLAS shapes: close, not identical. How close depends on the
+    # CPU's BLAS kernels (max 0.6-1.01 seen); a cache gone wrong gives a correlation
+    # near 0.2 and differences of 27.
+    assert np.corrcoef(whole, stepped)[0, 1] > 0.999
+    assert np.abs(whole - stepped).max() < 0.5 * whole.std()
     assert int(np.argmax(whole)) in np.argsort(-stepped)[:3]
 
 
