@@ -6,6 +6,9 @@ the earliest ones lie several screens above the view.
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 from textual.geometry import Region
 from textual.pilot import Pilot
 
@@ -44,6 +47,22 @@ def _shown(log: ChatLog) -> list[object]:
 def _view(log: ChatLog) -> Region:
     """The rows of the log's content in view."""
     return Region(0, round(log.scroll_y), log.size.width, log.size.height)
+
+
+def _assert_view_clear_of_the_fold(log: ChatLog, when: str) -> None:
+    for spacer in log.query_children(FoldedAbove):
+        assert not spacer.virtual_region.overlaps(_view(log)), f"{when}: the fold is in view"
+    assert any(c.virtual_region.overlaps(_view(log)) for c in _shown(log)), f"{when}: blank"
+
+
+async def _unfolded_rows(pilot: Pilot[None], log: ChatLog) -> dict[object, Region]:
+    """Where every widget is with nothing folded; folded again afterwards."""
+    log.unfold_above(float("-inf"))
+    await pilot.pause()
+    rows = {child: child.virtual_region for child in _shown(log)}
+    await log.fold_far_above()
+    await pilot.pause()
+    return rows
 
 
 async def test_a_long_chat_lays_out_about_the_same_few_widgets_however_long_it_grows(
@@ -99,6 +118,7 @@ async def test_paging_up_to_the_top_never_shows_the_fold_and_ends_with_it_all_ba
     async with app.run_test(size=(80, 24)) as pilot:
         log = app.query_one(ChatLog)
         await _chat(pilot, fake_server, 16)
+        rows = await _unfolded_rows(pilot, log)
         assert log.folded
         pages = 0
         while log.scroll_y > 0:
@@ -106,10 +126,9 @@ async def test_paging_up_to_the_top_never_shows_the_fold_and_ends_with_it_all_ba
             await pilot.pause()
             pages += 1
             assert pages < 100
-            for spacer in log.query_children(FoldedAbove):
-                assert not spacer.virtual_region.overlaps(_view(log)), f"page {pages}"
-            in_view = [c for c in _shown(log) if c.virtual_region.overlaps(_view(log))]
-            assert in_view, f"page {pages}: nothing in view"
+            _assert_view_clear_of_the_fold(log, f"page {pages}")
+            moved = [c for c in _shown(log) if c.virtual_region != rows[c]]
+            assert moved == [], f"page {pages}: a partial unfold moved rows"
         assert log.folded == ()
         first = log.query_children(UserMessage).first()
         assert first.region.overlaps(log.region), "the first prompt is on screen"
@@ -151,6 +170,38 @@ async def test_a_narrower_log_brings_every_turn_back_and_the_next_turn_folds_aga
         assert log.is_vertical_scroll_end
 
 
+async def test_a_taller_log_unfolds_before_the_fold_shows_and_a_little_taller_keeps_it(
+    fake_server: FakeLLMServer,
+) -> None:
+    app = make_app(fake_server)
+    async with app.run_test(size=(80, 24)) as pilot:
+        log = app.query_one(ChatLog)
+        await _chat(pilot, fake_server, 16)
+        folded = set(log.folded)
+        await pilot.resize_terminal(80, 26)  # same width: nothing re-wraps
+        await pilot.pause()
+        assert set(log.folded) == folded, "two rows more unfolded the chat"
+        await pilot.resize_terminal(80, 90)
+        await pilot.pause()
+        await pilot.pause()
+        assert log.is_vertical_scroll_end
+        _assert_view_clear_of_the_fold(log, "90 rows")
+
+
+async def test_turns_leaving_from_below_bring_the_fold_back_before_it_shows(
+    fake_server: FakeLLMServer,
+) -> None:
+    app = make_app(fake_server)
+    async with app.run_test(size=(80, 24)) as pilot:
+        log = app.query_one(ChatLog)
+        await _chat(pilot, fake_server, 16)
+        assert log.folded
+        await log.remove_children(list(log.children)[-16:])  # the last eight turns
+        await pilot.pause()
+        await pilot.pause()
+        _assert_view_clear_of_the_fold(log, "after the removal")
+
+
 async def test_a_new_chat_after_a_long_one_starts_with_nothing_folded(
     fake_server: FakeLLMServer,
 ) -> None:
@@ -159,8 +210,12 @@ async def test_a_new_chat_after_a_long_one_starts_with_nothing_folded(
         log = app.query_one(ChatLog)
         await _chat(pilot, fake_server, 16)
         assert log.folded
+        gone = weakref.ref(log.folded[0])
         await pilot.press("ctrl+n")
         await wait_for(pilot, lambda: not log.children)
+        await pilot.pause()
+        gc.collect()
+        assert gone() is None, "the log still holds a folded widget of the old chat"
         fake_server.enqueue(Script(chunks=["a new start"]))
         await send(pilot, "hello again")
         await wait_for(pilot, lambda: replies(app) and replies(app)[-1].status == "complete")

@@ -16,7 +16,10 @@ the frozen ones again. A chat leaves about 1,200 such objects a reply (counted i
 20-reply Pilot run), so every `WHOLE_EVERY`th quiet pass unfreezes first and walks
 everything (0.15-0.2 s at 20 replies, while the reader reads); and a reply widget
 leaving the screen (a new chat, a retry, compare mode closing) may make a whole turn
-garbage, so it makes the next quiet pass a whole one.
+garbage, so it makes the next quiet pass a whole one. And a pass runs at least every
+`BACKSTOP` seconds whatever happens (one reply streaming for minutes, a chat left open
+with no reply, a reply whose end was never heard): over what is new only while a reply
+streams.
 
 Only the app's process is tuned (`tune_gc`, from the CLI); elsewhere (tests, `ask`,
 `serve`) the hooks do nothing, since a frozen test process would never free a thing.
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from collections.abc import Callable
 
 #: Gen-2 threshold that no count reaches: full passes run only in `_settle`.
 NEVER = 1 << 30
@@ -33,10 +37,13 @@ NEVER = 1 << 30
 QUIET_AFTER = 0.5
 #: Every this many quiet passes, one walks the frozen objects too.
 WHOLE_EVERY = 10
+#: Seconds after which a pass runs anyway.
+BACKSTOP = 60.0
 
 _tuned = False
 _streaming = 0  # replies on screen that have not ended
 _pending: asyncio.TimerHandle | None = None
+_backstop: asyncio.TimerHandle | None = None
 _passes = 0  # quiet passes since the last whole one
 
 
@@ -49,19 +56,20 @@ def tune_gc() -> None:
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, NEVER)
     gc.enable()
+    _schedule_backstop()
 
 
 def reply_started() -> None:
+    """Counted tuned or not: a reply may begin before the first frame is out."""
     global _streaming
-    if _tuned:
-        _streaming += 1
-        _cancel()
+    _streaming += 1
+    _cancel()
 
 
 def reply_ended() -> None:
     global _streaming
+    _streaming = max(0, _streaming - 1)
     if _tuned:
-        _streaming = max(0, _streaming - 1)
         _schedule()
 
 
@@ -80,21 +88,41 @@ def _cancel() -> None:
         _pending = None
 
 
+def _call_later(seconds: float, callback: Callable[[], None]) -> asyncio.TimerHandle | None:
+    try:
+        return asyncio.get_running_loop().call_later(seconds, callback)
+    except RuntimeError:  # no loop (or a closed one): nothing to time it by
+        return None
+
+
 def _schedule() -> None:
     global _pending
     _cancel()
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return
-    _pending = loop.call_later(QUIET_AFTER, _settle)
+    _pending = _call_later(QUIET_AFTER, _settle)
+
+
+def _schedule_backstop() -> None:
+    global _backstop
+    if _backstop is not None:
+        _backstop.cancel()
+    _backstop = _call_later(BACKSTOP, _pass_anyway)
+
+
+def _pass_anyway() -> None:
+    if _streaming:
+        gc.collect()  # what is new only: the frozen stay frozen
+        gc.freeze()
+        _schedule_backstop()
+    else:
+        _settle()
 
 
 def _settle() -> None:
-    global _pending, _passes
-    _pending = None
+    global _passes
+    _cancel()
     if _streaming:
         return  # another reply began: its end settles
+    _schedule_backstop()
     _passes += 1
     if _passes >= WHOLE_EVERY:
         _passes = 0

@@ -6,14 +6,18 @@ O(widgets) a time, ~0.1 ms a turn, 6 ms and GC pauses on top at 80 turns. Here t
 widgets wholly more than a few screens above the view are hidden (`display: none`,
 which takes them out of Textual's arrange and compositor), and one blank widget as
 tall as they were stands in for them, so everything below stays where it was, row for
-row, and the scrollbar still tells the truth. As the reader scrolls towards them they
-come back, a screen or more before they would show; a resize (which re-wraps them)
-brings them all back, and the next turn folds again.
+row, and the scrollbar still tells the truth. As the view comes towards them they come
+back, a screen or more before they would show: the reader scrolling up, the log growing
+taller, or turns below leaving; a new width (which re-wraps them) brings them all back,
+and the next turn folds again.
 """
 
 from __future__ import annotations
 
-from textual import events
+from collections.abc import Iterable
+
+from textual.await_remove import AwaitRemove
+from textual.geometry import Size
 from textual.widget import Widget
 
 #: Widgets whose bottom is more than this many screens above the view are folded.
@@ -115,11 +119,37 @@ class FoldsFarAbove(Widget):
                 return True
         return False
 
+    def _keep_clear_of(self, top: float) -> None:
+        """The view's top row is `top`: unfold if the fold comes within reach of it."""
+        height = self.size.height
+        if self._folded and top < self._fold_rows + UNFOLD_WITHIN * height:
+            self.unfold_above(top - (UNFOLD_WITHIN + 1) * height)
+
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
-        if self._folded and new_value < self._fold_rows + UNFOLD_WITHIN * self.size.height:
-            self.unfold_above(new_value - (UNFOLD_WITHIN + 1) * self.size.height)
+        self._keep_clear_of(new_value)
 
-    def on_resize(self, event: events.Resize) -> None:
-        if self._folded and event.size.width != self._fold_width:
-            self.unfold_above(float("-inf"))  # their heights change with the width
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        # At each layout: the log may be taller now, or shorter for turns removed below,
+        # and a log that follows its end is scrolled there without `watch_scroll_y`.
+        changed = super()._size_updated(size, virtual_size, container_size, layout)
+        if self._folded:
+            if self.size.width != self._fold_width:
+                self.unfold_above(float("-inf"))  # their heights change with the width
+            else:
+                bottom = max(0, virtual_size.height - self.size.height)
+                self._keep_clear_of(min(self.scroll_y, bottom))
+        return changed
+
+    def remove_children(self, selector: str | type[Widget] | Iterable[Widget] = "*") -> AwaitRemove:
+        """As Textual's; a folded widget that goes first comes back (the fold's height
+        counts it), and a log emptied holds on to none."""
+        if selector == "*":
+            self._spacer, self._folded, self._fold_rows = None, (), 0
+        elif not isinstance(selector, str | type):
+            selector = list(selector)
+            if {widget for widget, _ in self._folded} & set(selector):
+                self.unfold_above(float("-inf"))
+        return super().remove_children(selector)  # type: ignore[arg-type]
