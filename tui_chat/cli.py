@@ -570,8 +570,8 @@ def _run_app(
 
 
 def _tune_gc() -> None:
-    """Once the prompt is drawn: freeze what start-up made, and collect again (young
-    objects at once, full passes at quiet moments: `ui/gc_tuning.py`)."""
+    """Once the prompt is drawn: freeze what start-up made and collect again, young
+    objects as they come and full passes at quiet moments (`ui/gc_tuning.py`)."""
     from tui_chat.ui.gc_tuning import tune_gc
 
     tune_gc()

@@ -22,7 +22,7 @@ with no reply, a reply whose end was never heard): over what is new only while a
 streams.
 
 Only the app's process is tuned (`tune_gc`, from the CLI); elsewhere (tests, `ask`,
-`serve`) the hooks do nothing, since a frozen test process would never free a thing.
+`serve`) the hooks only count, since a frozen test process would never free a thing.
 """
 
 from __future__ import annotations
