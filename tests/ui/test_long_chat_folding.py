@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import gc
 import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from textual.geometry import Region
 from textual.pilot import Pilot
@@ -34,6 +36,17 @@ async def _chat(pilot: Pilot[None], server: FakeLLMServer, turns: int, start: in
         await send(pilot, f"prompt {turn}")
         await wait_for(pilot, lambda n=turn + 1: _answered(app, n))
         await pilot.pause()
+
+
+@asynccontextmanager
+async def _long_chat(
+    server: FakeLLMServer, turns: int = 16
+) -> AsyncIterator[tuple[ChatApp, Pilot[None], ChatLog]]:
+    """The app at 80x24 after `turns` real turns, the first ones folded by then."""
+    app = make_app(server)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _chat(pilot, server, turns)
+        yield app, pilot, app.query_one(ChatLog)
 
 
 def _answered(app: ChatApp, turns: int) -> bool:
@@ -68,10 +81,7 @@ async def _unfolded_rows(pilot: Pilot[None], log: ChatLog) -> dict[object, Regio
 async def test_a_long_chat_lays_out_about_the_same_few_widgets_however_long_it_grows(
     fake_server: FakeLLMServer,
 ) -> None:
-    app = make_app(fake_server)
-    async with app.run_test(size=(80, 24)) as pilot:
-        log = app.query_one(ChatLog)
-        await _chat(pilot, fake_server, 12)
+    async with _long_chat(fake_server, turns=12) as (app, pilot, log):
         assert log.folded, "the first turns lie far above the view"
         shown_at_12 = len(_shown(log))
         laid_out_at_12 = len(app.screen._compositor.full_map)  # what Textual lays out each time
@@ -85,10 +95,7 @@ async def test_a_long_chat_lays_out_about_the_same_few_widgets_however_long_it_g
 
 
 async def test_the_fold_stands_for_what_it_hides_row_for_row(fake_server: FakeLLMServer) -> None:
-    app = make_app(fake_server)
-    async with app.run_test(size=(80, 24)) as pilot:
-        log = app.query_one(ChatLog)
-        await _chat(pilot, fake_server, 16)
+    async with _long_chat(fake_server) as (app, pilot, log):
         folded = log.folded
         assert folded
         shown = {child: child.virtual_region for child in _shown(log) if child.virtual_region}
@@ -114,10 +121,7 @@ async def test_the_fold_stands_for_what_it_hides_row_for_row(fake_server: FakeLL
 async def test_paging_up_to_the_top_never_shows_the_fold_and_ends_with_it_all_back(
     fake_server: FakeLLMServer,
 ) -> None:
-    app = make_app(fake_server)
-    async with app.run_test(size=(80, 24)) as pilot:
-        log = app.query_one(ChatLog)
-        await _chat(pilot, fake_server, 16)
+    async with _long_chat(fake_server) as (app, pilot, log):
         rows = await _unfolded_rows(pilot, log)
         assert log.folded
         pages = 0
@@ -138,10 +142,7 @@ async def test_paging_up_to_the_top_never_shows_the_fold_and_ends_with_it_all_ba
 async def test_the_message_cursor_goes_to_a_folded_message_and_shows_it(
     fake_server: FakeLLMServer,
 ) -> None:
-    app = make_app(fake_server)
-    async with app.run_test(size=(80, 24)) as pilot:
-        log = app.query_one(ChatLog)
-        await _chat(pilot, fake_server, 16)
+    async with _long_chat(fake_server) as (app, pilot, log):
         first = log.query_children(UserMessage).first()
         assert first in log.folded
         assert len(log.messages()) == 32, "folded messages are still the cursor's"
@@ -156,10 +157,7 @@ async def test_the_message_cursor_goes_to_a_folded_message_and_shows_it(
 async def test_a_narrower_log_brings_every_turn_back_and_the_next_turn_folds_again(
     fake_server: FakeLLMServer,
 ) -> None:
-    app = make_app(fake_server)
-    async with app.run_test(size=(80, 24)) as pilot:
-        log = app.query_one(ChatLog)
-        await _chat(pilot, fake_server, 16)
+    async with _long_chat(fake_server) as (app, pilot, log):
         assert log.folded
         await pilot.resize_terminal(50, 24)  # every reply re-wraps, taller
         await pilot.pause()
@@ -173,10 +171,7 @@ async def test_a_narrower_log_brings_every_turn_back_and_the_next_turn_folds_aga
 async def test_a_taller_log_unfolds_before_the_fold_shows_and_a_little_taller_keeps_it(
     fake_server: FakeLLMServer,
 ) -> None:
-    app = make_app(fake_server)
-    async with app.run_test(size=(80, 24)) as pilot:
-        log = app.query_one(ChatLog)
-        await _chat(pilot, fake_server, 16)
+    async with _long_chat(fake_server) as (app, pilot, log):
         folded = set(log.folded)
         await pilot.resize_terminal(80, 26)  # same width: nothing re-wraps
         await pilot.pause()
@@ -191,10 +186,7 @@ async def test_a_taller_log_unfolds_before_the_fold_shows_and_a_little_taller_ke
 async def test_turns_leaving_from_below_bring_the_fold_back_before_it_shows(
     fake_server: FakeLLMServer,
 ) -> None:
-    app = make_app(fake_server)
-    async with app.run_test(size=(80, 24)) as pilot:
-        log = app.query_one(ChatLog)
-        await _chat(pilot, fake_server, 16)
+    async with _long_chat(fake_server) as (app, pilot, log):
         assert log.folded
         await log.remove_children(list(log.children)[-16:])  # the last eight turns
         await pilot.pause()
@@ -205,10 +197,7 @@ async def test_turns_leaving_from_below_bring_the_fold_back_before_it_shows(
 async def test_a_new_chat_after_a_long_one_starts_with_nothing_folded(
     fake_server: FakeLLMServer,
 ) -> None:
-    app = make_app(fake_server)
-    async with app.run_test(size=(80, 24)) as pilot:
-        log = app.query_one(ChatLog)
-        await _chat(pilot, fake_server, 16)
+    async with _long_chat(fake_server) as (app, pilot, log):
         assert log.folded
         gone = weakref.ref(log.folded[0])
         await pilot.press("ctrl+n")
