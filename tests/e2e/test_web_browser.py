@@ -97,7 +97,9 @@ def _reply(stored: Any) -> tuple[str, str]:
 def test_chat_in_chromium_streams_stops_and_opens_help(fake_server: FakeLLMServer, tmp_path):
     words = [f" word{i}" for i in range(12)]
     fake_server.enqueue(
-        Script(chunks=["Hello from", " the same", " app,", " in a", " browser tab."], delay=0.15),
+        # Held after two chunks until the partial reply has been seen: a timed gap raced the
+        # page's websocket on a busy CI machine, and the whole reply arrived in one poll.
+        Script(chunks=["Hello from", " the same", " app,", " in a", " browser tab."], hold_after=2),
         Script(chunks=["Partial", " answer", *words], hold_after=2),
     )
     server = Web(["--api", "chat", "--base-url", fake_server.openai_url, "--model", "web-model"])
@@ -120,8 +122,10 @@ def test_chat_in_chromium_streams_stops_and_opens_help(fake_server: FakeLLMServe
             tab.wait_for("Say hello")
             page.keyboard.press("Enter")
             tab.wait_until(
-                lambda s: "Hello from" in s and "browser tab." not in s, "a partly streamed reply"
+                lambda s: "Hello from the same" in s and "browser tab." not in s,
+                "a partly streamed reply",
             )
+            fake_server.release()
             tab.wait_for("Hello from the same app, in a browser tab.")
             tab.wait_for("first token")
 
