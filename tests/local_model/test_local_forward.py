@@ -62,11 +62,16 @@ def test_prompt_at_once_equals_token_by_token(engine) -> None:
     cache = model.new_cache(16)
     for token in prompt:
         stepped = model.forward([token], cache)
-    # Same model, different BLAS shapes: close, not identical. How close depends on the
-    # CPU's BLAS kernels (max 0.6-1.01 seen); a cache gone wrong gives a correlation
-    # near 0.2 and differences of 27.
-    assert np.corrcoef(whole, stepped)[0, 1] > 0.999
-    assert np.abs(whole - stepped).max() < 0.5 * whole.std()
+    # Same model, different BLAS shapes: close, not identical, and how close depends on
+    # the CPU's kernels (correlations of 0.9989-0.9995 seen). So the yardstick is this
+    # machine's own: the exact kernels' logits, which the fast ones differ from by BLAS
+    # order alone. Token-by-token must be no further from the prompt at once than that,
+    # give or take; a cache gone wrong gives a correlation near 0.2 and differences of 27.
+    reference = LlamaModel(model.weights, ExactKernels())
+    exact = reference.forward(prompt, reference.new_cache(16))
+    noise = 1 - np.corrcoef(whole, exact)[0, 1]
+    assert 1 - np.corrcoef(whole, stepped)[0, 1] < 3 * noise + 1e-4
+    assert np.abs(whole - stepped).max() < 3 * np.abs(whole - exact).max()
     assert int(np.argmax(whole)) in np.argsort(-stepped)[:3]
 
 
