@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
-from textual.geometry import Offset
+from textual.filter import Monochrome
+from textual.geometry import Offset, Region
 from textual.selection import Selection
+from textual.widget import Widget
 
 from tui_chat.ui.widgets.conversation.reply_body import ReplyBody
 
@@ -253,3 +255,57 @@ async def test_a_line_that_only_starts_with_a_bar_streams_as_prose() -> None:
     async with Host(body).run_test(size=(60, 30)) as pilot:
         await stream(pilot, body, "Some text.\n|x| is the absolute val")
         assert any("|x| is the absolute val" in line for line in lines(body))
+
+
+async def test_rows_come_out_as_textuals_styles_cache_draws_them() -> None:
+    """The body hands the screen its rows itself (past Textual's styles cache): they
+    must be the cells the styles cache would give, line filters (NO_COLOR) included,
+    and cropped rows too."""
+    source = "".join(ELEMENTS[name] for name in sorted(ELEMENTS))
+    body = ReplyBody(live=True)
+    async with Host(body).run_test(size=(60, 30)) as pilot:
+        await stream(pilot, body, source, step=40)
+        await pilot.pause()
+        assert body._plain, "a plain widget: its rows must not go through Textual's path"
+        for crop in (body.size.region, Region(3, 2, 20, 9)):
+            mine = body.render_lines(crop)
+            body._styles_cache.clear()
+            theirs = Widget.render_lines(body, crop)
+            assert mine == theirs
+        pilot.app._filters.append(Monochrome())  # as NO_COLOR adds
+        mono = body.render_lines(body.size.region)
+        body._styles_cache.clear()
+        assert mono == Widget.render_lines(body, body.size.region)
+        assert mono != theirs
+
+
+class SteadyHost(Host):
+    """A log whose scrollbar's room is kept from the start, so its width never moves."""
+
+    CSS = "VerticalScroll { scrollbar-gutter: stable; }"
+
+
+async def test_a_runway_jump_renders_no_unchanged_line_again() -> None:
+    """Each jump changes the body's size, after which Textual's styles cache renders
+    every row again (75 µs each): only rows whose line changed may be rendered."""
+    body = ReplyBody(live=True)
+    async with SteadyHost(body).run_test(size=(60, 14)) as pilot:
+        body.append(PARAGRAPH + "\n\nThe next one")  # the first block settles
+        await pilot.pause()
+        settled = len(body._done_lines) - 1  # its lines, without the gap below them
+        assert settled > 1
+        height = body.size.height
+        rendered: list[int] = []
+        render_line = body.render_line
+
+        def counted(y: int):  # type: ignore[no-untyped-def]
+            rendered.append(y)
+            return render_line(y)
+
+        body.render_line = counted  # type: ignore[method-assign]
+        body.append(" goes on" * 36)  # past the room kept below: the body grows
+        await pilot.pause()
+        assert body.size.height > height, "no jump happened"
+        assert len(body._lines) < 14, "the new lines are on screen"
+        assert [y for y in rendered if y >= settled], "the new lines were not drawn"
+        assert not [y for y in rendered if y < settled], "unchanged lines were rendered again"

@@ -33,6 +33,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.syntax import Syntax
 from rich.text import Text
+from textual.color import Color
 from textual.geometry import Region, Size
 from textual.selection import Selection
 from textual.strip import Strip
@@ -74,6 +75,12 @@ class ReplyBody(OneLayout):
         self._waiting = ""  # said in the first row until the first text (see show_waiting)
         self._base = Style()  # the widget's own style, taken once per width or theme
         self._options: ConsoleOptions  # and the console's at our width (`_take_style`)
+        self._plain = False  # nothing for Textual's styles cache to add (`_take_style`)
+        self._background = Color(0, 0, 0, 0)  # the colour behind us, for the line filters
+        #: Rows as the screen gets them (line filters applied), by row: the line of
+        #: `_lines` each was made from (None for a blank row), and the row.
+        self._rows: dict[int, tuple[Strip | None, Strip]] = {}
+        self._rows_filters: tuple[object, ...] = ()
         #: The lines the last `append` asked Textual to repaint (for tests and benchmarks).
         self.lines_repainted: tuple[int, ...] = ()
         if source:
@@ -251,11 +258,22 @@ class ReplyBody(OneLayout):
 
     def _take_style(self) -> None:
         """The widget's style and the console's options, once per width or theme, not
-        per block: both are built afresh on every read."""
+        per block: both are built afresh on every read. Any change of style, ours or an
+        ancestor's, comes through `notify_style_update`, which takes them again."""
         self._base = self.rich_style
         self._options = self.app.console.options.update(
             width=self._width, height=None, highlight=False
         )
+        styles = self.styles
+        self._plain = (
+            not styles.gutter
+            and not any(edge for edge, _ in styles.outline)
+            and not styles.tint.a
+            and styles.text_opacity == 1
+            and styles.hatch in (None, "none")
+        )
+        self._background = self.background_colors[1]
+        self._rows.clear()
 
     def _gap(self) -> Strip:
         return Strip.blank(self._width, self._base)
@@ -306,6 +324,44 @@ class ReplyBody(OneLayout):
         # widget for lines added meanwhile; a render alone left them below its bottom).
         self._width = 0
         self.refresh(layout=True)
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Rows with the app's line filters applied, kept until their line changes.
+
+        Textual's styles cache renders every row of a widget again once its size has
+        changed, as ours does at each runway jump: 75 µs a row, and the reply is most of
+        the screen. With no border, padding, outline, tint or opacity there is nothing
+        for it to add but the filters, so rows come from here, and a line that has not
+        changed costs a lookup. Anything else (a selection too) goes through Textual."""
+        width = self.size.width
+        if width != self._width:
+            self._render_all(width)
+        if not self._plain or self.text_selection is not None or self.opacity != 1:
+            return super().render_lines(crop)
+        filters = tuple(self.app.get_line_filters())
+        rows, background = self._rows, self._background
+        if filters != self._rows_filters:
+            rows.clear()
+            self._rows_filters = filters
+        lines, count = self._lines, len(self._lines)
+        strips = []
+        for y in crop.line_range:
+            line = lines[y] if y < count else None
+            kept = rows.get(y)
+            if kept is not None and (
+                kept[0] is line or (line is not None and kept[0] is not None and kept[0] == line)
+            ):
+                strip = kept[1]  # a settled block is often drawn anew, the same
+            else:
+                strip = self.render_line(y)
+                for line_filter in filters:
+                    strip = strip.apply_filter(line_filter, background)
+                rows[y] = (line, strip)
+            strips.append(strip)
+        left, right = crop.column_span
+        if (left, right) != (0, width):
+            strips = [strip.crop(left, right) for strip in strips]
+        return strips
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
