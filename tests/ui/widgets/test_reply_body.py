@@ -189,6 +189,48 @@ async def test_plain_prose_is_drawn_as_markdown_draws_it_at_every_step() -> None
             assert shown == parsed, body.source
 
 
+PARAGRAPHS = {
+    "marks": "The quick brown fox **jumps over** the lazy dog with `code` and *emphasis* "
+    "and ~~struck~~ words, then [a link](https://example.com/a/long/path) and more. " * 3,
+    "a mark left open": "Unclosed **bold that goes on past the end of the line and "
+    "further, until it closes ** and more text after it to wrap again " * 2,
+    "marks that shrink": "`x` aaaaaaaa bbbbbbbbbb cccccccccc ddddddddd eeeeeeeee `y` fffff "
+    "gggggggg `zz` hhhhhh " * 4,
+    "a word too long": "Short words then "
+    + "averyveryveryveryveryveryveryveryveryveryveryveryveryverylongword " * 2
+    + "and short ones again *after* it " * 3,
+    "soft breaks": "A line of text that\nbreaks softly in the source\nand goes on **over "
+    "three**\nsource lines and wraps " * 3,
+}
+
+
+@pytest.mark.parametrize("name", sorted(PARAGRAPHS))
+@pytest.mark.parametrize("width", [50, 31])
+async def test_a_paragraph_is_drawn_as_markdown_draws_it_at_every_step(
+    name: str, width: int
+) -> None:
+    """The paragraph being written is wrapped again only from its second-to-last line:
+    at every character it must look as Rich's Markdown draws the whole of it."""
+    source = PARAGRAPHS[name]
+    body = ReplyBody(live=True)
+    async with Host(body).run_test(size=(width + 2, 60)) as pilot:
+        await pilot.pause()
+        for end in range(1, len(source) + 1):
+            body.append(source[end - 1])
+            assert body._tail_lines == body._block(body._tail), repr(body._tail)
+
+
+async def test_a_growing_paragraph_keeps_the_lines_above_its_last_two() -> None:
+    body = ReplyBody(live=True)
+    async with Host(body).run_test(size=(50, 40)) as pilot:
+        await pilot.pause()
+        body.append(PARAGRAPHS["marks"][:300])
+        first = body._tail_lines[0]
+        body.append(" more")
+        assert len(body._tail_lines) > 3
+        assert body._tail_lines[0] is first, "the paragraph's first line was drawn again"
+
+
 LISTS = {
     "bullets": "- one thing\n- two `code` things\n- three **bold** things here\n",
     "after a line": "Items:\n- first of them\n- second of them\n- third\n",

@@ -40,6 +40,7 @@ from textual.strip import Strip
 
 from tui_chat.core.sanitize import clean
 from tui_chat.ui.render.direct import paint_rows
+from tui_chat.ui.widgets.conversation.growing_paragraph import GrowingParagraph, paragraph_text
 from tui_chat.ui.widgets.conversation.markdown_segments import FENCE, open_fence, settle_point
 from tui_chat.ui.widgets.conversation.one_layout import OneLayout
 
@@ -71,6 +72,7 @@ class ReplyBody(OneLayout):
         self._reserved = 0  # rows the widget claims while streaming (>= its lines)
         self._code_cache: dict[tuple[str, str], list[Strip]] = {}  # open fence's lines
         self._kept: tuple[str, list[Strip]] = ("", [])  # the last source `_kept_block` drew
+        self._paragraph = GrowingParagraph()  # the paragraph being written, as last drawn
         self._holding = live  # a table's unfinished row waits for its line's end
         self._waiting = ""  # said in the first row until the first text (see show_waiting)
         self._base = Style()  # the widget's own style, taken once per width or theme
@@ -169,11 +171,12 @@ class ReplyBody(OneLayout):
 
     # -- rendering ---------------------------------------------------------------
 
-    def _block(self, source: str) -> list[Strip]:
+    def _block(self, source: str, markdown: _Markdown | None = None) -> list[Strip]:
         """One block as strips of exactly the width, without Rich's outer blank lines."""
         if not source.strip():
             return []
-        markdown = _Markdown(source, code_theme=CODE_THEME)
+        if markdown is None:
+            markdown = _Markdown(source, code_theme=CODE_THEME)
         rendered = self.app.console.render_lines(markdown, self._options)
         lines = [Strip(line, self._width) for line in rendered]
         while lines and _is_blank(lines[0]):
@@ -192,9 +195,10 @@ class ReplyBody(OneLayout):
         return self._kept[1]
 
     def _tail_strips(self) -> list[Strip]:
-        """The unfinished block: rendered whole, unless it is an open code fence, plain
-        prose (no Markdown in it: only wrapped), a tight list (only its last item drawn
-        again) or a table whose last row is unfinished (drawn without it till it ends)."""
+        """The unfinished block: rendered whole, unless it is an open code fence, a
+        paragraph (wrapped again only from its second-to-last line; plain prose is not
+        even parsed), a tight list (only its last item drawn again) or a table whose
+        last row is unfinished (drawn without it till it ends)."""
         tail = self._tail
         if not tail:
             return []
@@ -211,7 +215,14 @@ class ReplyBody(OneLayout):
         if split is not None:
             items, last = split
             return self._kept_block(items) + self._block(last)
-        return self._kept_block(tail)
+        key = tail.rstrip("\n")
+        if key and self._kept[0] == key:
+            return self._kept[1]  # drawn already (the line's end came, say)
+        markdown = _Markdown(tail, code_theme=CODE_THEME)
+        text = paragraph_text(markdown, self.app.console, self._options)
+        strips = self._block(tail, markdown) if text is None else self._paragraph_lines(text)
+        self._kept = (key, strips)  # kept for when the block settles: drawn the same
+        return strips
 
     def _open_code(self, tail: str, start: int) -> list[Strip]:
         """Text before an open fence, then the fence's code line by line."""
@@ -233,10 +244,18 @@ class ReplyBody(OneLayout):
     def _prose(self, text: str) -> list[Strip]:
         """A paragraph with no Markdown in it, as Rich's Markdown draws one: wrapped, no
         parse. Most of a reply streams as prose; parsing it per frame cost ~0.3 ms."""
-        text = Text(text.strip(), justify="left")
-        lines = self.app.console.render_lines(text, self._options, pad=True)
-        base = self._base
-        return [Strip(line, self._width).apply_style(base) for line in lines]
+        return self._paragraph_lines(Text(text.strip(), justify="left"))
+
+    def _paragraph_lines(self, text: Text) -> list[Strip]:
+        """The paragraph being written, wrapped again only from its second-to-last line
+        (growing_paragraph.py)."""
+        width, base = self._width, self._base
+        return self._paragraph.lines(
+            text,
+            self.app.console,
+            self._options,
+            lambda line: Strip(line, width).apply_style(base),
+        )
 
     def _code_line(self, line: str, language: str, keep: bool = True) -> list[Strip]:
         """One line of code as Rich's code block draws it: highlighted, padded by one."""
@@ -298,6 +317,7 @@ class ReplyBody(OneLayout):
         self._take_style()
         self._code_cache.clear()
         self._kept = ("", [])
+        self._paragraph.forget()  # made at the old width, or in the old colours
         self._done_lines = []
         for block in self._done:
             self._done_lines += self._block(block) + [self._gap()]
