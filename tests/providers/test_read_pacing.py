@@ -182,3 +182,50 @@ async def test_what_follows_the_last_event_is_read_at_once() -> None:
         server.server_close()
     # The terminator comes 30 ms after [DONE]; held, its read would wait a frame (90 ms).
     assert ended < _LateEnd.LATE + 0.045, ended
+
+
+async def test_a_stream_slower_than_the_frames_is_not_held(monkeypatch) -> None:
+    """Each token of a model slower than the reader's frames comes after the hold would
+    have ended anyway: holding batched nothing and cost a wake-up per token, so once a
+    hold finds nothing waiting, reads go straight to the socket; and a stream that
+    speeds up again is held again."""
+    from tui_chat.providers import read_pacing
+
+    sleeps: list[float] = []
+    sleep = read_pacing.asyncio.sleep
+
+    async def counted(delay: float, *args: object) -> None:
+        sleeps.append(delay)
+        await sleep(delay, *args)
+
+    monkeypatch.setattr(read_pacing.asyncio, "sleep", counted)
+    last = [0.0]
+    frame = 0.04  # the server's gap is 0.1: slower than the frames
+
+    def next_frame() -> float:
+        return last[0] + frame if last[0] else 0.0
+
+    with FakeLLMServer() as server:
+        slow, fast = [f"s{i} " for i in range(10)], [f"f{i} " for i in range(30)]
+        server.enqueue(Script(chunks=slow, delay=0.1, steady=True))
+        server.enqueue(Script(chunks=fast, delay=0.01, steady=True))
+        provider = providers(server)["chat"]
+        await provider.client()
+        token = hold_reads.set(next_frame)
+        try:
+            for chunks in (slow, fast):
+                sleeps.clear()
+                times: list[float] = []
+                async for event in provider.stream(REQUEST):
+                    if isinstance(event, TextDelta) and event.text:
+                        times.append(time.monotonic())
+                        last[0] = times[-1]
+                assert len(times) >= len(chunks) - 2
+                if chunks is slow:
+                    assert len(sleeps) <= 3, sleeps  # held once or twice, then not
+                else:
+                    assert len(sleeps) >= 5, sleeps  # fast again: held again
+                    assert max(bursts(times)) >= 3
+        finally:
+            hold_reads.reset(token)
+            await provider.aclose()

@@ -28,14 +28,15 @@ hold_reads: ContextVar[Callable[[], float] | None] = ContextVar("hold_reads", de
 
 #: The longest one read waits, whatever the reader says: a hold is a frame, not a stall.
 MAX_HOLD = 0.1
+#: A held read whose data took longer than this to come after the hold found nothing
+#: waiting: the hold batched nothing.
+IN_VAIN = 0.002
 
 
-async def _hold() -> None:
+def _hold_for() -> float:
+    """How long the reader would have the next read wait (0: not at all)."""
     until = hold_reads.get()
-    if until is not None:
-        delay = until() - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(min(delay, MAX_HOLD))
+    return 0.0 if until is None else min(max(until() - time.monotonic(), 0.0), MAX_HOLD)
 
 
 class PacedStream:
@@ -48,11 +49,23 @@ class PacedStream:
         self._stream = stream
         self._ends = ends
         self._ended = False  # this response's last event came; reset by the next request
+        #: Whether reads are held: not while the stream is slower than the reader's
+        #: frames (a model under 24 tok/s), where each token comes after the hold would
+        #: have ended anyway, and holding only added a wake-up per token.
+        self._holding = True
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        if not self._ended:
-            await _hold()  # before the read, so the read timeout is not shortened by it
+        hold = 0.0 if self._ended else _hold_for()
+        held = self._holding and hold > 0
+        if held:
+            await asyncio.sleep(hold)  # before the read: the read timeout is not shortened
+        started = time.monotonic()
         data = await self._stream.read(max_bytes, timeout)
+        waited = time.monotonic() - started
+        if held:
+            self._holding = waited <= IN_VAIN  # else the data was not there yet
+        elif hold > 0:
+            self._holding = waited < hold  # it came before the hold would have ended
         if self._ends and any(end in data for end in self._ends):
             self._ended = True
         return data
