@@ -54,11 +54,20 @@ out, watched, warmed = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv
 tune = cli._tune_gc
 
 
+def python_lexer_compiled() -> bool:
+    lexers = sys.modules.get("pygments.lexers.python")
+    return lexers is not None and "_tokens" in vars(lexers.PythonLexer)
+
+
 def later() -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not all(m in sys.modules for m in warmed):
         time.sleep(0.05)
     note("settled")
+    while time.monotonic() < deadline and not python_lexer_compiled():
+        time.sleep(0.05)
+    if python_lexer_compiled():
+        note("python lexer compiled")
     cli._exit_now()
 
 
@@ -161,6 +170,14 @@ def test_the_sdk_is_loaded_after_the_first_frame_before_any_prompt(
     seen: dict[str, list[str]],
 ) -> None:
     assert set(WARMED_AFTER) <= set(seen["settled"])
+
+
+def test_the_python_highlighter_is_made_after_the_first_frame_before_any_reply(
+    seen: dict[str, list[str]],
+) -> None:
+    """Pygments compiles a lexer's patterns on first use: Python's took 60 ms on the event
+    loop, a stall at a session's first Python block. No reply is sent in this start."""
+    assert "python lexer compiled" in seen
 
 
 def test_the_screen_has_its_width_class_before_its_widgets_are_first_styled(

@@ -287,11 +287,15 @@ class ChatScreen(Screen[None]):
     async def _warm_up(self) -> None:
         """Import the message widgets and the inspector on a thread, then have the
         provider import the SDK (0.4 s) on another: one import at a time, so keys typed
-        just after the first frame share the CPU with one thread, not three."""
+        just after the first frame share the CPU with one thread, not three. Last, the
+        common code highlighters are made, so a reply's first code block does not stall."""
         await asyncio.to_thread(lambda: [importlib.import_module(m) for m in _LATE_MODULES])
         _message_widgets()
         self._inspector()
         self._prepare_provider()
+        from tui_chat.ui.widgets.conversation.reply_body import warm_highlighters
+
+        await asyncio.to_thread(warm_highlighters)
 
     def _prepare_provider(self) -> None:
         """Build the provider's client ahead of the first request, and warm the

@@ -532,6 +532,19 @@ class _Markdown(RichMarkdown):
         self.inline_code_theme = code_theme
 
 
+#: Fence languages whose highlighters are made once the app has started, ahead of any
+#: reply: a lexer compiles its patterns the first time it is used, and Python's took
+#: 60 ms on the event loop, a stall at the first Python block of a session.
+WARM_LANGUAGES = ("python", "bash", "javascript", "json")
+
+
+def warm_highlighters() -> None:
+    """Make the common fences' highlighters now (on a thread, while the app is idle)."""
+    _code_background()
+    for language in WARM_LANGUAGES:
+        _highlighter(language).highlight("x = 1")
+
+
 @cache
 def _highlighter(language: str) -> Syntax:
     """A Syntax for the fence's language, kept: looking a lexer up by name is slow."""
