@@ -127,6 +127,49 @@ async def test_a_partial_code_line_is_shown_as_it_grows() -> None:
         assert any("print('hello')" in line for line in lines(body))
 
 
+CODE_LINES = [
+    "",
+    "x = 1",
+    "    return {'a': [1, 2.5, None]}  # a comment",
+    "\tindented\twith tabs",
+    "s = '漢字とかな' + \"🙂 emoji\"  ",
+    "y" * 56,  # exactly the room inside the block's one-cell edges at 58 columns
+    "z" * 57,  # one more: it wraps
+    "def a_long_line(" + ", ".join(f"arg{n}: int" for n in range(12)) + ") -> None:",
+    "form\x0cfeed",
+]
+
+
+@pytest.mark.parametrize("width", [58, 30])
+async def test_a_code_line_is_drawn_as_richs_code_block_draws_it(width: int) -> None:
+    """A fence's growing line is drawn on every token: a line that fits skips Rich's
+    wrap, and must come out cell for cell as Rich draws it."""
+    from rich.segment import Segment
+    from textual.strip import Strip
+
+    from tui_chat.ui.widgets.conversation.reply_body import _code_background, _highlighter
+
+    body = ReplyBody(live=True)
+    async with Host(body).run_test(size=(width, 30)) as pilot:
+        await stream(pilot, body, "```python\nx")
+        assert body.size.width == width
+        console, background = body.app.console, _code_background()
+        edge = Segment(" ", background)
+        options = console.options.update(width=width - 2, height=None, highlight=False)
+        for line in CODE_LINES:
+            text = _highlighter("python").highlight(line.expandtabs(8))
+            text.rstrip()
+            rows = console.render_lines(text, options, style=background, pad=True)
+            want = [Strip([edge, *row, edge], width) for row in rows]
+            got = body._code_line(line, "python", keep=False)
+            assert [strip.text for strip in got] == [strip.text for strip in want], line
+            assert [cells(strip) for strip in got] == [cells(strip) for strip in want], line
+
+
+def cells(strip: object) -> list[tuple[str, object]]:
+    return [(ch, segment.style) for segment in strip for ch in segment.text]  # type: ignore[attr-defined]
+
+
 async def test_streaming_keeps_room_below_the_text_and_gives_it_back_at_the_end() -> None:
     """The log grows in jumps while a reply streams (fewer layouts and scrolls)."""
     body = ReplyBody(live=True)

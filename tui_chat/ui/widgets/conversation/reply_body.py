@@ -265,12 +265,20 @@ class ReplyBody(OneLayout):
         background = _code_background()
         text = _highlighter(language).highlight(line.expandtabs(8))
         text.rstrip()
-        options = self._options.update(width=max(1, self._width - 2))
         edge = Segment(" ", background)
-        strips = [
-            Strip([edge, *row, edge], self._width)
-            for row in self.app.console.render_lines(text, options, style=background, pad=True)
-        ]
+        room = self._width - 2
+        if text.cell_len <= room and _ONE_LINE.match(text.plain):
+            # It fits: the cells Rich's wrap would make, without the wrap (a third of
+            # the cost of a line, and a streaming fence's growing line is drawn per token).
+            row = [edge, *Segment.apply_style(text.render(self.app.console, end=""), background)]
+            row.append(Segment(" " * (room - text.cell_len + 1), background))
+            strips = [Strip(row, self._width)]
+        else:
+            options = self._options.update(width=max(1, room))
+            strips = [
+                Strip([edge, *row, edge], self._width)
+                for row in self.app.console.render_lines(text, options, style=background, pad=True)
+            ]
         if keep:
             self._code_cache[key] = strips
         return strips
@@ -510,6 +518,9 @@ def _last_item(tail: str) -> tuple[str, str] | None:
         return None  # the items before are numbered one digit narrower without it
     return tail[:cut], f"{number}{match.group(3)} {tail[cut + match.end() :]}"
 
+
+#: A line of code with nothing in it that Rich's wrap would move or break on.
+_ONE_LINE = re.compile(r"[^\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]*\Z")
 
 _PARSER = MarkdownIt().enable("strikethrough").enable("table")
 #: A paragraph Markdown would draw as its plain text: starts with a letter (not a list,
