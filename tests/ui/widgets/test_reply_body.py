@@ -166,6 +166,24 @@ async def test_a_code_line_is_drawn_as_richs_code_block_draws_it(width: int) -> 
             assert [cells(strip) for strip in got] == [cells(strip) for strip in want], line
 
 
+async def test_each_cell_knows_its_offset_as_textual_marks_it() -> None:
+    """The mouse selects text by the offset each cell carries: the rows made with the
+    offsets' styles kept must carry what Textual's own `apply_offsets` puts there, also
+    for a line drawn again as it grows."""
+    body = ReplyBody(live=True)
+    async with Host(body).run_test(size=(60, 30)) as pilot:
+        await stream(pilot, body, ELEMENTS["paragraph"] + ELEMENTS["code"], step=7)
+        for _ in range(2):  # the second time from the kept styles
+            for y in range(len(body._lines)):
+                got, want = body.render_line(y), body._lines[y].apply_offsets(0, y)
+                assert list(got) == list(want), y
+                assert [s.style.meta for s in got if s.style] == [
+                    s.style.meta for s in want if s.style
+                ]
+            body.append(" more")
+            await pilot.pause()
+
+
 def cells(strip: object) -> list[tuple[str, object]]:
     return [(ch, segment.style) for segment in strip for ch in segment.text]  # type: ignore[attr-defined]
 
@@ -381,13 +399,13 @@ async def test_a_runway_jump_renders_no_unchanged_line_again() -> None:
         assert settled > 1
         height = body.size.height
         rendered: list[int] = []
-        render_line = body.render_line
+        row = body._row
 
-        def counted(y: int):  # type: ignore[no-untyped-def]
+        def counted(y: int, *args: object):  # type: ignore[no-untyped-def]
             rendered.append(y)
-            return render_line(y)
+            return row(y, *args)  # type: ignore[arg-type]
 
-        body.render_line = counted  # type: ignore[method-assign]
+        body._row = counted  # type: ignore[method-assign]
         body.append(" goes on" * 36)  # past the room kept below: the body grows
         await pilot.pause()
         assert body.size.height > height, "no jump happened"

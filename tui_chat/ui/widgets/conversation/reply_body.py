@@ -49,6 +49,9 @@ CODE_THEME = "monokai"
 #: Room kept below streaming text, as a share of the screen's height. The log is laid
 #: out again (and scrolls) only when the text has filled it: in jumps, not per line.
 RUNWAY_SHARE = 1 / 4
+#: Styles with a cell's offset kept for the rows drawn again (`_with_offsets`); past
+#: this many they are made anew, so a long reply does not hold one per cell it drew.
+OFFSET_STYLES_KEPT = 4096
 
 
 class ReplyBody(OneLayout):
@@ -83,6 +86,7 @@ class ReplyBody(OneLayout):
         #: `_lines` each was made from (None for a blank row), and the row.
         self._rows: dict[int, tuple[Strip | None, Strip]] = {}
         self._rows_filters: tuple[object, ...] = ()
+        self._offset_styles: dict[tuple[Style | None, int, int], Style] = {}  # _with_offsets
         #: The lines the last `append` asked Textual to repaint (for tests and benchmarks).
         self.lines_repainted: tuple[int, ...] = ()
         if source:
@@ -381,7 +385,7 @@ class ReplyBody(OneLayout):
             ):
                 strip = kept[1]  # a settled block is often drawn anew, the same
             else:
-                strip = self.render_line(y)
+                strip = self._row(y, width, None)
                 for line_filter in filters:
                     strip = strip.apply_filter(line_filter, background)
                 rows[y] = (line, strip)
@@ -395,13 +399,36 @@ class ReplyBody(OneLayout):
         width = self.size.width
         if width != self._width:
             self._render_all(width)
+        return self._row(y, width, self.text_selection)
+
+    def _row(self, y: int, width: int, selection: Selection | None) -> Strip:
+        """Line `y` as the screen takes it: selected, and each cell knowing its offset in
+        the text (for selecting with the mouse)."""
         if y >= len(self._lines):
             return Strip.blank(width, self._base)
         strip = self._lines[y]
-        selection = self.text_selection
         if selection is not None:
             strip = self._selected(strip, y, selection)
-        return strip.apply_offsets(0, y)
+        return self._with_offsets(strip, y)
+
+    def _with_offsets(self, strip: Strip, y: int) -> Strip:
+        """`Strip.apply_offsets`, with each (style, offset) made once: a line being
+        written is a new strip on each token, though most of its cells are not new, and
+        a style made afresh is a new style to the screen differ too."""
+        styles = self._offset_styles
+        if len(styles) > OFFSET_STYLES_KEPT:
+            styles.clear()
+        x = 0
+        segments = []
+        for text, style, control in strip:
+            key = (style, x, y)
+            offset_style = styles.get(key)
+            if offset_style is None:
+                meta = Style.from_meta({"offset": (x, y)})
+                offset_style = styles[key] = style + meta if style else meta
+            segments.append(Segment(text, offset_style, control))
+            x += len(text)
+        return Strip(segments, strip.cell_length)
 
     # -- selection ---------------------------------------------------------------
 
