@@ -303,6 +303,18 @@ LISTS = {
     "two bullets": "- dash\n* star\n+ plus\n",
     "not a list": "Text then\n2. two\n3. three\n",
     "then a heading": "- a\n- b\n# Head\n",
+    "long items": "- short\n- "
+    + PARAGRAPHS["marks"][:170]
+    + "\n- "
+    + PARAGRAPHS["marks"][:120]
+    + "\n",
+    "long numbered items": "8. a\n9. "
+    + PARAGRAPHS["a mark left open"][:150]
+    + "\n10. "
+    + PARAGRAPHS["marks that shrink"][:140]
+    + "\n",
+    "an item with a long word": "- a\n- " + PARAGRAPHS["a word too long"][:120] + "\n",
+    "an item that breaks softly": "- a\n- two lines\n  in one item that goes on\n",
 }
 
 
@@ -317,6 +329,20 @@ async def test_a_streaming_list_is_drawn_as_markdown_draws_it_at_every_step(name
             body.append(source[end - 1])
             want = body._block(body._tail)
             assert body._tail_lines == want, repr(body._tail)
+
+
+async def test_a_growing_list_item_keeps_the_lines_above_its_last_two() -> None:
+    """The last item is drawn as the paragraph being written is: the lines above its
+    last two stay as they were."""
+    body = ReplyBody(live=True)
+    async with Host(body).run_test(size=(50, 40)) as pilot:
+        await pilot.pause()
+        body.append("- first\n- " + PARAGRAPHS["marks"][:300])
+        first = body._tail_lines[1]
+        body.append(" more")
+        assert len(body._tail_lines) > 4
+        assert body._tail_lines[1] is first, "the item's first line was drawn again"
+        assert body._tail_lines == body._block(body._tail)
 
 
 TABLE = "| name | value |\n|------|------:|\n| alpha | 1 |\n| beta | 22 |\n"

@@ -14,18 +14,30 @@ paragraph looks exactly as the settled block will.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from markdown_it.token import Token
 from rich._wrap import divide_line
 from rich.console import Console, ConsoleOptions, RenderResult
-from rich.markdown import Markdown, MarkdownElement, Paragraph
+from rich.markdown import ListItem, Markdown, MarkdownElement, Paragraph
 from rich.segment import Segment
+from rich.style import Style
 from rich.text import Span, Text
 from textual.strip import Strip
 
 #: The token shapes of a source that is one paragraph and nothing else.
 _ONE_PARAGRAPH = ["paragraph_open", "inline", "paragraph_close"]
+#: And of one that is a list of one item, itself one paragraph.
+_ONE_ITEM = [
+    [
+        f"{kind}_list_open",
+        "list_item_open",
+        *_ONE_PARAGRAPH,
+        "list_item_close",
+        f"{kind}_list_close",
+    ]
+    for kind in ("bullet", "ordered")
+]
 
 
 class _Kept(Paragraph):
@@ -42,22 +54,88 @@ class _Kept(Paragraph):
         return iter(())
 
 
-def paragraph_text(markdown: Markdown, console: Console, options: ConsoleOptions) -> Text | None:
-    """The text (styles and all) Rich's Markdown draws for `markdown`, if its source is
-    one paragraph on one line of text (no hard break); else None."""
-    if [token.type for token in markdown.parsed] != _ONE_PARAGRAPH:
-        return None
-    elements: dict[str, type[MarkdownElement]] = {**markdown.elements, "paragraph_open": _Kept}
+class _KeptItem(ListItem):
+    """A list item that keeps its style and its gutter (the bullet or number, then the
+    blank beside its other lines) on the Markdown that made it, drawing nothing."""
+
+    gutters: tuple[Segment, Segment] | None = None
+
+    @classmethod
+    def create(cls, markdown: Markdown, token: Token) -> ListItem:
+        element = super().create(markdown, token)
+        markdown.kept_item = element  # type: ignore[attr-defined]
+        return element
+
+    def render_bullet(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        style = console.get_style("markdown.item.bullet", default="none")
+        self.gutters = Segment(" • ", style), Segment(" " * 3, style)
+        return iter(())
+
+    def render_number(
+        self, console: Console, options: ConsoleOptions, number: int, last_number: int
+    ) -> RenderResult:
+        width = len(str(last_number)) + 2
+        style = console.get_style("markdown.item.number", default="none")
+        self.gutters = (
+            Segment(f"{number}".rjust(width - 1) + " ", style),
+            Segment(" " * width, style),
+        )
+        return iter(())
+
+
+def _keep(markdown: Markdown, console: Console, options: ConsoleOptions) -> None:
+    """Run Rich's Markdown over `markdown` with its paragraphs and list items kept, not
+    drawn: what they would draw is then on `markdown`."""
+    elements: dict[str, type[MarkdownElement]] = {
+        **markdown.elements,
+        "paragraph_open": _Kept,
+        "list_item_open": _KeptItem,
+    }
     markdown.elements = elements  # type: ignore[misc]
     try:
         for _ in markdown.__rich_console__(console, options):
             pass
     finally:
         del markdown.elements  # type: ignore[misc]
+
+
+def paragraph_text(markdown: Markdown, console: Console, options: ConsoleOptions) -> Text | None:
+    """The text (styles and all) Rich's Markdown draws for `markdown`, if its source is
+    one paragraph on one line of text (no hard break); else None."""
+    if [token.type for token in markdown.parsed] != _ONE_PARAGRAPH:
+        return None
+    _keep(markdown, console, options)
     kept: Any = getattr(markdown, "kept_paragraph", None)
     if kept is None or "\n" in kept.text.plain:
         return None
     return kept.text
+
+
+class ItemText(NamedTuple):
+    """A list item as Rich draws it: its paragraph's text, beside its first line the
+    bullet or number and beside the others a blank as wide, with the item's style under
+    the text's own."""
+
+    text: Text
+    first: Segment
+    rest: Segment
+    style: Style
+
+
+def list_item_text(
+    markdown: Markdown, console: Console, options: ConsoleOptions
+) -> ItemText | None:
+    """`markdown` as one list item, if its source is a list of one item that is one
+    paragraph on one line of text; else None."""
+    if [token.type for token in markdown.parsed] not in _ONE_ITEM:
+        return None
+    _keep(markdown, console, options)
+    item: Any = getattr(markdown, "kept_item", None)
+    kept: Any = getattr(markdown, "kept_paragraph", None)
+    if item is None or item.gutters is None or kept is None or "\n" in kept.text.plain:
+        return None
+    kept.text.justify = kept.justify  # as the paragraph sets it when drawn
+    return ItemText(kept.text, *item.gutters, item.style)
 
 
 class GrowingParagraph:
@@ -81,11 +159,12 @@ class GrowingParagraph:
         text: Text,
         console: Console,
         options: ConsoleOptions,
-        make: Callable[[list[Segment]], Strip],
+        make: Callable[[list[Segment], bool], Strip],
     ) -> list[Strip]:
         """`console.render_lines(text, options, pad=True)`, each line made a strip by
-        `make`, rendering (and making) again only the lines that can have changed since
-        the text drawn last: the lines above are the same objects as before."""
+        `make` (told whether it is the paragraph's first line), rendering (and making)
+        again only the lines that can have changed since the text drawn last: the lines
+        above are the same objects as before."""
         width = options.max_width
         keep = self._kept_lines(text, width)
         start = self._starts[keep] if keep else 0
@@ -97,14 +176,15 @@ class GrowingParagraph:
             # A word folded across lines (or a tab): rendered whole, as Rich does, and
             # no line starts are kept for next time.
             self.forget()
-            return [make(line) for line in console.render_lines(text, options, pad=True)]
+            lines = console.render_lines(text, options, pad=True)
+            return [make(line, index == 0) for index, line in enumerate(lines)]
         # Text.wrap and Text.__rich_console__ for these lines, without joining them into
         # one text to render and splitting that again (most of Rich's cost per frame).
         rendered = []
-        for line in rest.divide(breaks):
+        for index, line in enumerate(rest.divide(breaks)):
             line.rstrip_end(width)
             line.truncate(width, overflow=overflow, pad=True)
-            rendered.append(make(list(line.render(console, end=""))))
+            rendered.append(make(list(line.render(console, end="")), not start and not index))
         self._lines = self._lines[:keep] + rendered
         self._starts = self._starts[:keep] + [start] + [start + offset for offset in breaks]
         self._text, self._width = text, width

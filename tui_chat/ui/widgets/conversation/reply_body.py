@@ -40,7 +40,11 @@ from textual.strip import Strip
 
 from tui_chat.core.sanitize import clean
 from tui_chat.ui.render.direct import paint_rows
-from tui_chat.ui.widgets.conversation.growing_paragraph import GrowingParagraph, paragraph_text
+from tui_chat.ui.widgets.conversation.growing_paragraph import (
+    GrowingParagraph,
+    list_item_text,
+    paragraph_text,
+)
 from tui_chat.ui.widgets.conversation.markdown_segments import FENCE, open_fence, settle_point
 from tui_chat.ui.widgets.conversation.one_layout import OneLayout
 
@@ -76,6 +80,8 @@ class ReplyBody(OneLayout):
         self._code_cache: dict[tuple[str, str], list[Strip]] = {}  # open fence's lines
         self._kept: tuple[str, list[Strip]] = ("", [])  # the last source `_kept_block` drew
         self._paragraph = GrowingParagraph()  # the paragraph being written, as last drawn
+        self._item = GrowingParagraph()  # a list's last item's paragraph, as last drawn
+        self._item_look: tuple[object, ...] = ()  # and its gutter and style
         self._holding = live  # a table's unfinished row waits for its line's end
         self._waiting = ""  # said in the first row until the first text (see show_waiting)
         self._base = Style()  # the widget's own style, taken once per width or theme
@@ -218,7 +224,7 @@ class ReplyBody(OneLayout):
         split = _last_item(tail)
         if split is not None:
             items, last = split
-            return self._kept_block(items) + self._block(last)
+            return self._kept_block(items) + self._item_lines(last)
         key = tail.rstrip("\n")
         if key and self._kept[0] == key:
             return self._kept[1]  # drawn already (the line's end came, say)
@@ -227,6 +233,30 @@ class ReplyBody(OneLayout):
         strips = self._block(tail, markdown) if text is None else self._paragraph_lines(text)
         self._kept = (key, strips)  # kept for when the block settles: drawn the same
         return strips
+
+    def _item_lines(self, source: str) -> list[Strip]:
+        """A list's last item: its paragraph wrapped again only from its second-to-last
+        line, as the paragraph being written is, beside its bullet or number; any other
+        shape (a nested list, a soft break) rendered whole."""
+        markdown = _Markdown(source, code_theme=CODE_THEME)
+        console = self.app.console
+        item = list_item_text(markdown, console, self._options)
+        if item is None:
+            self._item.forget()
+            return self._block(source, markdown)
+        look = item[1:]  # its kept lines carry their gutter: drawn afresh if it changes
+        if look != self._item_look:
+            self._item.forget()
+            self._item_look = look
+        width, base, style = self._width, self._base, item.style
+        first, rest = item.first, item.rest
+        options = self._options.update(width=max(1, width - first.cell_length))
+
+        def make(segments: list[Segment], first_line: bool) -> Strip:
+            row = [first if first_line else rest, *Segment.apply_style(segments, style)]
+            return Strip(row, width).apply_style(base)
+
+        return self._item.lines(item.text, console, options, make)
 
     def _open_code(self, tail: str, start: int) -> list[Strip]:
         """Text before an open fence, then the fence's code line by line."""
@@ -258,7 +288,7 @@ class ReplyBody(OneLayout):
             text,
             self.app.console,
             self._options,
-            lambda line: Strip(line, width).apply_style(base),
+            lambda line, _first: Strip(line, width).apply_style(base),
         )
 
     def _code_line(self, line: str, language: str, keep: bool = True) -> list[Strip]:
@@ -330,6 +360,7 @@ class ReplyBody(OneLayout):
         self._code_cache.clear()
         self._kept = ("", [])
         self._paragraph.forget()  # made at the old width, or in the old colours
+        self._item.forget()
         self._done_lines = []
         for block in self._done:
             self._done_lines += self._block(block) + [self._gap()]
