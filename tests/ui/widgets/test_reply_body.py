@@ -315,6 +315,9 @@ LISTS = {
     + "\n",
     "an item with a long word": "- a\n- " + PARAGRAPHS["a word too long"][:120] + "\n",
     "an item that breaks softly": "- a\n- two lines\n  in one item that goes on\n",
+    "one item": "- " + PARAGRAPHS["marks"][:130] + "\n",
+    "one item from three": "3) " + PARAGRAPHS["marks"][:90] + "\n",
+    "one item under a line": "Text:\n- an item under it\n",
 }
 
 
@@ -331,17 +334,19 @@ async def test_a_streaming_list_is_drawn_as_markdown_draws_it_at_every_step(name
             assert body._tail_lines == want, repr(body._tail)
 
 
-async def test_a_growing_list_item_keeps_the_lines_above_its_last_two() -> None:
-    """The last item is drawn as the paragraph being written is: the lines above its
-    last two stay as they were."""
+@pytest.mark.parametrize("before", ["", "- first\n"])
+async def test_a_growing_list_item_keeps_the_lines_above_its_last_two(before: str) -> None:
+    """The last item (the first one too) is drawn as the paragraph being written is:
+    the lines above its last two stay as they were."""
     body = ReplyBody(live=True)
     async with Host(body).run_test(size=(50, 40)) as pilot:
         await pilot.pause()
-        body.append("- first\n- " + PARAGRAPHS["marks"][:300])
-        first = body._tail_lines[1]
+        body.append(before + "- " + PARAGRAPHS["marks"][:300])
+        at = 1 if before else 0
+        first = body._tail_lines[at]
         body.append(" more")
         assert len(body._tail_lines) > 4
-        assert body._tail_lines[1] is first, "the item's first line was drawn again"
+        assert body._tail_lines[at] is first, "the item's first line was drawn again"
         assert body._tail_lines == body._block(body._tail)
 
 

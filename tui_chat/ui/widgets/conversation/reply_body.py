@@ -554,8 +554,8 @@ def _last_item(tail: str) -> tuple[str, str] | None:
         if match is None:
             break
         items.append((index, match))
-    if len(items) < 2:
-        return None
+    if len(items) < 2 and not (items and items[0][0] == 0):
+        return None  # one item under a line of text: drawn apart, the gap between is lost
     items.reverse()
     first, kind = items[0][0], items[0][1].group(1, 3)
     if any(match.group(1, 3) != kind for _, match in items):
