@@ -12,7 +12,10 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Static
 
 from tui_chat.core.metrics import ReplyMetrics
@@ -91,6 +94,17 @@ class AssistantMessage(Vertical, OneLayout):
     DEFAULT_CSS = """
     AssistantMessage { height: auto; }
     """
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """A reply's own rows all look alike (a bar at its side and padding, nothing
+        above or below: its text is its children's), so one is rendered and repeated.
+        Each runway jump changes its size, after which Textual renders every row of it
+        again (80 µs each, behind the rows its body draws anyway): a millisecond or more
+        of each jump."""
+        if crop.height > 1 and _rows_alike(self):
+            (row,) = super().render_lines(Region(crop.x, crop.y, crop.width, 1))
+            return [row] * crop.height
+        return super().render_lines(crop)
 
     def __init__(
         self,
@@ -314,3 +328,19 @@ class AssistantMessage(Vertical, OneLayout):
         if metrics is not None:
             notes.append(metrics.summary())
         self.query_one("#meta", Static).update(" · ".join(notes))
+
+
+def _rows_alike(widget: Widget) -> bool:
+    """Every row of `widget`'s own drawing is the same: no edge above or below it (a
+    border, an outline, vertical padding), no hatch, no scrollbar."""
+    styles = widget.styles
+    top, _right, bottom, _left = styles.padding
+    return (
+        not top
+        and not bottom
+        and styles.border_top[0] in ("", "none")
+        and styles.border_bottom[0] in ("", "none")
+        and not any(edge for edge, _ in styles.outline)
+        and styles.hatch in (None, "none")
+        and not any(widget.scrollbars_enabled)
+    )
