@@ -77,6 +77,28 @@ async def test_a_reply_under_another_widget_is_left_to_the_compositor() -> None:
         assert "COVER" in text and "one more" in text
 
 
+async def test_a_widget_that_comes_in_front_after_a_paint_stops_the_next_one() -> None:
+    """Where the reply is, and whether anything covers it, is known once per layout:
+    a cover shown between two tokens is seen by the second."""
+    app = Host()
+    install(app)
+    async with app.run_test(size=SIZE) as pilot:
+        body = app.query_one(ReplyBody)
+        body.append("The first words of a reply")
+        await pilot.pause()
+        differ = with_differ(app)
+        body.append(" and more")
+        assert any("and more" in "".join(row) for row in differ.desired.chars), "painted"
+        app.query_one("#cover").display = True
+        await pilot.pause()
+        before = ["".join(row) for row in differ.desired.chars]
+        body.append(" and LAST")
+        assert ["".join(row) for row in differ.desired.chars] == before, "not painted"
+        await pilot.pause()
+        text = "\n".join(screen_text(app))
+        assert "COVER" in text and "LAST" in text
+
+
 async def test_a_scroll_on_its_way_to_the_screen_leaves_the_lines_to_the_compositor() -> None:
     """Between a scroll asked for and the screen laying it out, the reply's place on
     screen is not known yet: painting then would draw the word on its old row."""

@@ -12,8 +12,9 @@ falls back to `refresh`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from textual.geometry import Region
 from textual.widget import Widget
@@ -40,12 +41,32 @@ def can_paint(widget: Widget) -> tuple[Region, Region] | None:
         if node._layout_required or node._scroll_required:
             return None
         node = node._parent
-    placed = screen._compositor.visible_widgets.get(widget)
+    widgets = screen._compositor.visible_widgets
+    known = _placed.get(widget)
+    if known is not None and known[0] is widgets:
+        return known[1]  # the screen is laid out as it was when last asked
+    placed = _place(widget, widgets)
+    _placed[widget] = (widgets, placed)
+    return placed
+
+
+#: Per widget, the compositor's map of what is on screen when it was last placed, and
+#: where that put it: the map is made anew whenever anything moves, so while it is the
+#: same object the answer is too, and a streaming reply asks once a frame.
+_placed: WeakKeyDictionary[Widget, tuple[object, tuple[Region, Region] | None]] = (
+    WeakKeyDictionary()
+)
+
+
+def _place(
+    widget: Widget, widgets: Mapping[Widget, tuple[Region, Region]]
+) -> tuple[Region, Region] | None:
+    placed = widgets.get(widget)
     if placed is None:
         return None
     region, clip = placed
     visible = region.intersection(clip)
-    for other, (other_region, other_clip) in screen._compositor.visible_widgets.items():
+    for other, (other_region, other_clip) in widgets.items():
         if other is widget:
             return region, visible
         if other_region.intersection(other_clip).overlaps(visible):
