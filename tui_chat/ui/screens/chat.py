@@ -119,6 +119,8 @@ WIDE_ENOUGH_FOR_SIDEBAR = 110
 SHOWN_WHEN_OPENING = 60
 #: Seconds between asks to the provider to keep a connection open while a prompt is typed.
 WARM_EVERY = 1.0
+#: Seconds after the SDK's import begins before the code highlighters are made.
+WARM_HIGHLIGHTERS_AFTER = 1.5
 
 
 def _remote_host(settings: Settings) -> str:
@@ -295,6 +297,9 @@ class ChatScreen(Screen[None]):
         self._prepare_provider()
         from tui_chat.ui.widgets.conversation.reply_body import warm_highlighters
 
+        # Once the SDK has had its moment: compiling patterns holds the interpreter, and
+        # a prompt sent at once should not wait behind that for its request to go out.
+        await asyncio.sleep(WARM_HIGHLIGHTERS_AFTER)
         await asyncio.to_thread(warm_highlighters)
 
     def _prepare_provider(self) -> None:
