@@ -8,7 +8,9 @@ text before the last line's start is unchanged (characters and styles: Markdown 
 that close can restyle words, and a closing mark can shrink a word), every line above
 the second-to-last is the same as before, and the rest is the greedy wrap of the text
 from that line's start on. The text itself still comes from Rich's own Markdown, so the
-paragraph looks exactly as the settled block will.
+paragraph looks exactly as the settled block will. A list's item being written grows the
+same way: `list_item_text` gives its paragraph's text, and the bullet or number beside
+it, as Rich's own list item would draw them.
 """
 
 from __future__ import annotations
