@@ -184,6 +184,34 @@ async def test_each_cell_knows_its_offset_as_textual_marks_it() -> None:
             await pilot.pause()
 
 
+async def test_code_is_not_drawn_while_the_highlighters_are_being_made() -> None:
+    """Pygments compiles a lexer's patterns into its class: the warm-up's thread and the
+    event loop must not both do it at once, so drawing code waits for the warm-up."""
+    import threading
+
+    from tui_chat.ui.widgets.conversation import reply_body
+
+    body = ReplyBody(live=True)
+    async with Host(body).run_test(size=(60, 30)) as pilot:
+        await stream(pilot, body, "Text first.\n\n")
+        held, order = threading.Event(), []
+
+        def warm_up() -> None:
+            with reply_body._LEXERS:
+                held.set()
+                threading.Event().wait(0.2)
+                order.append("warmed")
+
+        thread = threading.Thread(target=warm_up)
+        thread.start()
+        held.wait(5)
+        body.append("```python\nx = 1")
+        order.append("drawn")
+        thread.join(5)
+        assert order == ["warmed", "drawn"]
+        assert any("x = 1" in line for line in lines(body))
+
+
 def cells(strip: object) -> list[tuple[str, object]]:
     return [(ch, segment.style) for segment in strip for ch in segment.text]  # type: ignore[attr-defined]
 

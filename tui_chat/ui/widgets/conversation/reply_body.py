@@ -21,6 +21,7 @@ cell re-lays out, and repaints, the whole table: 1.7 ms a token).
 from __future__ import annotations
 
 import re
+import threading
 from functools import cache
 
 from markdown_it import MarkdownIt
@@ -187,7 +188,11 @@ class ReplyBody(OneLayout):
             return []
         if markdown is None:
             markdown = _Markdown(source, code_theme=CODE_THEME)
-        rendered = self.app.console.render_lines(markdown, self._options)
+        if "```" in source or "~~~" in source:  # a fence: Rich makes its lexer
+            with _LEXERS:
+                rendered = self.app.console.render_lines(markdown, self._options)
+        else:
+            rendered = self.app.console.render_lines(markdown, self._options)
         lines = [Strip(line, self._width) for line in rendered]
         while lines and _is_blank(lines[0]):
             lines.pop(0)
@@ -297,7 +302,8 @@ class ReplyBody(OneLayout):
         if (cached := self._code_cache.get(key)) is not None:
             return cached
         background = _code_background()
-        text = _highlighter(language).highlight(line.expandtabs(8))
+        with _LEXERS:
+            text = _highlighter(language).highlight(line.expandtabs(8))
         text.rstrip()
         edge = Segment(" ", background)
         room = self._width - 2
@@ -607,11 +613,18 @@ class _Markdown(RichMarkdown):
 WARM_LANGUAGES = ("python", "bash", "javascript", "json")
 
 
+#: Held while `warm_highlighters` runs on its thread: Pygments compiles a lexer class's
+#: patterns into attributes of the class, and two threads doing that at once can mix
+#: them up, so code drawn meanwhile waits for it (at most the compile, as before).
+_LEXERS = threading.Lock()
+
+
 def warm_highlighters() -> None:
     """Make the common fences' highlighters now (on a thread, while the app is idle)."""
-    _code_background()
-    for language in WARM_LANGUAGES:
-        _highlighter(language).highlight("x = 1")
+    with _LEXERS:
+        _code_background()
+        for language in WARM_LANGUAGES:
+            _highlighter(language).highlight("x = 1")
 
 
 @cache
