@@ -31,6 +31,11 @@ def screen_text(app: App[None]) -> list[str]:
     """What a full render of the screen draws, through a fresh differ."""
     differ = ScreenDiffer(*SIZE)
     differ.apply(app.screen._compositor.render_update(full=True))
+    return desired(differ)
+
+
+def desired(differ: ScreenDiffer) -> list[str]:
+    """The rows the render layer means the terminal to show next."""
     return ["".join(row) for row in differ.desired.chars]
 
 
@@ -53,7 +58,7 @@ async def test_a_new_word_is_put_into_the_screen_as_the_compositor_draws_it() ->
         differ = with_differ(app)
         body.append(" and one more")
         assert body.lines_repainted, "a line changed"
-        shown = ["".join(row) for row in differ.desired.chars]
+        shown = desired(differ)
         assert any("a reply and one more" in row for row in shown), "painted at once"
         assert not app.screen._compositor._dirty_regions, "nothing left for the compositor"
         await pilot.pause()
@@ -69,9 +74,9 @@ async def test_a_reply_under_another_widget_is_left_to_the_compositor() -> None:
         app.query_one("#cover").display = True
         await pilot.pause()
         differ = with_differ(app)
-        before = ["".join(row) for row in differ.desired.chars]
+        before = desired(differ)
         body.append(" and one more")
-        assert ["".join(row) for row in differ.desired.chars] == before, "not painted"
+        assert desired(differ) == before, "not painted"
         await pilot.pause()
         text = "\n".join(screen_text(app))
         assert "COVER" in text and "one more" in text
@@ -88,12 +93,12 @@ async def test_a_widget_that_comes_in_front_after_a_paint_stops_the_next_one() -
         await pilot.pause()
         differ = with_differ(app)
         body.append(" and more")
-        assert any("and more" in "".join(row) for row in differ.desired.chars), "painted"
+        assert any("and more" in row for row in desired(differ)), "painted"
         app.query_one("#cover").display = True
         await pilot.pause()
-        before = ["".join(row) for row in differ.desired.chars]
+        before = desired(differ)
         body.append(" and LAST")
-        assert ["".join(row) for row in differ.desired.chars] == before, "not painted"
+        assert desired(differ) == before, "not painted"
         await pilot.pause()
         text = "\n".join(screen_text(app))
         assert "COVER" in text and "LAST" in text
@@ -117,4 +122,4 @@ async def test_a_scroll_on_its_way_to_the_screen_leaves_the_lines_to_the_composi
         log._check_refresh()  # the log's idle ran: the screen has the scroll to do
         body.append("Line number 30, grown by a TOKEN")
         assert body.lines_repainted, "a line changed"
-        assert not any("TOKEN" in "".join(row) for row in differ.desired.chars)
+        assert not any("TOKEN" in row for row in desired(differ))
