@@ -479,6 +479,7 @@ class ScreenDiffer:
         if not votes:
             return
         best: tuple[int, int, int, int] | None = None  # saving, k, top, bottom
+        costs: dict[tuple[int, int | None], int] = {}  # the candidates share most rows
         for k in sorted(votes, key=votes.__getitem__, reverse=True)[:3]:
             if votes[k] < 2:
                 break
@@ -495,7 +496,7 @@ class ScreenDiffer:
                     top -= extra
                 if top < 0 or bottom >= self.height:
                     break
-                saving = self._saving(k, top, bottom)
+                saving = self._saving(k, top, bottom, costs)
                 if saving > 0 and (best is None or saving > best[0]):
                     best = (saving, k, top, bottom)
         if best is None:
@@ -540,8 +541,19 @@ class ScreenDiffer:
             1 for a, b, p, q in zip(dc, sc, dp, sp, strict=True) if a != b or p != q or q == UNKNOWN
         )
 
-    def _saving(self, k: int, top: int, bottom: int) -> int:
-        cost = self._cost
+    def _saving(
+        self, k: int, top: int, bottom: int, costs: dict[tuple[int, int | None], int]
+    ) -> int:
+        """Cells saved by scrolling rows [top, bottom] by k; `costs` keeps each row's
+        comparison for the other candidates, which cover nearly the same rows."""
+
+        def cost(y: int, src: int | None) -> int:
+            key = (y, src)
+            found = costs.get(key)
+            if found is None:
+                found = costs[key] = self._cost(y, src)
+            return found
+
         before = sum(cost(y, y) for y in range(top, bottom + 1))
         after = 16
         for y in range(top, bottom + 1):
