@@ -13,9 +13,11 @@ from textual import events
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
+from textual.scrollbar import ScrollBar
 from textual.widget import Widget
 
 from tui_chat.ui.widgets.conversation.folding import FoldsFarAbove
+from tui_chat.ui.widgets.conversation.log_scrollbar import LogScrollBar
 from tui_chat.ui.widgets.conversation.one_layout import OneLayout
 from tui_chat.ui.widgets.conversation.selection import SELECTED, is_message, message_text
 
@@ -55,6 +57,18 @@ class ChatLog(VerticalScroll, OneLayout, FoldsFarAbove, can_focus=True):
 
     def on_mount(self) -> None:
         self.anchor()
+
+    @property
+    def vertical_scrollbar(self) -> ScrollBar:
+        """Textual's own, made as Textual makes it, but drawn by look (log_scrollbar.py)."""
+        if self._vertical_scrollbar is None:
+            bar = LogScrollBar(
+                vertical=True, name="vertical", thickness=self.scrollbar_size_vertical
+            )
+            bar.display = False
+            self._vertical_scrollbar = bar
+            self.app._start_widget(self, bar)
+        return self._vertical_scrollbar
 
     @property
     def selected(self) -> Widget | None:
