@@ -326,6 +326,11 @@ class Pty:
             window = (window + self.read(0.05))[-4096:]
             if needle in window:
                 return
+            if not self.child.isalive():  # say why now, not after the whole timeout
+                said = re.sub(rb"\x1b\[[0-?]*[ -/]*[@-~]", b"", window).decode(errors="replace")
+                raise RuntimeError(
+                    f"the app exited before writing {needle!r}; it wrote:\n{said.strip()[-1500:]}"
+                )
         raise TimeoutError(f"the app never wrote {needle!r}")
 
     def drain(self, seconds: float) -> None:
