@@ -422,9 +422,14 @@ class ReplyBody(OneLayout):
             ):
                 strip = kept[1]  # a settled block is often drawn anew, the same
             else:
-                strip = self._row(y, width, None)
+                # Filtered before the offsets go in: a filter keeps what it made of each
+                # style (Textual's caches hold 1,024), and with its offset every cell
+                # is a style of its own, so filtered after, a changed row missed them all.
+                strip = line if line is not None else Strip.blank(width, self._base)
                 for line_filter in filters:
                     strip = strip.apply_filter(line_filter, background)
+                if line is not None:
+                    strip = self._with_offsets(strip, y)
                 rows[y] = (line, strip)
             strips.append(strip)
         left, right = crop.column_span
