@@ -409,3 +409,27 @@ def test_sixteen_colour_terminals_get_sixteen_colour_codes() -> None:
     differ.apply(full_update([row([Segment("hi", Style(color="#ff0000", bgcolor="#000000"))], 10)]))
     data = differ.flush()
     assert "38;2" not in data and "48;2" not in data and "hi" in data
+
+
+def test_rows_alike_under_a_budget_go_out_a_few_at_a_time() -> None:
+    """A paced frame's part stops near its budget even in a run of rows that look the
+    same (the room under a reply scrolling in), so a key's echo in the next part is not
+    held behind all of them."""
+    width, height = 80, 24
+    bar, track = STYLES[2], STYLES[7]
+    runway = row([Segment("│", bar), Segment(" " * (width - 3), BG), Segment("  ", track)], width)
+    frame = [row([Segment(f"line {y}", BG)], width) for y in range(4)] + [runway] * 20
+    whole = ScreenDiffer(width, height)
+    whole.apply(full_update(frame))
+    unpaced = whole.flush()
+    differ = ScreenDiffer(width, height)
+    screen, stream = emulate(width, height)
+    differ.apply(full_update(frame))
+    parts = []
+    while differ.dirty:
+        parts.append(differ.flush(budget=100))
+        assert len(parts) < height
+    assert len(parts[0]) < 300 < len(unpaced), (len(parts[0]), len(unpaced))
+    for part in parts:
+        stream.feed(part)
+    assert cells(screen) == intended(frame)

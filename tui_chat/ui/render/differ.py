@@ -28,6 +28,9 @@ MIN_EL = 1  # clear a blank tail with EL (it never leaves the cursor pending a w
 MIN_ECH = 10  # clear a blank stretch with ECH + a move from this many cells
 SCROLL_MIN_ROWS = 3  # bands smaller than this are cheaper to repaint
 ALIKE_MIN_ROWS = 3  # rows that look the same, from this many, go out a pen at a time
+#: With a budget (a paced frame's part), rows that look the same go out this many at a
+#: time, so a part stops near its budget: a key's echo waits behind at most that part.
+ALIKE_PART_ROWS = 4
 
 
 class Grid:
@@ -237,7 +240,8 @@ class ScreenDiffer:
                 self.dirty = set(rows[i:])
                 break
             j = i + 1
-            while j < len(rows) and rows[j] == rows[j - 1] + 1 and self._alike(rows[i], rows[j]):
+            most = len(rows) if budget is None else min(len(rows), i + ALIKE_PART_ROWS)
+            while j < most and rows[j] == rows[j - 1] + 1 and self._alike(rows[i], rows[j]):
                 j += 1
             if j - i >= ALIKE_MIN_ROWS:
                 self._alike_rows(rows[i:j], out)
