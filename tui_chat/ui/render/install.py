@@ -12,8 +12,9 @@ So a frame also carries a probe (DSR 6: the terminal answers with the cursor's
 position), and while more characters are written that the terminal has not answered
 for than it takes in KEY_WAIT (at the rate its answers show, and at least IN_FLIGHT),
 the next frame waits, as mosh paces by what the client has shown; a big frame goes in
-parts of that size, the caret's row first. A key's echo then waits behind at most that
-much, however slow the link. A terminal that never answers is paced as before.
+parts that fill what is left of that window, the caret's row first. A key's echo then
+waits behind at most that much, however slow the link. A terminal that never answers
+is paced as before.
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ PROBE_FROM = 256  # characters not yet answered for before a frame carries a pro
 #: 64 ms of a 64 kbit/s link, which is what a key's echo can wait behind.
 IN_FLIGHT = 512
 KEY_WAIT = 0.06  # seconds of output, at the rate the terminal takes it, a key may wait behind
+#: The least a paced part carries, so a frame still moves on while the window is nearly
+#: full (a cursor move and a few cells: not worth a round trip of its own).
+PART_MIN = 64
 LOST_AFTER = 5.0  # seconds: a probe not answered by then is taken as lost
 
 
@@ -144,6 +148,16 @@ class RenderLayer:
         at the rate seen (at least IN_FLIGHT), so a fast link with a long round trip
         is not held to a slow link's share."""
         return max(IN_FLIGHT, int(self.rate * KEY_WAIT))
+
+    def part_budget(self, driver: Any) -> int | None:
+        """Characters the next part of a frame may carry: what is left of the window
+        (`in_flight()` less what the terminal has not answered for), so a key's echo
+        waits behind one window, not a window already out plus a whole part more.
+        None for a terminal that does not answer: it is paced by the process alone."""
+        if not self.answers:
+            return None
+        unanswered = getattr(driver, "render_queued", 0) - self.answered
+        return max(self.in_flight() - unanswered, PART_MIN)
 
     def _behind(self, driver: Any) -> bool:
         """Is the terminal more than `in_flight()` characters behind what it was sent?"""
@@ -306,9 +320,7 @@ class RenderLayer:
         # caret when the caret moves or the screen has been quiet for PARK_AFTER.
         moved = caret != self.caret
         self.caret = caret
-        # Behind a terminal that answers probes, a big frame goes in parts of in_flight().
-        budget = self.in_flight() if self.answers else None
-        data = differ.flush(caret if moved else None, budget, first=caret[1])
+        data = differ.flush(caret if moved else None, self.part_budget(driver), first=caret[1])
         if differ.dirty and not self.waiting:
             self.waiting = True  # the rest of the frame, once the terminal has caught up
             asyncio.get_running_loop().call_later(POLL, self._poll)
