@@ -53,7 +53,7 @@ from tui_chat.ui.widgets.conversation.one_layout import OneLayout
 CODE_THEME = "monokai"
 #: Room kept below streaming text, as a share of the screen's height. The log is laid
 #: out again (and scrolls) only when the text has filled it: in jumps, not per line.
-RUNWAY_SHARE = 1 / 4
+RUNWAY_SHARE = 1 / 3
 #: Styles with a cell's offset kept for the rows drawn again (`_with_offsets`); past
 #: this many they are made anew, so a long reply does not hold one per cell it drew.
 OFFSET_STYLES_KEPT = 4096
