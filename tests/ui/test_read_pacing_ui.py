@@ -132,3 +132,18 @@ async def test_a_due_hand_over_holds_the_next_read_a_frame() -> None:
         assert reply.next_draw() >= now + FLUSH_SECONDS - READ_AHEAD_SECONDS - 0.005
         await pilot.pause()
         assert "and more" in reply.text
+
+
+async def test_a_hand_over_on_its_timer_holds_the_next_read_past_it() -> None:
+    """Text read before its frame is due waits on a timer; the stream's next read must
+    wait for the frame after that one, not read again at once (for a token or two that
+    the timer's hand-over would then take alone, a second wake-up a frame)."""
+    app = Host()
+    async with app.run_test(size=(80, 24)):
+        reply = app.query_one(AssistantMessage)
+        before = time.monotonic()
+        await reply.append("First words")  # drawn at once: the frame starts now
+        await reply.append(" and more")  # within that frame: handed over at its end
+        frame_after = before + 2 * FLUSH_SECONDS - READ_AHEAD_SECONDS
+        assert reply.next_draw() >= frame_after
+        assert "and more" not in reply._body.source  # still on its timer

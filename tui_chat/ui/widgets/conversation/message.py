@@ -138,6 +138,7 @@ class AssistantMessage(Vertical, OneLayout):
         self._stall_timer: Timer | None = None
         self._last_data = 0.0
         self._flushed_at = 0.0
+        self._flush_due = 0.0  # when the hand-over on a timer is due (past once it ran)
         self._stalled = False
         self._meta = meta
         self.status: ReplyStatus = status
@@ -252,6 +253,7 @@ class AssistantMessage(Vertical, OneLayout):
                 self._flushed_at = self._last_data
                 self._flush_timer = loop.call_soon(self._flush)
             else:
+                self._flush_due = self._last_data + wait
                 self._flush_timer = loop.call_later(wait, self._flush)
 
     def next_draw(self) -> float:
@@ -259,10 +261,13 @@ class AssistantMessage(Vertical, OneLayout):
         `providers.read_pacing`: text that comes before the next hand-over waits for it
         anyway, so until just before then the kernel keeps it, and the frame's tokens
         come in one read instead of a wake-up each. Before the first words, and once the
-        reply has ended, it is 0: those are drawn at once."""
+        reply has ended, it is 0: those are drawn at once. With a hand-over already on
+        its timer, that one takes what comes before it (a read held until just before it
+        woke for it), so the next read waits for the frame after it: read any sooner, and
+        it would wake once more per frame for the token or two in between."""
         if not self._started or self.status != "streaming":
             return 0.0
-        return self._flushed_at + FLUSH_SECONDS - READ_AHEAD_SECONDS
+        return max(self._flushed_at, self._flush_due) + FLUSH_SECONDS - READ_AHEAD_SECONDS
 
     def show_retry(self, retry: Retrying) -> None:
         """The provider waits to try again (only ever before the first words)."""
