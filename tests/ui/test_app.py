@@ -397,3 +397,18 @@ async def test_focus_coming_to_an_app_that_started_blurred_lands_on_the_prompt(
         assert isinstance(app.screen.focused, PromptInput)
         await pilot.press("h", "i")
         assert app.query_one(PromptInput).text == "hi"
+
+
+async def test_keys_typed_while_the_app_starts_reach_the_prompt_in_order() -> None:
+    """Keys that come before the chat screen has its prompt are held, then go through
+    the whole key path (a Backspace edits) in the order typed."""
+    app = make_app()
+    async with app.run_test() as pilot:
+        prompt = app.query_one(PromptInput)
+        app._typeahead = []  # as at start, before the screen says its prompt is there
+        await pilot.press("h", "i", "x", "backspace", "!")
+        assert prompt.text == "", "held, not dropped on a screen with nothing focused"
+        app.chat.post_message(app.chat.PromptReady())
+        await pilot.press("?")  # typed after: queued behind what was held
+        await wait_for(pilot, lambda: prompt.text == "hi!?")
+        assert app._typeahead is None

@@ -8,10 +8,12 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
+from textual.widgets import TextArea
 from textual.worker import Worker, WorkerState
 
 from tui_chat.core.protocol import Provider
@@ -34,6 +36,28 @@ from tui_chat.ui.theme import (
 __all__ = ["SHOWN_WHEN_OPENING", "WIDE_ENOUGH_FOR_SIDEBAR", "ChatApp"]
 
 STYLESHEET = Path(__file__).with_name("styles.tcss")
+
+
+def typed_text(
+    held: list[events.Key | events.Paste],
+) -> tuple[str, list[events.Key | events.Paste]]:
+    """The text that what was typed ahead starts with (characters and pastes, a
+    Backspace taking back the last one), and the keys from the first other one on.
+
+    The text goes into the box at once. Keys go through Textual's path, where a bound
+    key (Backspace, the arrows) acts only once it has bubbled back up to the app:
+    handed on in a burst, it would act after the keys behind it."""
+    text = ""
+    for index, event in enumerate(held):
+        if isinstance(event, events.Paste):
+            text += event.text
+        elif event.key == "backspace" and text:
+            text = text[:-1]
+        elif event.is_printable and event.character:
+            text += event.character
+        else:
+            return text, held[index:]
+    return text, []
 
 
 class ChatApp(App[None]):
@@ -76,6 +100,9 @@ class ChatApp(App[None]):
             history_notice=history_notice,
         )
         self._remember_ui = remember_ui
+        #: Keys and pastes that came before the chat's prompt was in place (typed as the
+        #: app started), handed on in order once it is; None from then on.
+        self._typeahead: list[events.Key | events.Paste] | None = []
         self._remembered_theme = load_state().get("theme") if remember_ui else None
         if self._remembered_theme in self.available_themes:
             self.theme = self._remembered_theme
@@ -112,14 +139,41 @@ class ChatApp(App[None]):
         """A browser tab (`tui-chat web`) starts the app blurred, and Textual skips
         AUTO_FOCUS while blurred: so when focus comes and nothing has it, give it to the
         screen's AUTO_FOCUS widget (the prompt), as a terminal start would have."""
+        if focus:
+            self._focus_default()
+
+    def _focus_default(self) -> None:
         screen = self.screen
         selector = screen.AUTO_FOCUS or self.AUTO_FOCUS
-        if not focus or screen.focused is not None or not selector:
+        if screen.focused is not None or not selector:
             return
         for widget in screen.query(selector):
             if widget.focusable:
-                widget.focus()
+                screen.set_focus(widget)
                 return
+
+    async def on_event(self, event: events.Event) -> None:
+        """Hold what is typed before the prompt is there: Textual hands a key that
+        comes while the screen is still being composed to the screen itself, with
+        nothing focused, and it is lost (a fast typist's first words on a slow start)."""
+        held = self._typeahead
+        if held is not None and isinstance(event, (events.Key, events.Paste)):
+            if not event.is_forwarded:
+                held.append(event)
+                return
+        await super().on_event(event)
+
+    async def on_chat_screen_prompt_ready(self, _message: ChatScreen.PromptReady) -> None:
+        """Hand on what was held (keys typed later queue behind this message)."""
+        held, self._typeahead = self._typeahead, None
+        if not held:
+            return
+        self._focus_default()  # typing says the terminal has focus
+        text, keys = typed_text(held)
+        if text and isinstance(self.focused, TextArea):
+            self.focused.insert(text)
+        for event in keys:
+            await super().on_event(event)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         self.report_worker_failure(event)

@@ -16,6 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.command import SimpleCommand
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
@@ -173,6 +174,11 @@ class ChatScreen(Screen[None]):
     the widgets, and the worker that runs each reply."""
 
     AUTO_FOCUS = "#prompt"
+
+    class PromptReady(Message):
+        """The prompt is in place (and focused, if the terminal has focus): what was
+        typed while the app started can go to it now (`ChatApp.on_event`)."""
+
     #: Screen classes for styles.tcss: below WIDE_ENOUGH_FOR_SIDEBAR the chat list is an
     #: overlay over the chat instead of a column beside it.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (WIDE_ENOUGH_FOR_SIDEBAR, "-wide")]
@@ -258,6 +264,7 @@ class ChatScreen(Screen[None]):
         yield KeyFooter()
 
     async def on_mount(self) -> None:
+        self.post_message(self.PromptReady())
         # What the first frame does not show loads once it is out, so the prompt is drawn
         # without waiting for it and keys typed meanwhile still land (`_warm_up`).
         if all(name in sys.modules for name in _LATE_MODULES):  # imported already
