@@ -412,3 +412,18 @@ async def test_keys_typed_while_the_app_starts_reach_the_prompt_in_order() -> No
         await pilot.press("?")  # typed after: queued behind what was held
         await wait_for(pilot, lambda: prompt.text == "hi!?")
         assert app._typeahead is None
+
+
+async def test_a_prompt_typed_and_sent_while_the_app_starts_is_sent(
+    fake_server: FakeLLMServer,
+) -> None:
+    fake_server.enqueue(Script(chunks=["Hello."]))
+    app = make_app(fake_server)
+    async with app.run_test() as pilot:
+        app._typeahead = []  # as at start, before the screen says its prompt is there
+        await pilot.press("h", "i", "enter")
+        await pilot.pause(0.1)
+        assert not fake_server.requests and not replies(app), "held until the prompt is there"
+        app.chat.post_message(app.chat.PromptReady())
+        await wait_for(pilot, lambda: bool(replies(app)) and replies(app)[-1].status == "complete")
+        assert fake_server.requests[0].json["messages"][-1] == {"role": "user", "content": "hi"}
