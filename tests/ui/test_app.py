@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from textual import events
 
+from tui_chat.ui.app import typed_text
 from tui_chat.ui.widgets.conversation.chat_log import ChatLog
 from tui_chat.ui.widgets.conversation.message import (
     AssistantMessage,
@@ -197,6 +198,8 @@ async def test_a_new_prompt_typed_and_sent_at_once_after_enter_is_refused_with_a
             app.post_message(events.Key(key, char))  # all queued before the first is handled
         await wait_for(pilot, lambda: any("still coming" in n.message for n in app._notifications))
         assert prompt.text == "xy"
+        # A release counts only for a request already there (the SDK may still be loading).
+        await wait_for(pilot, lambda: len(fake_server.requests) == 1)
         fake_server.release()
         await wait_for(pilot, lambda: bool(replies(app)) and replies(app)[0].status == "complete")
         assert [r.json["messages"][-1]["content"] for r in fake_server.requests] == ["hello"]
@@ -427,3 +430,17 @@ async def test_a_prompt_typed_and_sent_while_the_app_starts_is_sent(
         app.chat.post_message(app.chat.PromptReady())
         await wait_for(pilot, lambda: bool(replies(app)) and replies(app)[-1].status == "complete")
         assert fake_server.requests[0].json["messages"][-1] == {"role": "user", "content": "hi"}
+
+
+def test_typed_ahead_text_is_the_characters_and_pastes_up_to_the_first_other_key() -> None:
+    def key(name: str, char: str | None = None) -> events.Key:
+        return events.Key(name, char)
+
+    text, rest = typed_text(
+        [key("h", "h"), events.Paste("ello\nthere"), key("x", "x"), key("backspace")]
+    )
+    assert (text, rest) == ("hello\nthere", [])
+    enter, later = key("enter", "\r"), key("a", "a")
+    assert typed_text([key("o", "o"), key("k", "k"), enter, later]) == ("ok", [enter, later])
+    backspace = key("backspace")  # nothing to take back: it goes on as the key it is
+    assert typed_text([backspace, later]) == ("", [backspace, later])
