@@ -159,6 +159,10 @@ class ChatApp(App[None]):
         held = self._typeahead
         if held is not None and isinstance(event, (events.Key, events.Paste)):
             if not event.is_forwarded:
+                if isinstance(event, events.Key) and event.key == "ctrl+j":
+                    # Enter typed before Textual set the terminal raw came through the
+                    # tty's cooked mode as a line feed (ICRNL), which reads as Ctrl+J.
+                    event = events.Key("enter", "\r")
                 held.append(event)
                 return
         await super().on_event(event)
