@@ -26,14 +26,19 @@ def terminal_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+def chat_in_pty(server: FakeLLMServer, home: Path, env: dict[str, str]) -> Terminal:
+    """The installed `tui-chat` in a pty, chatting with the fake server's model."""
+    exe = shutil.which("tui-chat")
+    assert exe, "the tui-chat console script is installed (pip install -e .)"
+    argv = [exe, "--api", "chat", "--base-url", server.openai_url, "--model", "fake-model"]
+    return Terminal(argv, home, env)
+
+
 def test_installed_tui_chat_streams_a_reply_in_a_pty(
     fake_server: FakeLLMServer, tmp_path: Path, terminal_env: dict[str, str]
 ) -> None:
-    exe = shutil.which("tui-chat")
-    assert exe, "the tui-chat console script is installed (pip install -e .)"
     fake_server.enqueue(Script(chunks=["Streaming ", "over ", "a ", "real ", "pty."], hold_after=2))
-    argv = [exe, "--api", "chat", "--base-url", fake_server.openai_url, "--model", "fake-model"]
-    term = Terminal(argv, tmp_path, terminal_env)
+    term = chat_in_pty(fake_server, tmp_path, terminal_env)
     try:
         screen = term.wait_for(lambda s: "Enter sends" in s)
         assert "chat · fake-model" in screen and "streaming on" in screen
@@ -61,11 +66,8 @@ def _data_dir(env: dict[str, str]) -> Path:
 def test_killing_the_app_mid_reply_keeps_the_prompt_and_the_streamed_text(
     fake_server: FakeLLMServer, tmp_path: Path, terminal_env: dict[str, str]
 ) -> None:
-    exe = shutil.which("tui-chat")
-    assert exe
     fake_server.enqueue(Script(chunks=["Durable ", "partial ", "text ", "lost"], hold_after=3))
-    argv = [exe, "--api", "chat", "--base-url", fake_server.openai_url, "--model", "fake-model"]
-    term = Terminal(argv, tmp_path, terminal_env)
+    term = chat_in_pty(fake_server, tmp_path, terminal_env)
     try:
         term.wait_for(lambda s: "Enter sends" in s)
         term.child.send("do not lose me\r")
@@ -164,11 +166,8 @@ def test_what_is_typed_while_the_app_starts_lands_in_the_prompt(
     """Typed at once, Enter too, before the screen is drawn (a quick typist, a slow
     machine): the prompt is sent as typed. The terminal is still in cooked mode then,
     where Enter arrives as a line feed."""
-    exe = shutil.which("tui-chat")
-    assert exe, "the tui-chat console script is installed (pip install -e .)"
     fake_server.enqueue(Script(chunks=["Got it."]))
-    argv = [exe, "--api", "chat", "--base-url", fake_server.openai_url, "--model", "fake-model"]
-    term = Terminal(argv, tmp_path, terminal_env)
+    term = chat_in_pty(fake_server, tmp_path, terminal_env)
     try:
         term.child.send("typed early\r")  # before Python has even imported Textual
         term.wait_for(lambda s: "Got it." in s and "tok/s" in s, timeout=30)
