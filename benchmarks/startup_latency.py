@@ -210,7 +210,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", default="raw,tui-chat", help="comma-separated")
     args = parser.parse_args(argv)
     cols, rows = (int(v) for v in args.size.lower().split("x"))
-    commands = {"raw": [sys.executable, str(HERE / "raw_print.py")], "tui-chat": TUI_CHAT}
+    commands = {
+        "raw": [sys.executable, str(HERE / "raw_print.py")],
+        "textual": [sys.executable, str(HERE / "textual_floor.py")],
+        "tui-chat": TUI_CHAT,
+    }
     clients = args.clients.split(",")
     if unknown := [c for c in clients if c not in commands]:
         parser.error(f"unknown --clients {unknown}; choose from {sorted(commands)}")
@@ -227,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     with TimedServer() as server:
         for run in range(args.runs):
             for client in clients:  # interleaved, so machine load hits both alike
-                api = "chat" if client == "raw" else args.api  # the floor speaks chat
+                api = args.api if client == "tui-chat" else "chat"  # the floors speak chat
                 argv_ = [*commands[client], "--api", api, "--model", "bench"]
                 argv_ += ["--base-url", server.openai_url]
                 got = one_run(client, argv_, server, cols, rows, args.replies)
