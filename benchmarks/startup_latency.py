@@ -2,12 +2,16 @@
 
     python benchmarks/startup_latency.py                     # 5 starts x 3 replies, 120x40
     python benchmarks/startup_latency.py --runs 10 --api responses
+    python benchmarks/startup_latency.py --clients textual,tui-chat --args=--no-history
 
-The installed `tui-chat` console script and a raw print client (benchmarks/raw_print.py,
-the floor) run in turn in a pseudo-terminal against the fake LLM server
-(tests/fake_server.py), with a throwaway HOME (so history is on, as it ships). This
-process reads the terminal's bytes in a tight loop, looking for marker words; it never
-emulates the screen. Figures, one line per client:
+The installed `tui-chat` console script and two floors run in turn in a pseudo-terminal
+against the fake LLM server (tests/fake_server.py): a raw print client
+(benchmarks/raw_print.py, what Python alone costs) and the smallest Textual chat client
+(benchmarks/textual_floor.py, what any Textual app costs before its own code). tui-chat
+gets a throwaway HOME (so history is on, as it ships). This process reads the terminal's
+bytes in a tight loop, looking for marker words; it never emulates the screen.
+
+Figures, one line per client:
 
 - start -> prompt: spawning the process until the prompt's placeholder ("Enter") is in
   the terminal output.
@@ -207,13 +211,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replies", type=int, default=3, help="replies per start")
     parser.add_argument("--size", default="120x40", help="terminal COLSxROWS")
     parser.add_argument("--api", default="chat", choices=("chat", "responses"))
-    parser.add_argument("--clients", default="raw,tui-chat", help="comma-separated")
+    parser.add_argument(
+        "--clients", default="raw,textual,tui-chat", help="comma-separated: raw, textual, tui-chat"
+    )
+    parser.add_argument("--args", default="", help="more arguments for tui-chat, one string")
     args = parser.parse_args(argv)
     cols, rows = (int(v) for v in args.size.lower().split("x"))
     commands = {
         "raw": [sys.executable, str(HERE / "raw_print.py")],
         "textual": [sys.executable, str(HERE / "textual_floor.py")],
-        "tui-chat": TUI_CHAT,
+        "tui-chat": [*TUI_CHAT, *args.args.split()],
     }
     clients = args.clients.split(",")
     if unknown := [c for c in clients if c not in commands]:

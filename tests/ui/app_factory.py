@@ -18,6 +18,7 @@ from tui_chat.settings.config import Settings
 from tui_chat.settings.profiles import ConfigFile
 from tui_chat.ui.app import ChatApp
 from tui_chat.ui.widgets.conversation.message import AssistantMessage
+from tui_chat.ui.widgets.history.sidebar import Sidebar
 from tui_chat.ui.widgets.prompt import PromptInput
 
 from fake_server import FakeLLMServer
@@ -62,6 +63,13 @@ async def wait_for(pilot: Pilot[None], condition: Callable[[], bool], timeout: f
         if loop.time() > deadline:
             raise AssertionError("condition not met in time")
         await pilot.pause(0.02)
+
+
+async def filled_sidebar(pilot: Pilot[None]) -> Sidebar:
+    """The chat list once its search box and list are in (after the first frame)."""
+    sidebar = pilot.app.query_one(Sidebar)
+    await wait_for(pilot, lambda: sidebar.filled)
+    return sidebar
 
 
 async def send(pilot: Pilot[None], text: str) -> None:

@@ -20,7 +20,7 @@ from tui_chat.ui.widgets.conversation.history_view import EarlierMessages
 from tui_chat.ui.widgets.conversation.message import AssistantMessage, UserMessage
 from tui_chat.ui.widgets.history.sidebar import Sidebar
 
-from .app_factory import KEY, make_app, replies, send, wait_for
+from .app_factory import KEY, filled_sidebar, make_app, replies, send, wait_for
 from conftest import FAKE_API_KEY
 from fake_server import FakeLLMServer, Script
 
@@ -96,6 +96,7 @@ async def test_sidebar_opens_a_conversation_and_continues_it(
     seed(store, "about cats", "Cats are mammals.")
     app = make_app(fake_server, store=store)
     async with app.run_test(size=(140, 40)) as pilot:
+        await filled_sidebar(pilot)
         sidebar = app.query_one(Sidebar)
         assert sidebar.display, "shown on a wide terminal"
         listing = sidebar.query_one(OptionList)
@@ -138,6 +139,7 @@ async def test_search_shows_snippets_and_opens_the_match(
     target = seed(store, "pasta", "Boil the spaghetti in salted water.")
     app = make_app(fake_server, store=store)
     async with app.run_test(size=(140, 40)) as pilot:
+        await filled_sidebar(pilot)
         app.query_one("#search", Input).focus()
         await pilot.press(*"spaghetti")
         listing = app.query_one(Sidebar).query_one(OptionList)
@@ -155,6 +157,7 @@ async def test_delete_asks_first_and_rename_changes_the_title(
     doomed = seed(store, "delete me", "ok")
     app = make_app(fake_server, store=store)
     async with app.run_test(size=(140, 40)) as pilot:
+        await filled_sidebar(pilot)
         listing = app.query_one(Sidebar).query_one(OptionList)
         listing.focus()
         listing.highlighted = 0
@@ -192,6 +195,7 @@ async def test_search_with_many_hits_in_one_chat_shows_one_row_per_chat(
     seed(store, "other", "docker once")
     app = make_app(fake_server, store=store)
     async with app.run_test(size=(140, 40)) as pilot:
+        await filled_sidebar(pilot)
         app.query_one("#search", Input).focus()
         await pilot.press(*"docker")
         listing = app.query_one(Sidebar).query_one(OptionList)
@@ -227,6 +231,7 @@ async def test_fast_keys_open_one_dialog_at_a_time(
     seed(store, "one", "ok")
     app = make_app(fake_server, store=store)
     async with app.run_test(size=(140, 40)) as pilot:
+        await filled_sidebar(pilot)
         listing = app.query_one(Sidebar).query_one(OptionList)
         listing.focus()
         listing.highlighted = 0
@@ -242,6 +247,7 @@ async def test_deleting_the_open_chat_starts_a_new_saved_one(
     doomed = seed(store, "open me", "ok")
     app = make_app(fake_server, store=store, resume=doomed)
     async with app.run_test(size=(140, 40)) as pilot:
+        await filled_sidebar(pilot)
         await wait_for(pilot, lambda: app.chat.history.conversation_id == doomed)
         listing = app.query_one(Sidebar).query_one(OptionList)
         listing.focus()

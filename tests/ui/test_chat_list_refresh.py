@@ -13,7 +13,7 @@ from tui_chat.history import HistoryStore
 from tui_chat.ui.app import ChatApp
 from tui_chat.ui.widgets.history.sidebar import Sidebar
 
-from .app_factory import make_app, replies, send, wait_for
+from .app_factory import filled_sidebar, make_app, replies, send, wait_for
 from fake_server import FakeLLMServer, Script
 
 WIDE = (120, 40)  # the list is shown from the start
@@ -86,6 +86,7 @@ async def test_a_refresh_keeps_the_search_and_the_row_the_cursor_is_on(
     fake_server.enqueue(Script(chunks=["more ", "pasta"], hold_after=1))
     app = make_app(fake_server, store=store)
     async with app.run_test(size=WIDE) as pilot:
+        await filled_sidebar(pilot)
         sidebar = app.query_one(Sidebar)
         sidebar.query_one("#search", Input).value = "pasta"
         await wait_for(pilot, lambda: len(rows(app)) == 2)

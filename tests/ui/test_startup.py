@@ -60,10 +60,17 @@ def python_lexer_compiled() -> bool:
 
 
 def later() -> None:
+    from textual._context import active_app
+
+    active_app.set(app)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not all(m in sys.modules for m in warmed):
         time.sleep(0.05)
     note("settled")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and "OptionList" not in shown_widgets():
+        time.sleep(0.05)
+    note("sidebar filled", widgets=shown_widgets())
     while time.monotonic() < deadline and not python_lexer_compiled():
         time.sleep(0.05)
     if python_lexer_compiled():
@@ -99,14 +106,24 @@ def first_paint(self, *args, **kwargs):
     update = render_full_update(self, *args, **kwargs)
     if not painted:
         painted.append(True)
-        note("first paint")
+        note("first paint", widgets=shown_widgets())
     return update
+
+
+def shown_widgets() -> list[str]:
+    from textual._context import active_app
+
+    return sorted({type(w).__name__ for w in active_app.get().screen.walk_children()})
 
 
 Compositor.render_full_update = first_paint
 
 
 def first_frame() -> None:
+    global app
+    from textual._context import active_app
+
+    app = active_app.get()
     tune()
     threading.Thread(target=later, daemon=True).start()
 
@@ -157,13 +174,25 @@ def seen(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
     finally:
         child.close(force=True)
     notes = [json.loads(line) for line in out.read_text().splitlines()]
-    return {note["when"]: note.get("classes", note["loaded"]) for note in notes}
+    seen = {note["when"]: note.get("classes", note["loaded"]) for note in notes}
+    seen.update({f"{note['when']}: widgets": note["widgets"] for note in notes if "widgets" in note})
+    return seen
 
 
 def test_the_first_frame_is_drawn_before_the_sdk_env_config_recording_and_inspector_load(
     seen: dict[str, list[str]],
 ) -> None:
     assert seen["first paint"] == []
+
+
+def test_the_chat_list_is_drawn_empty_in_the_first_frame_and_filled_just_after(
+    seen: dict[str, list[str]],
+) -> None:
+    """Styling and drawing its search box and list cost the first frame 20-30 ms: the
+    box is there at once (nothing moves when they come), its contents right after."""
+    assert "Sidebar" in seen["first paint: widgets"]
+    assert not {"Input", "OptionList"} & set(seen["first paint: widgets"])
+    assert {"Input", "OptionList"} <= set(seen["sidebar filled: widgets"])
 
 
 def test_the_sdk_is_loaded_after_the_first_frame_before_any_prompt(

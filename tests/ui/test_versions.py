@@ -20,7 +20,7 @@ from tui_chat.ui.widgets.conversation.message import UserMessage
 from tui_chat.ui.widgets.history.sidebar import Sidebar
 from tui_chat.ui.widgets.prompt import PromptInput
 
-from .app_factory import make_app, replies, send, wait_for
+from .app_factory import filled_sidebar, make_app, replies, send, wait_for
 from fake_server import FakeLLMServer, Script
 
 
@@ -242,6 +242,7 @@ async def test_the_chat_list_search_finds_current_messages_only_among_many_versi
     store.add_message(kept, "assistant", "a walrus has tusks")
     app = make_app(fake_server, store=store)
     async with app.run_test(size=(140, 40)) as pilot:
+        await filled_sidebar(pilot)
         app.query_one("#search", Input).focus()
         await pilot.press(*"walrus")
         listing = app.query_one(Sidebar).query_one(OptionList)

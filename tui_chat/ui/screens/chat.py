@@ -276,8 +276,10 @@ class ChatScreen(Screen[None]):
         if self.settings.record is not None:
             self._open_recording(self.settings.record)
         if self.history.enabled:
-            self.query_one(Sidebar).display = self.app.size.width >= WIDE_ENOUGH_FOR_SIDEBAR
-            self._refresh_sidebar()
+            sidebar = self.query_one(Sidebar)
+            sidebar.display = self.app.size.width >= WIDE_ENOUGH_FOR_SIDEBAR
+            self._refresh_sidebar()  # listed once the sidebar fills, after the first frame
+            self.call_after_refresh(sidebar.fill)
         if self._resume is not None:  # first: opening a chat clears the log
             await self.open_conversation(self._resume)
         log = self.query_one(ChatLog)

@@ -45,10 +45,42 @@ class Sidebar(Vertical):
     class Search(Message):
         text: str
 
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        #: What was asked of the list before `fill`: shown once it is there.
+        self._pending: list[Option] | None = None
+        self._pending_empty = ""
+        self._focus_when_filled = False
+        self._filled = False
+
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="Search all chats…", id="search", select_on_focus=False)
-        yield Label("Enter open · F2 rename · Del delete", id="sidebar-title", markup=False)
-        yield OptionList(id="conversations")
+        """Nothing yet: the box is drawn empty in the first frame and `fill` puts the
+        search and the list in once it is out. Styling and drawing them there cost the
+        first frame a third of what tui-chat adds to Textual's own start-up."""
+        return iter(())
+
+    @property
+    def filled(self) -> bool:
+        """The search box and the list are mounted (`fill` has run)."""
+        return self._filled
+
+    async def fill(self) -> None:
+        """Mount the search box and the list, then show what was asked for meanwhile."""
+        if self.filled or self.children:
+            return
+        await self.mount_all(
+            [
+                Input(placeholder="Search all chats…", id="search", select_on_focus=False),
+                Label("Enter open · F2 rename · Del delete", id="sidebar-title", markup=False),
+                OptionList(id="conversations"),
+            ]
+        )
+        self._filled = True
+        if self._pending is not None:
+            self._replace(self._pending, self._pending_empty)
+            self._pending = None
+        if self._focus_when_filled:
+            self.focus_search()
 
     def show_conversations(self, rows: Sequence[ConversationSummary], current: int | None) -> None:
         options = []
@@ -88,16 +120,22 @@ class Sidebar(Vertical):
         self._replace(options, "No matches.")
 
     def focus_search(self) -> None:
+        if not self.filled:
+            self._focus_when_filled = True
+            return
         self.query_one("#search", Input).focus()
 
     @property
     def search_text(self) -> str:
         """What the search box holds: a refresh keeps showing that search's hits."""
-        return self.query_one("#search", Input).value
+        return self.query_one("#search", Input).value if self.filled else ""
 
     def _replace(self, options: list[Option], empty: str) -> None:
         """New rows; the cursor stays on the chat it was on (the list refreshes as
         replies are saved, maybe while someone moves through it)."""
+        if not self.filled:
+            self._pending, self._pending_empty = options, empty
+            return
         listing = self.query_one(OptionList)
         was = self._selected_id()
         listing.clear_options()
@@ -109,6 +147,8 @@ class Sidebar(Vertical):
             listing.add_option(Option(Text(empty, style="dim"), disabled=True))
 
     def _selected_id(self) -> int | None:
+        if not self.filled:
+            return None
         listing = self.query_one(OptionList)
         if listing.highlighted is None:
             return None
@@ -127,6 +167,8 @@ class Sidebar(Vertical):
 
     def on_key(self, event: events.Key) -> None:
         """A letter typed on the list goes on with the search instead of being lost."""
+        if not self.filled:
+            return
         search = self.query_one("#search", Input)
         if event.is_printable and event.character and not search.has_focus:
             event.stop()
