@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from textual.app import App, ComposeResult
 from textual.widgets import Input, OptionList
@@ -17,7 +17,7 @@ class SidebarApp(App[None]):
 
 
 def _row(n: int, title: str) -> ConversationSummary:
-    at = datetime(2026, 12, 8, 9, n, tzinfo=timezone.utc)
+    at = datetime(2026, 12, 8, 9, n, tzinfo=UTC)
     return ConversationSummary(n, title, at, at, "chat", "m", 2)
 
 
