@@ -13,9 +13,10 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Generic, NoReturn, TypeVar, cast
 
 from tui_chat import __version__
 from tui_chat.settings.config import (
@@ -30,6 +31,8 @@ from tui_chat.settings.profiles import ConfigError, ConfigFile, load_config
 
 if TYPE_CHECKING:
     from tui_chat.history import HistoryStore
+
+T = TypeVar("T")
 
 SUBCOMMANDS = ("ask", "serve", "history", "web")
 
@@ -520,17 +523,21 @@ def _run_app(
     # that live for the whole run, and scanning them cost tens of ms before the prompt.
     gc.disable()
     from tui_chat.history import HistoryError, HistoryStore
-    from tui_chat.history.saver import history_off_notice, read_only_notice
-    from tui_chat.ui.app import ChatApp
 
     if resume is not None and not settings.history:
         return _fail("--resume needs history; drop --no-history", 2)
+    # Opened on a thread while Textual is imported: SQLite does its work (and its fsync)
+    # outside the interpreter lock, so that much is off the way to the first frame.
+    opening = _Background(HistoryStore.open) if settings.history else None
+    from tui_chat.history.saver import history_off_notice, read_only_notice
+    from tui_chat.ui.app import ChatApp
+
     store = None
     # Said in the chat: a line on stderr is hidden behind the alternate screen.
     notice = None
-    if settings.history:
+    if opening is not None:
         try:
-            store = HistoryStore.open()
+            store = opening.result()
         except HistoryError as error:
             if resume is not None:
                 return _fail(f"cannot open history: {error}", 1)
@@ -567,6 +574,30 @@ def _run_app(
             store.close()
     # Textual sets 1 when the app ended on an unhandled error (it printed the traceback).
     return app.return_code or 0
+
+
+class _Background(Generic[T]):
+    """`fn()` run on a thread from now; `result()` waits for it, and returns what it
+    returned or raises what it raised."""
+
+    def __init__(self, fn: Callable[[], T]) -> None:
+        self._fn = fn
+        self._value: T | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="tui-chat-open", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._fn()
+        except BaseException as error:  # handed to result(), on the thread that waits
+            self._error = error
+
+    def result(self) -> T:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return cast(T, self._value)
 
 
 def _tune_gc() -> None:
