@@ -17,7 +17,7 @@ from tui_chat.ui.app import ChatApp
 from tui_chat.ui.widgets.history.sidebar import Sidebar
 from tui_chat.ui.widgets.status_line import StatusLine
 
-from .app_factory import make_app, replies, send, wait_for
+from .app_factory import filled_sidebar, make_app, replies, send, wait_for
 from fake_server import FakeLLMServer, Script
 
 HINT = "Enter open · F2 rename · Del delete"
@@ -100,6 +100,7 @@ async def test_on_a_narrow_screen_the_chat_list_is_an_overlay_with_its_hint_whol
         sidebar = app.query_one(Sidebar)
         assert not sidebar.display
         await pilot.press("ctrl+b")
+        await filled_sidebar(pilot)
         await pilot.pause(0.2)
         assert sidebar.display
         assert app.query_one("#chat").region.width == width, "the chat keeps its width"
@@ -116,8 +117,7 @@ async def test_on_a_wide_screen_the_chat_list_is_a_share_of_it_beside_the_chat(
     for width in (120, 160):
         app = make_app(fake_server, store=store)
         async with app.run_test(size=(width, 40)) as pilot:
-            await pilot.pause(0.2)
-            sidebar = app.query_one(Sidebar)
+            sidebar = await filled_sidebar(pilot)
             assert sidebar.display
             chat = app.query_one("#chat").region
             assert chat.x == sidebar.region.right and chat.right == width

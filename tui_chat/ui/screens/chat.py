@@ -266,20 +266,18 @@ class ChatScreen(Screen[None]):
     async def on_mount(self) -> None:
         self.post_message(self.PromptReady())
         # What the first frame does not show loads once it is out, so the prompt is drawn
-        # without waiting for it and keys typed meanwhile still land (`_warm_up`).
-        if all(name in sys.modules for name in _LATE_MODULES):  # imported already
+        # without waiting for it and keys typed meanwhile still land (`_after_first_frame`).
+        imported = all(name in sys.modules for name in _LATE_MODULES)
+        if imported:  # already (by an earlier chat screen, say)
             _message_widgets()
             self.call_later(self._inspector)
-            self.call_after_refresh(self._prepare_provider)
-        else:
-            self.call_after_refresh(self._warm_up)
+        self.call_after_refresh(self._after_first_frame, imported)
         if self.settings.record is not None:
             self._open_recording(self.settings.record)
         if self.history.enabled:
             sidebar = self.query_one(Sidebar)
             sidebar.display = self.app.size.width >= WIDE_ENOUGH_FOR_SIDEBAR
             self._refresh_sidebar()  # listed once the sidebar fills, after the first frame
-            self.call_after_refresh(sidebar.fill)
         if self._resume is not None:  # first: opening a chat clears the log
             await self.open_conversation(self._resume)
         log = self.query_one(ChatLog)
@@ -293,6 +291,16 @@ class ChatScreen(Screen[None]):
             await log.mount(ErrorNotice(self._history_notice))
         if self._compare_at_start is not None:
             self.open_compare(*self._compare_at_start)
+
+    async def _after_first_frame(self, imported: bool) -> None:
+        """The chat list's search box and list first, then the imports' threads: drawn
+        behind them, the list came 150-270 ms after the prompt, not one frame."""
+        if self.history.enabled:
+            await self.query_one(Sidebar).fill()
+        if imported:
+            self.call_after_refresh(self._prepare_provider)
+        else:
+            self.call_after_refresh(self._warm_up)
 
     @work(group="warm-up", exit_on_error=False)
     async def _warm_up(self) -> None:

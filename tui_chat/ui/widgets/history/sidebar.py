@@ -75,6 +75,8 @@ class Sidebar(Vertical):
                 OptionList(id="conversations"),
             ]
         )
+        if not self.query(OptionList):  # removed meanwhile: the app is quitting
+            return
         self._filled = True
         if self._pending is not None:
             self._replace(self._pending, self._pending_empty)
