@@ -3,6 +3,7 @@
     python benchmarks/startup_latency.py                     # 5 starts x 3 replies, 120x40
     python benchmarks/startup_latency.py --runs 10 --api responses
     python benchmarks/startup_latency.py --clients textual,tui-chat --args=--no-history
+    python benchmarks/startup_latency.py --segments       # + where the app's own time goes
 
 The installed `tui-chat` console script and two floors run in turn in a pseudo-terminal
 against the fake LLM server (tests/fake_server.py): a raw print client
@@ -25,6 +26,11 @@ Figures, one line per client:
   that word is in the terminal output.
 - peak RSS: the process's VmHWM at the end of the run.
 
+With `--segments`, each Textual app (the floor and tui-chat) also notes, inside the
+process (benchmarks/startup_marks), its CPU time from Textual's import to the first
+frame and from the driver's start to it: importing Textual is most of the noise in
+start -> prompt, and every Textual app pays it, so these show what an app adds.
+
 Medians over all runs, with the range in brackets. The terminal answers none of
 Textual's queries (like a plain xterm).
 """
@@ -32,6 +38,7 @@ Textual's queries (like a plain xterm).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
@@ -205,6 +212,34 @@ ROWS = (
 )
 
 
+SEGMENTS = (
+    ("Textual imported -> first frame, CPU", "textual_to_frame_cpu"),
+    ("driver started -> first frame, CPU", "driver_to_frame_cpu"),
+)
+
+
+def _print_segments(folder: Path, clients: list[str]) -> None:
+    """Medians (interquartile range) of what `startup_marks` noted in each start."""
+    print("\n| inside the app | " + " | ".join(clients) + " |")
+    print("| --- |" + " --- |" * len(clients))
+    rows: dict[str, list[dict[str, float]]] = {}
+    for client in clients:
+        path = folder / f"{client}.jsonl"
+        lines = path.read_text().splitlines() if path.exists() else []
+        rows[client] = [json.loads(line) for line in lines]
+    for label, key in SEGMENTS:
+        cells = []
+        for client in clients:
+            values = sorted(row[key] * 1000 for row in rows[client])
+            if not values:
+                cells.append("-")
+                continue
+            q1, q3 = values[len(values) // 4], values[(3 * len(values)) // 4]
+            cells.append(f"{statistics.median(values):.0f} ms ({q1:.0f}-{q3:.0f})")
+        print(f"| {label} | " + " | ".join(cells) + " |")
+    print("median (first-third quartile) over all starts")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="starts of each client")
@@ -215,6 +250,12 @@ def main(argv: list[str] | None = None) -> int:
         "--clients", default="raw,textual,tui-chat", help="comma-separated: raw, textual, tui-chat"
     )
     parser.add_argument("--args", default="", help="more arguments for tui-chat, one string")
+    parser.add_argument(
+        "--segments",
+        action="store_true",
+        help="also time, inside each Textual app, Textual's import to its first frame "
+        "(benchmarks/startup_marks; it adds a little to every figure)",
+    )
     args = parser.parse_args(argv)
     cols, rows = (int(v) for v in args.size.lower().split("x"))
     commands = {
@@ -234,6 +275,10 @@ def main(argv: list[str] | None = None) -> int:
         f"--api {args.api}, {args.runs} starts x {args.replies} replies"
     )
     results = {client: Figures() for client in clients}
+    marks_dir = tempfile.TemporaryDirectory(prefix="tui-chat-marks-")
+    if args.segments:
+        paths = [str(HERE / "startup_marks"), os.environ.get("PYTHONPATH", "")]
+        os.environ["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
     load_before = os.getloadavg()[0]  # other work on the machine shows in every figure
     with TimedServer() as server:
         for run in range(args.runs):
@@ -241,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
                 api = args.api if client == "tui-chat" else "chat"  # the floors speak chat
                 argv_ = [*commands[client], "--api", api, "--model", "bench"]
                 argv_ += ["--base-url", server.openai_url]
+                if args.segments:
+                    os.environ["TUI_CHAT_BENCH_MARKS"] = f"{marks_dir.name}/{client}.jsonl"
                 got = one_run(client, argv_, server, cols, rows, args.replies)
                 for name, values in vars(got).items():
                     getattr(results[client], name).extend(values)
@@ -255,6 +302,9 @@ def main(argv: list[str] | None = None) -> int:
     for line in table:
         print("| " + " | ".join(line) + " |")
     print("\nmedian (min-max) over all starts; see the module docstring for each figure.")
+    if args.segments:
+        _print_segments(Path(marks_dir.name), [c for c in clients if c != "raw"])
+    marks_dir.cleanup()
     print(f"load average (1 min): {load_before:.2f} before, {os.getloadavg()[0]:.2f} after")
     return 0
 

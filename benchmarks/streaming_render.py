@@ -268,7 +268,7 @@ class Pty:
         link: float = 0.0,
     ) -> None:
         # PYTHONPATH passes: a worktree of another commit on it is measured against this one.
-        keep = ("PATH", "LANG", "LC_ALL", "PYTHONPATH")
+        keep = ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "TUI_CHAT_BENCH_MARKS")
         env = {k: v for k, v in os.environ.items() if k in keep}
         env.update(HOME=home, TERM="xterm-256color", COLORTERM="truecolor")
         env.setdefault("LANG", "C.UTF-8")
