@@ -4,6 +4,7 @@
     python benchmarks/startup_latency.py --runs 10 --api responses
     python benchmarks/startup_latency.py --clients textual,tui-chat --args=--no-history
     python benchmarks/startup_latency.py --segments       # + where the app's own time goes
+    python benchmarks/startup_latency.py --clients tui-chat,tui-chat@/tmp/old --segments
 
 The installed `tui-chat` console script and two floors run in turn in a pseudo-terminal
 against the fake LLM server (tests/fake_server.py): a raw print client
@@ -30,6 +31,10 @@ With `--segments`, each Textual app (the floor and tui-chat) also notes, inside 
 process (benchmarks/startup_marks), its CPU time from Textual's import to the first
 frame and from the driver's start to it: importing Textual is most of the noise in
 start -> prompt, and every Textual app pays it, so these show what an app adds.
+
+A client `tui-chat@DIR` is the same console script with DIR (a worktree of another
+commit) first on `PYTHONPATH`; it takes turns start by start with the others, so an A/B
+meets the same machine.
 
 Medians over all runs, with the range in brackets. The terminal answers none of
 Textual's queries (like a plain xterm).
@@ -264,8 +269,15 @@ def main(argv: list[str] | None = None) -> int:
         "tui-chat": [*TUI_CHAT, *args.args.split()],
     }
     clients = args.clients.split(",")
+    # tui-chat@DIR: tui-chat with DIR first on PYTHONPATH (a worktree of another commit),
+    # taking turns start by start with the rest, so both meet the same machine.
+    checkouts = {c: c.partition("@")[2] for c in clients if c.startswith("tui-chat@")}
+    for client, checkout in checkouts.items():
+        if not (Path(checkout) / "tui_chat").is_dir():
+            parser.error(f"{client}: no tui_chat package in {checkout}")
+        commands[client] = commands["tui-chat"]
     if unknown := [c for c in clients if c not in commands]:
-        parser.error(f"unknown --clients {unknown}; choose from {sorted(commands)}")
+        parser.error(f"unknown --clients {unknown}; choose from {sorted(commands)} or tui-chat@DIR")
     shown = ["python", "benchmarks/startup_latency.py", *(sys.argv[1:] if argv is None else argv)]
     print(f"command: {' '.join(shown)}")
     print(
@@ -276,14 +288,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     results = {client: Figures() for client in clients}
     marks_dir = tempfile.TemporaryDirectory(prefix="tui-chat-marks-")
-    if args.segments:
-        paths = [str(HERE / "startup_marks"), os.environ.get("PYTHONPATH", "")]
-        os.environ["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
+    python_path = os.environ.get("PYTHONPATH", "")
     load_before = os.getloadavg()[0]  # other work on the machine shows in every figure
     with TimedServer() as server:
         for run in range(args.runs):
             for client in clients:  # interleaved, so machine load hits both alike
-                api = args.api if client == "tui-chat" else "chat"  # the floors speak chat
+                api = args.api if client.startswith("tui-chat") else "chat"  # floors: chat
+                paths = [str(HERE / "startup_marks")] if args.segments else []
+                paths += [checkouts.get(client, ""), python_path]
+                os.environ["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
                 argv_ = [*commands[client], "--api", api, "--model", "bench"]
                 argv_ += ["--base-url", server.openai_url]
                 if args.segments:
