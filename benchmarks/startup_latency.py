@@ -223,13 +223,17 @@ SEGMENTS = (
 )
 
 
+def _marks_file(folder: str, client: str) -> str:
+    return os.path.join(folder, client.replace(os.sep, "_") + ".jsonl")
+
+
 def _print_segments(folder: Path, clients: list[str]) -> None:
     """Medians (interquartile range) of what `startup_marks` noted in each start."""
     print("\n| inside the app | " + " | ".join(clients) + " |")
     print("| --- |" + " --- |" * len(clients))
     rows: dict[str, list[dict[str, float]]] = {}
     for client in clients:
-        path = folder / f"{client}.jsonl"
+        path = Path(_marks_file(str(folder), client))
         lines = path.read_text().splitlines() if path.exists() else []
         rows[client] = [json.loads(line) for line in lines]
     for label, key in SEGMENTS:
@@ -300,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
                 argv_ = [*commands[client], "--api", api, "--model", "bench"]
                 argv_ += ["--base-url", server.openai_url]
                 if args.segments:
-                    os.environ["TUI_CHAT_BENCH_MARKS"] = f"{marks_dir.name}/{client}.jsonl"
+                    os.environ["TUI_CHAT_BENCH_MARKS"] = _marks_file(marks_dir.name, client)
                 got = one_run(client, argv_, server, cols, rows, args.replies)
                 for name, values in vars(got).items():
                     getattr(results[client], name).extend(values)
