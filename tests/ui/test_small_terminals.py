@@ -124,3 +124,29 @@ async def test_on_a_wide_screen_the_chat_list_is_a_share_of_it_beside_the_chat(
             assert drawn(sidebar.query_one("#sidebar-title", Label)).strip() == HINT
             if width == 160:
                 assert sidebar.region.width == 48
+
+
+async def test_the_footer_redraws_its_keys_only_when_the_keys_to_show_change(
+    fake_server: FakeLLMServer,
+) -> None:
+    """Textual's Footer re-mounts every key whenever the screen's bindings are refreshed;
+    most refreshes (focus moving, a reactive set again) change nothing it shows."""
+    fake_server.enqueue(Script(chunks=["still ", "coming"], hold_after=1))
+    app = make_app(fake_server)
+    async with app.run_test(size=(120, 24)) as pilot:
+        await wait_for(pilot, lambda: len(app.screen.query("FooterKey")) > 3)
+        await pilot.pause(0.1)
+        keys = list(app.screen.query("FooterKey"))
+        for _ in range(3):
+            app.screen.refresh_bindings()
+            await pilot.pause(0.05)
+        assert list(app.screen.query("FooterKey")) == keys, "the same key widgets, not re-made"
+        await send(pilot, "hi")  # replying: Esc stops, so the keys change
+        await wait_for(pilot, lambda: "still" in replies(app)[0].text)
+        await pilot.pause(0.1)
+        assert list(app.screen.query("FooterKey")) != keys
+        assert "Stop" in footer_text(app)
+        fake_server.release()
+        await wait_for(pilot, lambda: replies(app)[0].status == "complete")
+        await pilot.resize_terminal(80, 24)  # compact: one-word labels
+        await wait_for(pilot, lambda: "^t stream" in footer_text(app))
