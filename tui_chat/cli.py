@@ -13,10 +13,10 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
-import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Generic, NoReturn, TypeVar, cast
+from typing import TYPE_CHECKING, NoReturn
 
 from tui_chat import __version__
 from tui_chat.settings.config import (
@@ -31,8 +31,6 @@ from tui_chat.settings.profiles import ConfigError, ConfigFile, load_config
 
 if TYPE_CHECKING:
     from tui_chat.history import HistoryStore
-
-T = TypeVar("T")
 
 SUBCOMMANDS = ("ask", "serve", "history", "web")
 
@@ -528,7 +526,11 @@ def _run_app(
         return _fail("--resume needs history; drop --no-history", 2)
     # Opened on a thread while Textual is imported: SQLite does its work (and its fsync)
     # outside the interpreter lock, so that much is off the way to the first frame.
-    opening = _Background(HistoryStore.open) if settings.history else None
+    opening = None
+    if settings.history:
+        pool = ThreadPoolExecutor(1, thread_name_prefix="tui-chat-history")
+        opening = pool.submit(HistoryStore.open)
+        pool.shutdown(wait=False)  # the open goes on; `opening.result()` waits for it
     from tui_chat.history.saver import history_off_notice, read_only_notice
     from tui_chat.ui.app import ChatApp
 
@@ -574,30 +576,6 @@ def _run_app(
             store.close()
     # Textual sets 1 when the app ended on an unhandled error (it printed the traceback).
     return app.return_code or 0
-
-
-class _Background(Generic[T]):
-    """`fn()` run on a thread from now; `result()` waits for it, and returns what it
-    returned or raises what it raised."""
-
-    def __init__(self, fn: Callable[[], T]) -> None:
-        self._fn = fn
-        self._value: T | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="tui-chat-open", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self._value = self._fn()
-        except BaseException as error:  # handed to result(), on the thread that waits
-            self._error = error
-
-    def result(self) -> T:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return cast(T, self._value)
 
 
 def _tune_gc() -> None:

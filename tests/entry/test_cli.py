@@ -331,30 +331,3 @@ def test_profile_key_variable_that_is_not_set_is_named_at_start(
         load_config(config),
     )
     assert chosen.api == "local"  # a protocol without a key needs none
-
-
-def test_work_started_in_the_background_hands_back_its_result_or_its_error() -> None:
-    """The history is opened this way while Textual is imported: an error opening it
-    must reach the start-up code (which says so in the chat), not die on the thread."""
-    import threading
-
-    from tui_chat.cli import _Background
-
-    started = threading.Event()
-    release = threading.Event()
-
-    def work() -> str:
-        started.set()
-        release.wait(5)
-        return threading.current_thread().name
-
-    job = _Background(work)
-    assert started.wait(5), "runs at once, before anyone asks for the result"
-    release.set()
-    assert job.result() != threading.current_thread().name
-
-    def fails() -> None:
-        raise OSError("disk gone")
-
-    with pytest.raises(OSError, match="disk gone"):
-        _Background(fails).result()
