@@ -16,6 +16,25 @@ import sys
 import termios
 import time
 import urllib.request
+from collections.abc import Iterator
+
+
+def stream_deltas(base_url: str, model: str, prompt: str) -> Iterator[str]:
+    """Each delta's text of a streamed `/chat/completions` reply, as it is read."""
+    body = {"model": model, "stream": True, "messages": [{"role": "user", "content": prompt}]}
+    request = urllib.request.Request(
+        base_url.rstrip("/") + "/chat/completions",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request) as response:
+        for raw in response:
+            line = raw.strip()
+            if not line.startswith(b"data: ") or line == b"data: [DONE]":
+                continue
+            for choice in json.loads(line[6:]).get("choices", []):
+                if text := (choice.get("delta") or {}).get("content"):
+                    yield text
 
 
 def main() -> int:
@@ -32,25 +51,11 @@ def main() -> int:
     out.write("Enter a prompt\n")
     out.flush()
     for prompt in sys.stdin:
-        body = {"model": args.model, "stream": True}
-        body["messages"] = [{"role": "user", "content": prompt.strip()}]
-        request = urllib.request.Request(
-            args.base_url.rstrip("/") + "/chat/completions",
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
-        )
         start, tokens = time.monotonic(), 0
-        with urllib.request.urlopen(request) as response:
-            for raw in response:
-                line = raw.strip()
-                if not line.startswith(b"data: ") or line == b"data: [DONE]":
-                    continue
-                for choice in json.loads(line[6:]).get("choices", []):
-                    text = (choice.get("delta") or {}).get("content")
-                    if text:
-                        tokens += 1
-                        out.write(text)
-                        out.flush()
+        for text in stream_deltas(args.base_url, args.model, prompt.strip()):
+            tokens += 1
+            out.write(text)
+            out.flush()
         rate = tokens / max(time.monotonic() - start, 1e-9)
         out.write(f"\n{tokens} tokens, {rate:.1f} tok/s\n")
         out.flush()

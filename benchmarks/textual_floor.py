@@ -13,10 +13,9 @@ server: nothing is sanitised.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import urllib.request
 
+from raw_print import stream_deltas  # the same request and parsing as the raw floor
 from textual import events, work
 from textual.app import App, ComposeResult
 from textual.widgets import Log, TextArea
@@ -38,7 +37,7 @@ class Floor(App[None]):
 
     def __init__(self, base_url: str, model: str) -> None:
         super().__init__()
-        self.base_url = base_url.rstrip("/")
+        self.base_url = base_url
         self.model = model
 
     def compose(self) -> ComposeResult:
@@ -47,22 +46,9 @@ class Floor(App[None]):
 
     @work(thread=True)
     def stream(self, prompt: str) -> None:
-        body = {"model": self.model, "stream": True}
-        body["messages"] = [{"role": "user", "content": prompt}]
-        request = urllib.request.Request(
-            self.base_url + "/chat/completions",
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
-        )
         log = self.query_one(Log)
-        with urllib.request.urlopen(request) as response:
-            for raw in response:
-                line = raw.strip()
-                if not line.startswith(b"data: ") or line == b"data: [DONE]":
-                    continue
-                for choice in json.loads(line[6:]).get("choices", []):
-                    if text := (choice.get("delta") or {}).get("content"):
-                        self.call_from_thread(log.write, text)
+        for text in stream_deltas(self.base_url, self.model, prompt):
+            self.call_from_thread(log.write, text)
         self.call_from_thread(log.write_line, " tok/s")
 
 
