@@ -24,8 +24,9 @@ from pty_terminal import Terminal
 
 #: What the first frame does not need: the SDK, `.env` and config parsing (there are
 #: none here), the history command, recording, HTTP-date parsing (a Retry-After), the
-#: hidden F3 inspector, and the message widgets with Markdown and Pygments (no message
-#: is shown yet).
+#: hidden F3 inspector, the message widgets with Markdown and Pygments (no message is
+#: shown yet), the reply runner and its metrics (nothing is sent yet), the dialogs, the
+#: clipboard, and HTML's entities (for attached files).
 NOT_AT_FIRST_FRAME = (
     "openai",
     "dotenv",
@@ -38,12 +39,21 @@ NOT_AT_FIRST_FRAME = (
     "tui_chat.ui.widgets.conversation.message",
     "markdown_it",
     "pygments.lexers",
+    "tui_chat.core.runner",
+    "tui_chat.core.metrics",
+    "tui_chat.ui.screens.dialogs",
+    "tui_chat.ui.clipboard",
+    "html",
 )
 #: Loaded soon after the first frame, before anything is sent.
 WARMED_AFTER = (
     "openai",
     "tui_chat.ui.widgets.inspector",
     "tui_chat.ui.widgets.conversation.message",
+    "tui_chat.core.runner",
+    "tui_chat.ui.screens.dialogs",
+    "tui_chat.ui.clipboard",
+    "html",
 )
 
 _SCRIPT = r"""

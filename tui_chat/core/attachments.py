@@ -19,7 +19,6 @@ prompt gives back its `/file` lines, not the whole file.
 
 from __future__ import annotations
 
-import html
 import os
 import re
 import stat
@@ -42,6 +41,8 @@ class AttachmentError(ValueError):
 
 @dataclass(frozen=True)
 class Attachment:
+    """A file read for the next prompt: its text goes to the model in a block."""
+
     path: str  # as the user wrote it: shown in the log and to the model
     text: str
     size: int  # bytes on disk
@@ -118,6 +119,10 @@ def prepare(text: str, *, cwd: Path | None = None) -> tuple[str, list[Attachment
 
 def compose(typed: str, files: list[Attachment]) -> str:
     """The user message the model gets: the typed text, then one block per file."""
+    if not files:
+        return typed
+    import html  # here: it loads HTML's entity table, 1.6 ms before the first frame
+
     blocks = [
         f'<file path="{html.escape(f.path)}" lines="{f.text.count(chr(10)) + 1}">\n'
         f"{f.text}\n</file>"
@@ -145,6 +150,8 @@ def typed_form(sent: str) -> str:
 
 
 def _read_blocks(lines: list[str], at: int) -> list[str] | None:
+    import html
+
     paths: list[str] = []
     while True:
         head = _BLOCK_HEAD.fullmatch(lines[at]) if at < len(lines) else None

@@ -15,6 +15,8 @@ from tui_chat.core.protocol import ChatMessage, ChatRequest
 
 @dataclass
 class Conversation:
+    """The context sent with each request: the turns so far, in step with the log."""
+
     messages: list[ChatMessage] = field(default_factory=list)
 
     def add_user(self, text: str) -> None:

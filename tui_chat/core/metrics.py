@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass
 
 @dataclass(frozen=True, slots=True)
 class ReplyMetrics:
+    """The figures shown under a reply and kept with it in history."""
+
     first_token: float | None  # seconds from send to first text, None if none arrived
     total: float  # seconds from send to the end
     tokens: int  # output tokens: reported by the server, else counted deltas

@@ -19,6 +19,8 @@ Role = Literal["user", "assistant", "system"]
 
 @dataclass(frozen=True, slots=True)
 class ChatMessage:
+    """One turn of context, as the provider sends it."""
+
     role: Role
     content: str
 
@@ -49,12 +51,16 @@ class ChatRequest:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
+    """Token counts as the server reported them; None where it did not."""
+
     input_tokens: int | None = None
     output_tokens: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class TextDelta:
+    """A piece of the reply as the provider got it, not yet cleaned (the runner cleans)."""
+
     text: str
     #: The model declined: this text is its refusal (Responses `response.refusal.delta`,
     #: Chat Completions `delta.refusal`), not an answer.

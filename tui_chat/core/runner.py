@@ -45,6 +45,8 @@ PROGRESS_SECONDS = 0.5
 
 @dataclass(frozen=True, slots=True)
 class Started:
+    """The first event of every reply: its request is going out."""
+
     request: ChatRequest
     #: The reply's clock: read it for live figures (elapsed, first token, chunks);
     #: only the runner moves it.
@@ -69,6 +71,8 @@ class Reasoning:
 
 @dataclass(frozen=True, slots=True)
 class Ended:
+    """The last event of every reply, however it ended."""
+
     status: EndStatus
     #: All the text received (cleaned), also for a stopped or failed reply.
     text: str

@@ -55,6 +55,8 @@ def make_title(text: str, width: int = TITLE_WIDTH) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class StoredMessage:
+    """One saved message, as read back from the database."""
+
     id: int
     conversation_id: int
     seq: int  # 1, 2, 3… within its conversation
@@ -120,6 +122,8 @@ class ConversationSummary:
 
 @dataclass(frozen=True, slots=True)
 class StoredConversation:
+    """A saved chat and the settings it ran with, to show or resume."""
+
     id: int
     title: str | None
     created_at: datetime
@@ -162,6 +166,8 @@ def _dropped(reply: StoredMessage) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class SearchHit:
+    """One message that matches a search, with the text around the match."""
+
     conversation_id: int
     title: str | None
     message_id: int

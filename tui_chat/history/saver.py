@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from tui_chat.core.metrics import ReplyMetrics
-from tui_chat.core.runner import Ended, ReplySink
 from tui_chat.history import HistoryError, HistoryStore, SchemaTooNewError, conversation_settings
 from tui_chat.history.models import EarlierVersion, MessageStatus, StoredConversation
 from tui_chat.settings.config import Settings
+
+if TYPE_CHECKING:  # the reply runner is loaded after the first frame (ui/screens/chat.py)
+    from tui_chat.core.metrics import ReplyMetrics
+    from tui_chat.core.runner import Ended, ReplySink
 
 _STORAGE_ERRORS = (HistoryError, sqlite3.Error, OSError)
 _NOT_A_DATABASE = ("SQLITE_NOTADB", "SQLITE_CORRUPT")

@@ -38,6 +38,9 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    """What a chat runs with, from flags, environment, profile and defaults; frozen, so a change
+    is a new value (`with_`)."""
+
     api: str = DEFAULT_API
     model: str = DEFAULT_MODEL
     base_url: str | None = None

@@ -31,6 +31,8 @@ KNOWN_KEYS = {"api", "base_url", "model", "system", "temperature", "api_key_env"
 
 @dataclass(frozen=True, slots=True)
 class Profile:
+    """One `[profiles.NAME]` table of the config file; None where it leaves the setting alone."""
+
     name: str
     api: str | None = None
     base_url: str | None = None
@@ -72,6 +74,8 @@ class Profile:
 
 @dataclass(frozen=True, slots=True)
 class ConfigFile:
+    """The config file as read: its profiles, and which one applies by default."""
+
     path: Path | None = None
     default_profile: str | None = None
     profiles: dict[str, Profile] = field(default_factory=dict)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import events
 from textual.app import App, SystemCommand
@@ -22,7 +22,6 @@ from tui_chat.history import HistoryStore
 from tui_chat.settings.config import Settings
 from tui_chat.settings.preferences import load_state, save_state
 from tui_chat.settings.profiles import ConfigFile
-from tui_chat.ui.clipboard import TmuxCopy, in_tmux, osc52, tmux_copy
 from tui_chat.ui.commands import ChatCommands, system_commands
 from tui_chat.ui.render import install
 from tui_chat.ui.screens.chat import SHOWN_WHEN_OPENING, WIDE_ENOUGH_FOR_SIDEBAR, ChatScreen
@@ -32,6 +31,9 @@ from tui_chat.ui.theme import (
     theme_for_terminal,
     use_console_glyphs,
 )
+
+if TYPE_CHECKING:
+    from tui_chat.ui.clipboard import TmuxCopy  # imported after the first frame
 
 __all__ = ["SHOWN_WHEN_OPENING", "WIDE_ENOUGH_FOR_SIDEBAR", "ChatApp"]
 
@@ -226,6 +228,8 @@ class ChatApp(App[None]):
     def copy_to_clipboard(self, text: str) -> None:
         """OSC 52, so it works over SSH; inside tmux also a tmux buffer (`load-buffer -w`,
         which tmux passes on to the terminal), as tmux drops the wrapped OSC 52 by default."""
+        from tui_chat.ui.clipboard import in_tmux, osc52, tmux_copy
+
         self._clipboard = text
         tmux = in_tmux()
         self.last_tmux_copy = tmux_copy(text) if tmux else None

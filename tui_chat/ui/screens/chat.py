@@ -9,6 +9,7 @@ import sys
 import time
 from functools import partial
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -34,15 +35,6 @@ from tui_chat.core.attachments import (
 from tui_chat.core.conversation import Conversation
 from tui_chat.core.private_files import write_private
 from tui_chat.core.protocol import ChatRequest, Provider, ProviderError, Retrying
-from tui_chat.core.runner import (
-    Delta,
-    Ended,
-    Reasoning,
-    ReplyEvent,
-    ReplyRunner,
-    ReplySink,
-    Started,
-)
 from tui_chat.core.sanitize import clean
 from tui_chat.history import HistoryError, HistoryStore, export_json, export_markdown
 from tui_chat.history.models import StoredConversation, StoredMessage, live_conversation
@@ -58,9 +50,7 @@ from tui_chat.settings.config import (
     origin,
 )
 from tui_chat.settings.profiles import ConfigFile
-from tui_chat.ui.clipboard import copy_notice, too_large
 from tui_chat.ui.markup import shown
-from tui_chat.ui.screens.dialogs import AskText, Confirm
 from tui_chat.ui.widgets.conversation.chat_log import ChatLog
 from tui_chat.ui.widgets.conversation.selection import quoted
 from tui_chat.ui.widgets.footer import KeyFooter
@@ -69,6 +59,7 @@ from tui_chat.ui.widgets.prompt import PromptInput
 from tui_chat.ui.widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
+    from tui_chat.core.runner import Ended, ReplyEvent, ReplySink  # see _LATE_MODULES
     from tui_chat.recordings.recording import Recording, ReplyRecorder  # only with --record
     from tui_chat.ui.widgets.conversation.history_view import (  # see _message_widgets
         EarlierMessages,
@@ -90,8 +81,24 @@ _MESSAGE_MODULES = (
     "tui_chat.ui.widgets.conversation.message",
     "tui_chat.ui.widgets.conversation.history_view",
 )
-#: All the first frame leaves out (the inspector: see `_inspector`).
-_LATE_MODULES = (*_MESSAGE_MODULES, "tui_chat.ui.widgets.inspector")
+#: All the first frame leaves out (the inspector: see `_inspector`), imported on a thread
+#: once it is drawn: with the reply runner and its metrics, the dialogs, the clipboard
+#: and HTML's entities (for attached files), 10-15 ms of imports it does not use.
+_LATE_MODULES = (
+    *_MESSAGE_MODULES,
+    "tui_chat.ui.widgets.inspector",
+    "tui_chat.core.runner",
+    "tui_chat.ui.screens.dialogs",
+    "tui_chat.ui.clipboard",
+    "html",
+)
+
+
+def _dialogs() -> ModuleType:
+    """The dialogs' module, imported by the first that is asked for if not yet."""
+    from tui_chat.ui.screens import dialogs
+
+    return dialogs
 
 
 def _message_widgets() -> None:
@@ -472,6 +479,8 @@ class ChatScreen(Screen[None]):
 
     def copy_text(self, text: str, what: str) -> None:
         """Copy, or offer a file when the text is too large for a terminal clipboard."""
+        from tui_chat.ui.clipboard import copy_notice, too_large  # see _LATE_MODULES
+
         if not too_large(text):
             self.app.copy_to_clipboard(text)
             tmux = getattr(self.app, "last_tmux_copy", None)  # says what tmux did with it
@@ -491,7 +500,7 @@ class ChatScreen(Screen[None]):
 
         size = len(text.encode("utf-8")) // 1024
         self.app.push_screen(
-            Confirm(
+            _dialogs().Confirm(
                 f"That is {size:,} kB, too large for the terminal clipboard. Save it to a file instead?"
             ),
             answer,
@@ -529,7 +538,7 @@ class ChatScreen(Screen[None]):
             if name and name.strip():
                 self.set_model(name.strip())
 
-        self.app.push_screen(AskText("Model name", self.settings.model), chosen)
+        self.app.push_screen(_dialogs().AskText("Model name", self.settings.model), chosen)
 
     def set_model(self, model: str) -> None:
         self._set_settings(self.settings.with_(model=model, model_defaulted=False))
@@ -558,7 +567,7 @@ class ChatScreen(Screen[None]):
             if text and text.strip():
                 self._open_local_model(Path(text.strip()).expanduser())
 
-        self.app.push_screen(AskText("Path to a chat GGUF file", ""), chosen)
+        self.app.push_screen(_dialogs().AskText("Path to a chat GGUF file", ""), chosen)
 
     @work(group="models", exclusive=True, exit_on_error=False)
     async def _open_local_model(self, path: Path) -> None:
@@ -621,7 +630,7 @@ class ChatScreen(Screen[None]):
                 )
 
         self.app.push_screen(
-            AskText(
+            _dialogs().AskText(
                 "System prompt (empty clears it)",
                 self.settings.system or "",
                 "e.g. Answer briefly.",
@@ -644,7 +653,9 @@ class ChatScreen(Screen[None]):
             self.query_one(PromptInput).attach(file.path)
             self.notify(f"{file.label} goes with the next prompt", timeout=3, markup=False)
 
-        self.app.push_screen(AskText("Attach a file (path)", "", "e.g. notes/todo.txt"), chosen)
+        self.app.push_screen(
+            _dialogs().AskText("Attach a file (path)", "", "e.g. notes/todo.txt"), chosen
+        )
 
     def action_compare(self) -> None:
         self.open_compare(
@@ -987,7 +998,9 @@ class ChatScreen(Screen[None]):
             self.notify("Chat deleted.", timeout=3)
 
         self.app.push_screen(
-            Confirm(f"Delete chat {conversation_id}? This cannot be undone.", default=False),
+            _dialogs().Confirm(
+                f"Delete chat {conversation_id}? This cannot be undone.", default=False
+            ),
             answer,
         )
 
@@ -1007,7 +1020,7 @@ class ChatScreen(Screen[None]):
                     self._history_fault(f"Could not rename: {error}")
                 self._refresh_sidebar()
 
-        self.app.push_screen(AskText("Rename chat", clean(current or "")), answer)
+        self.app.push_screen(_dialogs().AskText("Rename chat", clean(current or "")), answer)
 
     def action_export(self, fmt: str) -> None:
         """Write the conversation to a file in the working directory."""
@@ -1044,6 +1057,8 @@ class ChatScreen(Screen[None]):
         """Run one reply and show it: the runner streams, saves and records; this only
         forwards what it hears to the reply widget, once `send` has made it. Cancelling
         the worker is Esc."""
+        from tui_chat.core.runner import Delta, Ended, Reasoning, ReplyRunner, Started
+
         inspector = self._inspector()
 
         async def show(event: ReplyEvent) -> None:

@@ -28,6 +28,9 @@ class PromptInput(TextArea):
 
     @dataclass
     class Submitted(Message):
+        """Enter in the box: the screen decides whether it is sent; the box keeps the text until
+        it is taken."""
+
         prompt: PromptInput
         text: str
         #: How many sent prompts the box had given up (`take`) when this was made.

@@ -31,18 +31,26 @@ class Sidebar(Vertical):
 
     @dataclass
     class Open(Message):
+        """Enter on a chat in the list: the screen opens it."""
+
         conversation_id: int
 
     @dataclass
     class Delete(Message):
+        """Del on a chat: the screen asks, then deletes it."""
+
         conversation_id: int
 
     @dataclass
     class Rename(Message):
+        """F2 on a chat: the screen asks for its new title."""
+
         conversation_id: int
 
     @dataclass
     class Search(Message):
+        """The search box changed: the screen searches, the list only shows."""
+
         text: str
 
     def __init__(self, *, id: str | None = None) -> None:
