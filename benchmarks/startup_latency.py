@@ -28,9 +28,11 @@ Figures, one line per client:
 - peak RSS: the process's VmHWM at the end of the run.
 
 With `--segments`, each Textual app (the floor and tui-chat) also notes, inside the
-process (benchmarks/startup_marks), its CPU time from Textual's import to the first
-frame and from the driver's start to it: importing Textual is most of the noise in
-start -> prompt, and every Textual app pays it, so these show what an app adds.
+process (benchmarks/startup_marks), its CPU time (all threads) up to the first frame,
+up to the start of Textual's import (what the app does before it), from Textual's
+import to the first frame, and from the driver's start to it: importing Textual is
+most of the noise in start -> prompt, and every Textual app pays it, so the segments
+around it show what an app adds.
 
 A client `tui-chat@DIR` is the same console script with DIR (a worktree of another
 commit) first on `PYTHONPATH`; it takes turns start by start with the others, so an A/B
@@ -218,6 +220,8 @@ ROWS = (
 
 
 SEGMENTS = (
+    ("start -> first frame, CPU", "start_to_frame_cpu"),
+    ("start -> Textual's import begins, CPU", "start_to_textual_cpu"),
     ("Textual imported -> first frame, CPU", "textual_to_frame_cpu"),
     ("driver started -> first frame, CPU", "driver_to_frame_cpu"),
 )

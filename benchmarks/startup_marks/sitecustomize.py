@@ -1,9 +1,9 @@
 """Marks on the way to the first frame, for `startup_latency.py --segments`.
 
 On `PYTHONPATH` only for that run, and idle unless `TUI_CHAT_BENCH_MARKS` names a file:
-then the process notes its CPU time and clock when Textual's `App` is imported, when
-the driver starts, and when the first frame holding the prompt's placeholder is
-written, and appends one JSON line to that file. The machine's noise is mostly in
+then the process notes its CPU time and clock when Textual's import begins, when its
+`App` is imported, when the driver starts, and when the first frame holding the
+prompt's placeholder is written, and appends one JSON line to that file. The machine's noise is mostly in
 importing Textual, which every Textual app pays: the segments after it compare what
 an app adds, tightly enough to see 10 ms.
 """
@@ -29,12 +29,17 @@ def _install() -> None:
         marks[name] = (time.process_time(), time.perf_counter())
 
     def write_marks() -> None:
-        (cpu, wall), (t_cpu, t_wall), (d_cpu, d_wall) = (
+        (cpu, wall), (t_cpu, t_wall), (d_cpu, d_wall), (b_cpu, _) = (
             marks["frame"],
             marks["textual"],
             marks["driver"],
+            marks["importing textual"],
         )
         row = {
+            # CPU of all the process's threads since it began (the interpreter's own
+            # start-up too): the whole cost of a start, and steadier than its clock time.
+            "start_to_frame_cpu": cpu,
+            "start_to_textual_cpu": b_cpu,
             "textual_to_frame_cpu": cpu - t_cpu,
             "textual_to_frame_wall": wall - t_wall,
             "driver_to_frame_cpu": cpu - d_cpu,
@@ -75,6 +80,13 @@ def _install() -> None:
             builtins.__import__ = original_import  # done: imports cost nothing more
         return module
 
+    class NoteTextualsImport:  # finds nothing: notes when Textual's import begins
+        def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+            if name == "textual":
+                sys.meta_path.remove(self)
+                mark("importing textual")
+
+    sys.meta_path.insert(0, NoteTextualsImport())
     builtins.__import__ = noting_import
 
 
