@@ -8,6 +8,7 @@ moment the first frame is out, and again once the app has settled.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
@@ -211,6 +212,7 @@ def seen(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
         env=env,
         dimensions=(40, 120),
     )
+    child.logfile_read = screen = io.BytesIO()
     try:
         child.expect(pexpect.EOF, timeout=90)
     finally:
@@ -218,7 +220,10 @@ def seen(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
     notes = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
     wanted = {"first frame", "settled", "chat list in", "python lexer compiled"}
     if missing := wanted - {note["when"] for note in notes}:
-        pytest.fail(f"the start never got to {sorted(missing)}; it noted {notes}")
+        pytest.fail(
+            f"the start never got to {sorted(missing)}; it noted {notes}; "
+            f"its terminal's last bytes: {screen.getvalue()[-3000:]!r}"
+        )
     seen = {note["when"]: note.get("classes", note["loaded"]) for note in notes}
     seen.update(
         {f"{note['when']}: widgets": note["widgets"] for note in notes if "widgets" in note}
