@@ -11,11 +11,8 @@ from textual import events
 
 from tui_chat.ui.app import typed_text
 from tui_chat.ui.widgets.conversation.chat_log import ChatLog
-from tui_chat.ui.widgets.conversation.message import (
-    AssistantMessage,
-    ErrorNotice,
-    UserMessage,
-)
+from tui_chat.ui.widgets.conversation.message import AssistantMessage, UserMessage
+from tui_chat.ui.widgets.conversation.notices import ErrorNotice
 from tui_chat.ui.widgets.conversation.reply_body import ReplyBody
 from tui_chat.ui.widgets.prompt import PromptInput
 

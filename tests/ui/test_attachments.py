@@ -12,7 +12,8 @@ from textual.widgets import Input
 
 from tui_chat.history import HistoryStore
 from tui_chat.ui.screens.dialogs import AskText
-from tui_chat.ui.widgets.conversation.message import InfoNotice, UserMessage
+from tui_chat.ui.widgets.conversation.message import UserMessage
+from tui_chat.ui.widgets.conversation.notices import InfoNotice
 from tui_chat.ui.widgets.prompt import PromptInput
 
 from .app_factory import make_app, replies, send, wait_for

@@ -27,7 +27,8 @@ from tui_chat.settings.config import Settings
 from tui_chat.ui.app import ChatApp
 from tui_chat.ui.screens.compare import CompareScreen
 from tui_chat.ui.widgets.compare.pane import ComparePane
-from tui_chat.ui.widgets.conversation.message import AssistantMessage, ErrorNotice
+from tui_chat.ui.widgets.conversation.message import AssistantMessage
+from tui_chat.ui.widgets.conversation.notices import ErrorNotice
 from tui_chat.ui.widgets.history.sidebar import Sidebar
 from tui_chat.ui.widgets.inspector import EventInspector
 from tui_chat.ui.widgets.prompt import PromptInput

@@ -11,7 +11,8 @@ import pytest
 from tui_chat.cli import build_parser, main, settings_from_args
 from tui_chat.settings.config import Settings
 from tui_chat.ui.app import ChatApp
-from tui_chat.ui.widgets.conversation.message import AssistantMessage, ErrorNotice
+from tui_chat.ui.widgets.conversation.message import AssistantMessage
+from tui_chat.ui.widgets.conversation.notices import ErrorNotice
 from tui_chat.ui.widgets.conversation.reply_body import ReplyBody
 
 from .app_factory import make_app, replies, send, shown_text, wait_for

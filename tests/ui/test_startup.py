@@ -191,11 +191,10 @@ sys.exit(cli.main(sys.argv[4:]))
 """
 
 
-@pytest.fixture(scope="module")
-def seen(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
-    """What was imported when the first frame was drawn and once settled, and the
-    screen's classes when it had composed its widgets, in a real start at 120x40."""
-    tmp_path = tmp_path_factory.mktemp("start")
+def _start(tmp_path: Path, args: list[str], warmed: tuple[str, ...]) -> dict[str, list[str]]:
+    """What was imported when the first frame was drawn and once `warmed` was in, the
+    widgets then, and the screen's classes when it had composed its widgets, in a real
+    start at 120x40 with no key in the environment."""
     out = tmp_path / "seen.jsonl"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TUI_CHAT_"))}
     env.update(
@@ -204,10 +203,9 @@ def seen(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
         XDG_CONFIG_HOME=str(tmp_path / "cfg"),
         TERM="xterm-256color",
     )
-    args = ["--api", "chat", "--model", "m", "--base-url", "http://127.0.0.1:9/v1"]
     child = pexpect.spawn(
         sys.executable,
-        ["-c", _SCRIPT, str(out), json.dumps(NOT_AT_FIRST_FRAME), json.dumps(WARMED_AFTER)] + args,
+        ["-c", _SCRIPT, str(out), json.dumps(NOT_AT_FIRST_FRAME), json.dumps(warmed)] + args,
         cwd=str(tmp_path),
         env=env,
         dimensions=(40, 120),
@@ -230,6 +228,13 @@ def seen(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
     )
     seen["order"] = [note["when"] for note in notes]
     return seen
+
+
+@pytest.fixture(scope="module")
+def seen(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
+    """A start with a remote provider."""
+    args = ["--api", "chat", "--model", "m", "--base-url", "http://127.0.0.1:9/v1"]
+    return _start(tmp_path_factory.mktemp("start"), args, WARMED_AFTER)
 
 
 def test_the_first_frame_is_drawn_before_the_sdk_env_config_recording_and_inspector_load(
@@ -368,3 +373,15 @@ async def test_the_reply_is_drawn_as_running_only_once_its_request_is_on_the_wir
         await wait_for(pilot, lambda: bool(replies(app)) and replies(app)[0].status == "complete")
         assert on_the_wire == [True]
         assert not app.query_one(StatusLine).busy
+
+
+def test_a_start_without_a_key_says_so_in_the_first_frame_without_the_reply_widgets(
+    tmp_path: Path,
+) -> None:
+    """A fresh machine's start (no key: the local model) says what it runs in the first
+    frame. Its notice used to import the replies' module (Markdown, Pygments) before that
+    frame, 60-90 ms later to the prompt than a start with a key."""
+    late = ("tui_chat.ui.widgets.conversation.message", "tui_chat.ui.widgets.inspector")
+    seen = _start(tmp_path, [], late)
+    assert "InfoNotice" in seen["first paint: widgets"]
+    assert seen["first paint"] == []

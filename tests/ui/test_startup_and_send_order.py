@@ -19,7 +19,7 @@ import pytest
 from tui_chat.history import HistoryStore
 from tui_chat.settings.profiles import load_config
 from tui_chat.ui.widgets.conversation.chat_log import ChatLog
-from tui_chat.ui.widgets.conversation.message import ErrorNotice
+from tui_chat.ui.widgets.conversation.notices import ErrorNotice
 from tui_chat.ui.widgets.prompt import PromptInput
 
 from .app_factory import make_app, replies, send, shown_text, wait_for

@@ -52,6 +52,7 @@ from tui_chat.settings.config import (
 from tui_chat.settings.profiles import ConfigFile
 from tui_chat.ui.markup import shown
 from tui_chat.ui.widgets.conversation.chat_log import ChatLog
+from tui_chat.ui.widgets.conversation.notices import ErrorNotice, InfoNotice
 from tui_chat.ui.widgets.conversation.selection import quoted
 from tui_chat.ui.widgets.footer import KeyFooter
 from tui_chat.ui.widgets.history.sidebar import Sidebar
@@ -67,12 +68,7 @@ if TYPE_CHECKING:
         versions_mark_of,
     )
     from tui_chat.ui.widgets.conversation.history_view import history_widgets as _history_widgets
-    from tui_chat.ui.widgets.conversation.message import (
-        AssistantMessage,
-        ErrorNotice,
-        InfoNotice,
-        UserMessage,
-    )
+    from tui_chat.ui.widgets.conversation.message import AssistantMessage, UserMessage
     from tui_chat.ui.widgets.inspector import EventInspector  # after the first frame
 
 #: Where the message widgets live: they import Markdown, Pygments and Rich's syntax
@@ -105,7 +101,7 @@ def _message_widgets() -> None:
     """Bind the message widgets' names in this module, importing them if nobody has:
     the chat screen calls it on mount when they are already imported, else once the
     first frame is out (imported on a thread), and whatever shows a message first."""
-    global AssistantMessage, ErrorNotice, InfoNotice, UserMessage
+    global AssistantMessage, UserMessage
     global EarlierMessages, VersionsMark, versions_mark_of, _history_widgets
     from tui_chat.ui.widgets.conversation.history_view import (
         EarlierMessages,
@@ -113,12 +109,7 @@ def _message_widgets() -> None:
         versions_mark_of,
     )
     from tui_chat.ui.widgets.conversation.history_view import history_widgets as _history_widgets
-    from tui_chat.ui.widgets.conversation.message import (
-        AssistantMessage,
-        ErrorNotice,
-        InfoNotice,
-        UserMessage,
-    )
+    from tui_chat.ui.widgets.conversation.message import AssistantMessage, UserMessage
 
 
 #: Below this many columns the conversation list starts hidden (80x24 over SSH).
@@ -288,8 +279,6 @@ class ChatScreen(Screen[None]):
         if self._resume is not None:  # first: opening a chat clears the log
             await self.open_conversation(self._resume)
         log = self.query_one(ChatLog)
-        if auto_choice_notice(self.settings) or self.settings.key_withheld or self._history_notice:
-            _message_widgets()  # said in the first frame
         if notice := auto_choice_notice(self.settings):
             await log.mount(InfoNotice(notice))
         if withheld := self.settings.key_withheld:

@@ -18,7 +18,8 @@ from textual.widgets import Static
 
 from tui_chat.core.metrics import ReplyMetrics, ReplyTimer
 from tui_chat.ui.widgets.conversation.chat_log import ChatLog
-from tui_chat.ui.widgets.conversation.message import AssistantMessage, ErrorNotice, UserMessage
+from tui_chat.ui.widgets.conversation.message import AssistantMessage, UserMessage
+from tui_chat.ui.widgets.conversation.notices import ErrorNotice
 
 #: Put before the title of the pane that has focus (a glyph too, not only a colour:
 #: NO_COLOR and mono terminals; "»" is in every console font).

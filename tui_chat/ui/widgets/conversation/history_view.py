@@ -12,7 +12,8 @@ from tui_chat.core.attachments import typed_form
 from tui_chat.core.metrics import ReplyMetrics
 from tui_chat.core.status import ReplyStatus
 from tui_chat.history.models import StoredMessage
-from tui_chat.ui.widgets.conversation.message import AssistantMessage, ErrorNotice, UserMessage
+from tui_chat.ui.widgets.conversation.message import AssistantMessage, UserMessage
+from tui_chat.ui.widgets.conversation.notices import ErrorNotice
 
 
 class EarlierMessages(Button):

@@ -55,21 +55,6 @@ class UserMessage(Static):
         super().__init__(clean(text), markup=False, classes="message")
 
 
-class ErrorNotice(Static):
-    """An error in the conversation: what went wrong and what to do about it."""
-
-    def __init__(self, message: str) -> None:
-        # "!", not ⚠: the Linux console's fonts have no ⚠ (the red bar says it too).
-        super().__init__(f"! {clean(message)}", markup=False, classes="message")
-
-
-class InfoNotice(Static):
-    """A line from the app itself (not the model): what is running, what to do instead."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, markup=False, classes="message")
-
-
 class AssistantMessage(Vertical, OneLayout):
     """A reply that grows in place.
 
