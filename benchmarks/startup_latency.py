@@ -34,9 +34,13 @@ import to the first frame, and from the driver's start to it: importing Textual 
 most of the noise in start -> prompt, and every Textual app pays it, so the segments
 around it show what an app adds.
 
-A client `tui-chat@DIR` is the same console script with DIR (a worktree of another
-commit) first on `PYTHONPATH`; it takes turns start by start with the others, so an A/B
-meets the same machine.
+The client `tui-chat-local` is the console script with no provider flags and no key, as
+on a fresh machine: the local model, whose notice says so in the first frame. It has
+the start figures only (its replies come from the CPU model, not the server).
+
+A client `tui-chat@DIR` (or `tui-chat-local@DIR`) is the same console script with DIR
+(a worktree of another commit) first on `PYTHONPATH`; it takes turns start by start
+with the others, so an A/B meets the same machine.
 
 Medians over all runs, with the range in brackets. The terminal answers none of
 Textual's queries (like a plain xterm).
@@ -183,7 +187,8 @@ def one_run(
                 figures.first_token.append(seen - server.chunk_times[0])
                 _wait_for_chunks(server, len(chunks), 30)
                 out.settle(quiet=0.2)  # the reply's end drawn (its meta line)
-            figures.peak_rss_mb.append(_peak_rss_mb(term.pid))
+            if replies:  # the local model's, loading then, would say nothing of the app's
+                figures.peak_rss_mb.append(_peak_rss_mb(term.pid))
         finally:
             term.close()
     return figures
@@ -260,7 +265,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", default="120x40", help="terminal COLSxROWS")
     parser.add_argument("--api", default="chat", choices=("chat", "responses"))
     parser.add_argument(
-        "--clients", default="raw,textual,tui-chat", help="comma-separated: raw, textual, tui-chat"
+        "--clients",
+        default="raw,textual,tui-chat",
+        help="comma-separated: raw, textual, tui-chat, tui-chat-local",
     )
     parser.add_argument("--args", default="", help="more arguments for tui-chat, one string")
     parser.add_argument(
@@ -275,15 +282,16 @@ def main(argv: list[str] | None = None) -> int:
         "raw": [sys.executable, str(HERE / "raw_print.py")],
         "textual": [sys.executable, str(HERE / "textual_floor.py")],
         "tui-chat": [*TUI_CHAT, *args.args.split()],
+        "tui-chat-local": [*TUI_CHAT, *args.args.split()],
     }
     clients = args.clients.split(",")
     # tui-chat@DIR: tui-chat with DIR first on PYTHONPATH (a worktree of another commit),
     # taking turns start by start with the rest, so both meet the same machine.
-    checkouts = {c: c.partition("@")[2] for c in clients if c.startswith("tui-chat@")}
+    checkouts = {c: c.partition("@")[2] for c in clients if c.startswith("tui-chat") and "@" in c}
     for client, checkout in checkouts.items():
         if not (Path(checkout) / "tui_chat").is_dir():
             parser.error(f"{client}: no tui_chat package in {checkout}")
-        commands[client] = commands["tui-chat"]
+        commands[client] = commands[client.partition("@")[0]]
     if unknown := [c for c in clients if c not in commands]:
         parser.error(f"unknown --clients {unknown}; choose from {sorted(commands)} or tui-chat@DIR")
     shown = ["python", "benchmarks/startup_latency.py", *(sys.argv[1:] if argv is None else argv)]
@@ -305,11 +313,13 @@ def main(argv: list[str] | None = None) -> int:
                 paths = [str(HERE / "startup_marks")] if args.segments else []
                 paths += [checkouts.get(client, ""), python_path]
                 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
-                argv_ = [*commands[client], "--api", api, "--model", "bench"]
-                argv_ += ["--base-url", server.openai_url]
+                local = client.startswith("tui-chat-local")
+                argv_ = [*commands[client]]
+                if not local:  # the local one: no provider flags and no key
+                    argv_ += ["--api", api, "--model", "bench", "--base-url", server.openai_url]
                 if args.segments:
                     os.environ["TUI_CHAT_BENCH_MARKS"] = _marks_file(marks_dir.name, client)
-                got = one_run(client, argv_, server, cols, rows, args.replies)
+                got = one_run(client, argv_, server, cols, rows, 0 if local else args.replies)
                 for name, values in vars(got).items():
                     getattr(results[client], name).extend(values)
             print(f"  run {run + 1}/{args.runs} done", file=sys.stderr)
